@@ -1,0 +1,75 @@
+//! Checksums of up scripts, tagged with their algorithm.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// The checksum of an up script, as stored in `trek.applied.checksum`: `sha256:<64 hex digits>`.
+///
+/// It is SHA-256 of the file's bytes with a leading UTF-8 byte-order mark dropped and every CRLF
+/// turned into LF, and nothing else normalised, so a checkout on another OS does not look
+/// edited while any real edit does. The `sha256:` tag lets a later trek change the algorithm
+/// without every stored checksum looking modified: a checksum is only compared with one of the
+/// same algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Checksum(Cow<'static, str>);
+
+impl Checksum {
+    /// The algorithm tag trek computes today.
+    pub const SHA256: &'static str = "sha256";
+
+    /// Computes the checksum of a script's raw bytes.
+    pub fn of(bytes: &[u8]) -> Checksum {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut hasher = Sha256::new();
+        let mut rest = bytes;
+        while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+            hasher.update(&rest[..i]);
+            hasher.update(b"\n");
+            rest = &rest[i + 2..];
+        }
+        hasher.update(rest);
+        let digest = hasher.finalize();
+        let mut out = String::with_capacity(7 + 64);
+        out.push_str("sha256:");
+        for b in digest {
+            out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        Checksum(Cow::Owned(out))
+    }
+
+    /// Wraps a checksum read back from the database or computed by the macro.
+    pub fn from_stored(s: impl Into<Cow<'static, str>>) -> Checksum {
+        Checksum(s.into())
+    }
+
+    /// Wraps a checksum the `embed!` macro computed at compile time.
+    #[doc(hidden)]
+    pub const fn __from_static(s: &'static str) -> Checksum {
+        Checksum(Cow::Borrowed(s))
+    }
+
+    /// The tagged text, `sha256:…`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The algorithm tag (`sha256`), or `""` when the stored text has no tag.
+    pub fn algorithm(&self) -> &str {
+        self.0.split_once(':').map_or("", |(tag, _)| tag)
+    }
+
+    /// A short form for people: the tag and the first 12 hex digits.
+    pub fn short(&self) -> &str {
+        let end = self.0.find(':').map_or(0, |i| i + 1) + 12;
+        self.0.get(..end).unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
