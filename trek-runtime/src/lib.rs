@@ -6,6 +6,13 @@
 //! whole run so many instances can start at once, and applies each migration and its history
 //! row in one transaction (one round trip).
 //!
+//! - [`Migrator`]: runs a [`Workflow`] ([`Migrator::run`] → [`Report`]), reports
+//!   [`Migrator::status`], reverts with captured down scripts, repairs, baselines.
+//! - [`Error`]: one error type whose variants a caller can match; a failed statement carries
+//!   [`SqlFailure`] with SQLSTATE, message, detail, hint and the file, line and column.
+//! - The model re-exported from `trek-core`: [`Migrations`], [`Migration`], [`Version`], ...
+//! - [`postgres`]: the driver, re-exported so applications use the matching version.
+//!
 //! ```no_run
 //! static MIGRATIONS: trek::Migrations = trek::embed!("../examples/app/migrations");
 //!
@@ -21,7 +28,35 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! The library logs through `tracing` and records through `metrics`
+//! (`trek_migrations_applied_total`, `trek_migration_duration_seconds`,
+//! `trek_migration_failures_total`, `trek_migrations_reverted_total`,
+//! `trek_lock_wait_seconds`); both are silent until the application installs a subscriber or
+//! recorder. It never prints.
 #![deny(missing_docs)]
+
+mod apply;
+mod db_error;
+mod error;
+mod history;
+mod lock;
+mod migrator;
+mod plan;
+mod report;
+mod sql;
+mod stale;
+mod status;
+mod workflow;
+
+pub use db_error::SqlFailure;
+pub use error::{Error, Result};
+pub use history::{AppliedRow, AuditEntry};
+pub use lock::{default_lock_key, LockHolder};
+pub use migrator::{Migrator, RepairReport, Revert};
+pub use report::{Report, Step, Warning};
+pub use status::{State, Status, StatusEntry};
+pub use workflow::{TransactionMode, UnknownWorkflow, Workflow};
 
 pub use postgres;
 pub use trek_core::{
@@ -29,6 +64,9 @@ pub use trek_core::{
     SourceErrors, Version,
 };
 pub use trek_macros::embed;
+
+/// This trek's version, as recorded in the audit log and `trek.applied`.
+pub const TREK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Items the `embed!` macro's expansion refers to. Not part of the public API.
 #[doc(hidden)]

@@ -1,0 +1,467 @@
+//! Running scripts against the database with the right transaction control.
+//!
+//! A transactional script is sent as one simple-query message, `BEGIN; <timeouts>; <script>;
+//! <history row>; <audit row>; COMMIT;`, so applying a migration costs one round trip and the
+//! migration and its history row commit together or not at all. A `no_transaction` script is
+//! sent statement by statement (PostgreSQL runs a multi-statement message as one implicit
+//! transaction, which `CREATE INDEX CONCURRENTLY` refuses), and recorded afterwards; if a
+//! statement fails, the script is recorded as `failed`.
+
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use trek_core::{split::split, Directives, Kind, Migration};
+
+use crate::db_error::SqlFailure;
+use crate::error::{Error, Result};
+use crate::history::audit::{Action, AuditRecord};
+use crate::history::AppliedRow;
+use crate::report::Step;
+use crate::sql::{quote_ident, quote_literal, quote_nullable};
+use crate::Workflow;
+
+/// SQL for the time since the current message arrived, in milliseconds: the duration of the
+/// script that ran before it in the same message.
+const ELAPSED_MS_SQL: &str =
+    "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
+
+/// Runs scripts and writes their history and audit rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Executor<'a> {
+    pub schema: &'a str,
+    pub workflow: Option<Workflow>,
+    pub client_label: &'a str,
+}
+
+/// Where the script sits in the message sent, to map PostgreSQL's error position to the file.
+struct Sent<'s> {
+    path: &'s str,
+    script: &'s str,
+    char_offset: usize,
+}
+
+impl Executor<'_> {
+    /// Applies one script with its own transaction control (its own transaction, or none when
+    /// it is `no_transaction`).
+    pub fn apply(&self, client: &mut Client, m: &Migration) -> Result<Step> {
+        if m.directives().no_transaction {
+            self.apply_without_transaction(client, m)
+        } else {
+            self.apply_in_transaction(client, m)
+        }
+    }
+
+    fn apply_in_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
+        let started = Instant::now();
+        let mut message = String::with_capacity(m.sql().len() * 2 + 1024);
+        message.push_str("BEGIN;\n");
+        message.push_str(&set_timeouts(m.directives(), Scope::Local));
+        let char_offset = message.chars().count();
+        message.push_str(m.sql());
+        message.push_str("\n;\n");
+        message.push_str(&self.record_sql(m, false, ELAPSED_MS_SQL, None));
+        message.push_str("COMMIT;");
+        let sent = Sent {
+            path: m.path(),
+            script: m.sql(),
+            char_offset,
+        };
+        match client.batch_execute(&message) {
+            Ok(()) => Ok(self.finished(m, started.elapsed())),
+            Err(e) => Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed())),
+        }
+    }
+
+    fn apply_without_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
+        let started = Instant::now();
+        let outcome = run_statements(client, m.path(), m.sql(), m.directives());
+        let elapsed_ms = duration_ms(started.elapsed());
+        match outcome {
+            Ok(()) => {
+                let message = format!(
+                    "BEGIN;\n{}COMMIT;",
+                    self.record_sql(m, false, &elapsed_ms, None)
+                );
+                client.batch_execute(&message).map_err(|e| {
+                    Error::db(format!("{} ran, but recording it failed", m.label()), e)
+                })?;
+                Ok(self.finished(m, started.elapsed()))
+            }
+            Err(StatementError::Sql(failure, e)) => {
+                let text = failure.to_string();
+                let message = format!(
+                    "BEGIN;\n{}COMMIT;",
+                    self.record_sql(m, true, &elapsed_ms, Some(&text))
+                );
+                if let Err(record) = client.batch_execute(&message) {
+                    tracing::error!(error = %crate::db_error::describe(&record), "could not record the failed migration");
+                    return Err(Error::db(format!("{} failed", m.label()), e));
+                }
+                metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
+                    .increment(1);
+                Err(Error::Migration {
+                    label: m.label(),
+                    failure: Box::new(failure),
+                    marked_failed: true,
+                })
+            }
+            Err(StatementError::Other(e)) => Err(Error::db(format!("{} failed", m.label()), e)),
+        }
+    }
+
+    /// Applies every script in one transaction (`--transaction all`): all or nothing.
+    pub fn apply_all(&self, client: &mut Client, scripts: &[&Migration]) -> Result<Vec<Step>> {
+        if let Some(m) = scripts.iter().find(|m| m.directives().no_transaction) {
+            return Err(Error::NoTransactionInBatch {
+                path: m.path().to_owned(),
+            });
+        }
+        let mut steps = Vec::with_capacity(scripts.len());
+        for (i, m) in scripts.iter().enumerate() {
+            let started = Instant::now();
+            let mut message = String::with_capacity(m.sql().len() * 2 + 1024);
+            if i == 0 {
+                message.push_str("BEGIN;\n");
+            }
+            message.push_str(&set_timeouts(m.directives(), Scope::Local));
+            let char_offset = message.chars().count();
+            message.push_str(m.sql());
+            message.push_str("\n;\n");
+            message.push_str(&reset_timeouts(m.directives(), Scope::Local));
+            message.push_str(&self.record_sql(m, false, ELAPSED_MS_SQL, None));
+            if i + 1 == scripts.len() {
+                message.push_str("COMMIT;");
+            }
+            let sent = Sent {
+                path: m.path(),
+                script: m.sql(),
+                char_offset,
+            };
+            if let Err(e) = client.batch_execute(&message) {
+                return Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed()));
+            }
+            steps.push(step_of(m, started.elapsed()));
+        }
+        for (m, step) in scripts.iter().zip(&steps) {
+            self.observe(m, step.duration);
+        }
+        Ok(steps)
+    }
+
+    /// Reverts an applied row with its captured down script, removing the row.
+    pub fn revert(
+        &self,
+        client: &mut Client,
+        row: &AppliedRow,
+        down_sql: &str,
+        path: &str,
+    ) -> Result<Step> {
+        let started = Instant::now();
+        let directives = down_directives(down_sql);
+        let s = quote_ident(self.schema);
+        let delete = format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id);
+        let audit = |duration_sql: &str, error: Option<&str>| {
+            format!(
+                "{};\n",
+                AuditRecord {
+                    action: Action::Revert,
+                    kind: Some(row.kind.as_str()),
+                    version: row.version.as_deref(),
+                    name: Some(&row.name),
+                    error,
+                    detail: None,
+                    duration_sql: duration_sql.to_owned(),
+                    workflow: self.workflow.map(Workflow::as_str),
+                    client: self.client_label,
+                }
+                .insert_sql(self.schema)
+            )
+        };
+        let result = if directives.no_transaction {
+            match run_statements(client, path, down_sql, &directives) {
+                Ok(()) => {
+                    let message = format!(
+                        "BEGIN;\n{delete}{}COMMIT;",
+                        audit(&duration_ms(started.elapsed()), None)
+                    );
+                    client.batch_execute(&message).map_err(|e| {
+                        Error::db(
+                            format!("{} was reverted, but recording it failed", row.label()),
+                            e,
+                        )
+                    })
+                }
+                Err(StatementError::Sql(failure, _)) => Err(Error::Migration {
+                    label: format!("the down script of {}", row.label()),
+                    failure: Box::new(failure),
+                    marked_failed: false,
+                }),
+                Err(StatementError::Other(e)) => {
+                    Err(Error::db(format!("reverting {} failed", row.label()), e))
+                }
+            }
+        } else {
+            let mut message = String::from("BEGIN;\n");
+            message.push_str(&set_timeouts(&directives, Scope::Local));
+            let char_offset = message.chars().count();
+            message.push_str(down_sql);
+            message.push_str("\n;\n");
+            message.push_str(&delete);
+            message.push_str(&audit(ELAPSED_MS_SQL, None));
+            message.push_str("COMMIT;");
+            client.batch_execute(&message).map_err(|e| {
+                let _ = client.batch_execute("ROLLBACK");
+                match SqlFailure::from_error(
+                    &e,
+                    path,
+                    down_sql,
+                    0,
+                    char_offset,
+                    down_sql.chars().count(),
+                ) {
+                    Some(failure) => {
+                        let _ = client.batch_execute(&audit(
+                            &duration_ms(started.elapsed()),
+                            Some(&failure.to_string()),
+                        ));
+                        Error::Migration {
+                            label: format!("the down script of {}", row.label()),
+                            failure: Box::new(failure),
+                            marked_failed: false,
+                        }
+                    }
+                    None => Error::db(format!("reverting {} failed", row.label()), e),
+                }
+            })
+        };
+        result?;
+        tracing::info!(script = %row.label(), elapsed = ?started.elapsed(), "reverted");
+        metrics::counter!("trek_migrations_reverted_total", "kind" => row.kind.as_str())
+            .increment(1);
+        Ok(Step {
+            kind: row.kind,
+            version: row.version.clone(),
+            name: row.name.clone(),
+            duration: started.elapsed(),
+        })
+    }
+
+    /// The `INSERT`s that record `m` in `applied` and `audit` (and, for a repeatable, drop its
+    /// previous row), each ending in `;\n`.
+    fn record_sql(
+        &self,
+        m: &Migration,
+        failed: bool,
+        duration_sql: &str,
+        error: Option<&str>,
+    ) -> String {
+        let s = quote_ident(self.schema);
+        let mut sql = String::new();
+        if m.kind() == Kind::Repeatable {
+            sql.push_str(&format!(
+                "DELETE FROM {s}.applied WHERE kind = 'repeatable' AND name = {};\n",
+                quote_literal(m.name())
+            ));
+        }
+        let version = m.version().map(ToString::to_string);
+        sql.push_str(&format!(
+            "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, failed, path, workflow, trek_version) \
+             VALUES ({kind}, {version}, {name}, {checksum}, {up}, {down}, {duration_sql}, {failed}, {path}, {workflow}, {tv});\n",
+            kind = quote_literal(m.kind().as_str()),
+            version = quote_nullable(version.as_deref()),
+            name = quote_literal(m.name()),
+            checksum = quote_literal(m.checksum().as_str()),
+            up = quote_literal(m.sql()),
+            down = quote_nullable(m.down().map(|d| d.sql())),
+            path = quote_literal(m.path()),
+            workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
+            tv = quote_literal(crate::TREK_VERSION),
+        ));
+        sql.push_str(&self.audit_sql(Action::Apply, m, duration_sql, error));
+        sql
+    }
+
+    fn audit_sql(
+        &self,
+        action: Action,
+        m: &Migration,
+        duration_sql: &str,
+        error: Option<&str>,
+    ) -> String {
+        let version = m.version().map(ToString::to_string);
+        format!(
+            "{};\n",
+            AuditRecord {
+                action,
+                kind: Some(m.kind().as_str()),
+                version: version.as_deref(),
+                name: Some(m.name()),
+                error,
+                detail: None,
+                duration_sql: duration_sql.to_owned(),
+                workflow: self.workflow.map(Workflow::as_str),
+                client: self.client_label,
+            }
+            .insert_sql(self.schema)
+        )
+    }
+
+    /// Rolls back after a failed transactional message, records the failure in the audit log,
+    /// and builds the error.
+    fn fail_in_transaction(
+        &self,
+        client: &mut Client,
+        m: &Migration,
+        sent: &Sent<'_>,
+        e: postgres::Error,
+        elapsed: Duration,
+    ) -> Error {
+        let _ = client.batch_execute("ROLLBACK");
+        metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
+            .increment(1);
+        let Some(failure) = SqlFailure::from_error(
+            &e,
+            sent.path,
+            sent.script,
+            0,
+            sent.char_offset,
+            sent.script.chars().count(),
+        ) else {
+            return Error::db(format!("{} failed", m.label()), e);
+        };
+        let text = failure.to_string();
+        tracing::error!(script = %m.label(), error = %text, "migration failed");
+        if let Err(audit) = client.batch_execute(&self.audit_sql(
+            Action::Apply,
+            m,
+            &duration_ms(elapsed),
+            Some(&text),
+        )) {
+            tracing::warn!(error = %crate::db_error::describe(&audit), "could not record the failure in trek's audit log");
+        }
+        Error::Migration {
+            label: m.label(),
+            failure: Box::new(failure),
+            marked_failed: false,
+        }
+    }
+
+    fn finished(&self, m: &Migration, elapsed: Duration) -> Step {
+        self.observe(m, elapsed);
+        step_of(m, elapsed)
+    }
+
+    fn observe(&self, m: &Migration, elapsed: Duration) {
+        tracing::info!(script = %m.label(), kind = m.kind().as_str(), elapsed_ms = elapsed.as_millis() as u64, "applied");
+        metrics::counter!("trek_migrations_applied_total", "kind" => m.kind().as_str())
+            .increment(1);
+        metrics::histogram!("trek_migration_duration_seconds", "kind" => m.kind().as_str())
+            .record(elapsed.as_secs_f64());
+    }
+}
+
+fn step_of(m: &Migration, elapsed: Duration) -> Step {
+    Step {
+        kind: m.kind(),
+        version: m.version().map(ToString::to_string),
+        name: m.name().to_owned(),
+        duration: elapsed,
+    }
+}
+
+fn duration_ms(d: Duration) -> String {
+    d.as_millis().to_string()
+}
+
+#[derive(Clone, Copy)]
+enum Scope {
+    Local,
+    Session,
+}
+
+fn set_timeouts(d: &Directives, scope: Scope) -> String {
+    let kw = match scope {
+        Scope::Local => "SET LOCAL",
+        Scope::Session => "SET",
+    };
+    let mut sql = String::new();
+    if let Some(t) = &d.lock_timeout {
+        sql.push_str(&format!("{kw} lock_timeout = {};\n", quote_literal(t)));
+    }
+    if let Some(t) = &d.statement_timeout {
+        sql.push_str(&format!("{kw} statement_timeout = {};\n", quote_literal(t)));
+    }
+    sql
+}
+
+fn reset_timeouts(d: &Directives, scope: Scope) -> String {
+    let mut sql = String::new();
+    for (set, name) in [
+        (d.lock_timeout.is_some(), "lock_timeout"),
+        (d.statement_timeout.is_some(), "statement_timeout"),
+    ] {
+        if set {
+            sql.push_str(&match scope {
+                Scope::Local => format!("SET LOCAL {name} TO DEFAULT;\n"),
+                Scope::Session => format!("RESET {name};\n"),
+            });
+        }
+    }
+    sql
+}
+
+enum StatementError {
+    Sql(SqlFailure, postgres::Error),
+    Other(postgres::Error),
+}
+
+/// Runs a script statement by statement outside any transaction, with its timeouts set for the
+/// session and reset afterwards.
+fn run_statements(
+    client: &mut Client,
+    path: &str,
+    sql: &str,
+    directives: &Directives,
+) -> Result<(), StatementError> {
+    let set = set_timeouts(directives, Scope::Session);
+    if !set.is_empty() {
+        client.batch_execute(&set).map_err(StatementError::Other)?;
+    }
+    let mut outcome = Ok(());
+    for statement in split(sql) {
+        if let Err(e) = client.batch_execute(statement.text) {
+            outcome = Err(
+                match SqlFailure::from_error(
+                    &e,
+                    path,
+                    sql,
+                    statement.offset,
+                    0,
+                    statement.text.chars().count(),
+                ) {
+                    Some(failure) => StatementError::Sql(failure, e),
+                    None => StatementError::Other(e),
+                },
+            );
+            break;
+        }
+    }
+    let reset = reset_timeouts(directives, Scope::Session);
+    if !reset.is_empty() {
+        let _ = client.batch_execute(&reset);
+    }
+    outcome
+}
+
+/// The directives of a captured down script.
+fn down_directives(sql: &str) -> Directives {
+    // TODO: use trek-core's directive parser once it lands.
+    let _ = Kind::Versioned;
+    Directives {
+        no_transaction: sql
+            .lines()
+            .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+            .any(|l| l.trim() == "-- trek:no_transaction"),
+        ..Directives::default()
+    }
+}

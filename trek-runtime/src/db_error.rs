@@ -1,0 +1,147 @@
+//! PostgreSQL errors turned into reports that point into the migration file.
+
+use std::fmt;
+
+use postgres::error::ErrorPosition;
+use trek_core::Location;
+
+/// A statement of a migration failed in PostgreSQL.
+///
+/// Carries what PostgreSQL said (SQLSTATE, message, detail, hint) and where in the file it
+/// happened, mapped from PostgreSQL's error position. Its `Display` looks like a compiler's:
+///
+/// ```text
+/// 0003_orders.sql:4:17: ERROR 42P01: relation "userz" does not exist
+///     |
+///   4 |     user_id int REFERENCES userz(id),
+///     |                 ^
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlFailure {
+    /// The five-character SQLSTATE (`42P01`).
+    pub code: String,
+    /// PostgreSQL's primary message.
+    pub message: String,
+    /// PostgreSQL's detail, when it gave one.
+    pub detail: Option<String>,
+    /// PostgreSQL's hint, when it gave one.
+    pub hint: Option<String>,
+    /// The script's path relative to the migrations folder.
+    pub path: String,
+    /// Where in the script, when PostgreSQL reported a position.
+    pub location: Option<Location>,
+    /// For errors inside a function body: the internal query and position PostgreSQL reported.
+    pub internal: Option<(String, u32)>,
+}
+
+impl SqlFailure {
+    /// Builds the report for an error raised while running `script` (the file at `path`),
+    /// which was sent starting at character `char_offset` of the query text and, inside the
+    /// file, starts at byte `byte_offset`. Returns `None` when the error did not come from the
+    /// server (a broken connection, say).
+    pub fn from_error(
+        error: &postgres::Error,
+        path: &str,
+        file_text: &str,
+        byte_offset: usize,
+        char_offset: usize,
+        sent_chars: usize,
+    ) -> Option<SqlFailure> {
+        let db = error.as_db_error()?;
+        let mut location = None;
+        let mut internal = None;
+        match db.position() {
+            Some(ErrorPosition::Original(pos)) => {
+                let pos = *pos as usize;
+                if pos > char_offset && pos <= char_offset + sent_chars + 1 {
+                    let within = pos - char_offset;
+                    let start_chars = file_text[..byte_offset.min(file_text.len())]
+                        .chars()
+                        .count();
+                    location = Some(Location::of_char_position(file_text, start_chars + within));
+                }
+            }
+            Some(ErrorPosition::Internal { position, query }) => {
+                internal = Some((query.clone(), *position));
+            }
+            None => {}
+        }
+        Some(SqlFailure {
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            hint: db.hint().map(str::to_owned),
+            path: path.to_owned(),
+            location,
+            internal,
+        })
+    }
+}
+
+impl fmt::Display for SqlFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(loc) => write!(f, "{}:{}:{}: ", self.path, loc.line, loc.column)?,
+            None => write!(f, "{}: ", self.path)?,
+        }
+        write!(f, "ERROR {}: {}", self.code, self.message)?;
+        if let Some(loc) = &self.location {
+            let number = loc.line.to_string();
+            let pad = " ".repeat(number.len());
+            let caret_pad: String = loc
+                .line_text
+                .chars()
+                .take(loc.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(
+                f,
+                "\n {pad} |\n {number} | {}\n {pad} | {caret_pad}^",
+                loc.line_text
+            )?;
+        }
+        if let Some((query, position)) = &self.internal {
+            let loc = Location::of_char_position(query, *position as usize);
+            write!(
+                f,
+                "\n  in a function body, line {}: {}",
+                loc.line,
+                loc.line_text.trim()
+            )?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, "\n  detail: {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Describes a `postgres::Error` for people. Since postgres 0.19.12 a server error displays as
+/// just "db error", so this spells out the server's SQLSTATE and message instead.
+pub fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut s = format!("ERROR {}: {}", db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                s.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                s.push_str(&format!(" (hint: {hint})"));
+            }
+            s
+        }
+        None => {
+            let mut s = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                s.push_str(": ");
+                s.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            s
+        }
+    }
+}

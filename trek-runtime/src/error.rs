@@ -1,0 +1,166 @@
+//! The one error type of the trek runtime.
+
+use std::time::Duration;
+
+use crate::db_error::{describe, SqlFailure};
+use crate::lock::LockHolder;
+
+/// Everything that can stop a trek run. Match on the variant to react; `Display` says what went
+/// wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another process held trek's advisory lock for longer than the lock timeout.
+    #[error("gave up waiting for trek's advisory lock (key {key}) after {waited:?}: {}; \
+             wait for that run to finish, or raise the lock timeout",
+            holder.as_ref().map_or_else(|| "the holder is unknown".to_owned(), ToString::to_string))]
+    LockTimeout {
+        /// The advisory lock key.
+        key: i64,
+        /// How long trek waited.
+        waited: Duration,
+        /// Who held the lock when trek gave up, when PostgreSQL says.
+        holder: Option<LockHolder>,
+    },
+
+    /// A statement of a migration failed; nothing of that migration was kept (or, for a
+    /// `no_transaction` migration, it is recorded as failed).
+    #[error("{label} failed and was not applied:\n{failure}")]
+    Migration {
+        /// `0003 add_orders`.
+        label: String,
+        /// What PostgreSQL said and where in the file.
+        failure: Box<SqlFailure>,
+        /// Whether the migration ran outside a transaction and is now recorded as failed.
+        marked_failed: bool,
+    },
+
+    /// A query trek itself runs failed (connection lost, permission denied, ...).
+    #[error("{context}: {}", describe(source))]
+    Database {
+        /// What trek was doing.
+        context: String,
+        /// The driver's error.
+        #[source]
+        source: postgres::Error,
+    },
+
+    /// Pending migrations have versions older than the newest applied one.
+    #[error("pending migrations are older than the newest applied one (out of order): {}; \
+             renumber them, or allow out-of-order migrations (--allow-out-of-order)",
+            versions.join(", "))]
+    OutOfOrder {
+        /// The out-of-order versions with their names.
+        versions: Vec<String>,
+    },
+
+    /// Applied migrations were edited, and the run is strict.
+    #[error("applied migrations were edited since they ran: {}; restore the files, or accept \
+             the edits with `cargo trek repair`", migrations.join(", "))]
+    Modified {
+        /// The edited migrations.
+        migrations: Vec<String>,
+    },
+
+    /// A `no_transaction` migration broke halfway in an earlier run.
+    #[error(
+        "{label} ({path}) failed halfway in an earlier run and may be partly applied; \
+             finish or undo it by hand, then run `cargo trek repair` so trek retries it"
+    )]
+    Failed {
+        /// `0007 concurrent_index`.
+        label: String,
+        /// The script's path.
+        path: String,
+    },
+
+    /// The run asked for one transaction, but a migration must run outside any.
+    #[error(
+        "--transaction all cannot include {path}: it is marked `-- trek:no_transaction`; \
+             apply it on its own with the default per-migration mode"
+    )]
+    NoTransactionInBatch {
+        /// The `no_transaction` script.
+        path: String,
+    },
+
+    /// The database's history was written by a newer trek.
+    #[error(
+        "trek's tables in schema `{schema}` have layout version {found}, but this trek \
+             knows up to {supported}; upgrade trek"
+    )]
+    NewerLayout {
+        /// trek's schema.
+        schema: String,
+        /// The layout version found in `trek.meta`.
+        found: u32,
+        /// The newest layout this trek knows.
+        supported: u32,
+    },
+
+    /// The database is stamped as production and the action would destroy something.
+    #[error(
+        "database `{database}` is stamped `{stamp}`; trek refuses to {action} on it. \
+             If you really mean it, pass an override naming the database \
+             (Migrator::allow_destructive_on(\"{database}\"), or --allow-destructive {database})"
+    )]
+    Protected {
+        /// The database's name.
+        database: String,
+        /// Its stamp in `trek.meta`.
+        stamp: String,
+        /// What was refused.
+        action: String,
+    },
+
+    /// The database has applied migrations that differ from the folder, and the workflow can
+    /// not rewind them.
+    #[error("the database diverges from the migrations at {label}: {reason}")]
+    Divergence {
+        /// The first differing applied item.
+        label: String,
+        /// Why it cannot be rewound automatically, and what to do.
+        reason: String,
+    },
+
+    /// A revert needs a down script that was not captured when the migration was applied.
+    #[error(
+        "{label} has no down script recorded; nothing was reverted. Write the migration's \
+             .down.sql before applying it next time, or reset the database"
+    )]
+    MissingDown {
+        /// The migration without a down.
+        label: String,
+    },
+
+    /// A version given to `--to`, `baseline` or `down` is not one of the migrations.
+    #[error("version {version} is not one of the migrations{}", hint.as_deref().map_or(String::new(), |h| format!(" ({h})")))]
+    UnknownVersion {
+        /// The version asked for.
+        version: String,
+        /// Extra guidance.
+        hint: Option<String>,
+    },
+
+    /// `baseline` was asked on a database that already has applied migrations.
+    #[error(
+        "cannot baseline: {applied} versioned migrations are already applied; baseline \
+             adopts trek on a database trek has not touched"
+    )]
+    AlreadyApplied {
+        /// How many versioned migrations are recorded.
+        applied: usize,
+    },
+}
+
+impl Error {
+    pub(crate) fn db(context: impl Into<String>, source: postgres::Error) -> Error {
+        Error::Database {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// `Result` with trek's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,110 @@
+//! Creating and upgrading trek's tables, and reading the environment stamp.
+
+use postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::sql::{quote_ident, quote_literal};
+
+/// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
+const UPGRADES: &[&str] = &[
+    // 0 → 1: the first layout.
+    "CREATE TABLE IF NOT EXISTS {s}.meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS {s}.applied (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('versioned', 'repeatable', 'seed')),
+        version text,
+        name text NOT NULL,
+        checksum text NOT NULL,
+        up_sql text NOT NULL,
+        down_sql text,
+        applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        duration_ms bigint NOT NULL DEFAULT 0,
+        failed boolean NOT NULL DEFAULT false,
+        path text,
+        workflow text,
+        trek_version text
+    );
+    CREATE TABLE IF NOT EXISTS {s}.audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        action text NOT NULL,
+        kind text,
+        version text,
+        name text,
+        outcome text NOT NULL,
+        error text,
+        detail text,
+        duration_ms bigint,
+        workflow text,
+        db_user text NOT NULL DEFAULT current_user,
+        client text,
+        trek_version text NOT NULL
+    );",
+];
+
+/// The state of trek's schema as read at the start of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Meta {
+    /// Layout version found; `None` when trek's tables do not exist yet.
+    pub layout: Option<u32>,
+    /// The workflow that first claimed this database.
+    pub stamp: Option<String>,
+}
+
+/// Creates trek's schema and tables, or upgrades them to [`LAYOUT_VERSION`], in one
+/// transaction, and stamps the database with `stamp` when it has no stamp yet.
+/// Call with trek's advisory lock held.
+pub(crate) fn ensure(
+    client: &mut Client,
+    schema: &str,
+    found: Option<u32>,
+    stamp: Option<&str>,
+) -> Result<()> {
+    let s = quote_ident(schema);
+    let from = found.unwrap_or(0);
+    if from > LAYOUT_VERSION {
+        return Err(Error::NewerLayout {
+            schema: schema.to_owned(),
+            found: from,
+            supported: LAYOUT_VERSION,
+        });
+    }
+    let mut sql = format!("BEGIN;\nCREATE SCHEMA IF NOT EXISTS {s};\n");
+    for step in UPGRADES.iter().skip(from as usize) {
+        sql.push_str(&step.replace("{s}", &s));
+        sql.push('\n');
+    }
+    sql.push_str(&format!(
+        "INSERT INTO {s}.meta (key, value) VALUES ('layout_version', {layout})
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n",
+        layout = quote_literal(&LAYOUT_VERSION.to_string()),
+    ));
+    if let Some(stamp) = stamp {
+        sql.push_str(&format!(
+            "INSERT INTO {s}.meta (key, value) VALUES ('environment', {})
+               ON CONFLICT (key) DO NOTHING;\n",
+            quote_literal(stamp)
+        ));
+    }
+    sql.push_str("COMMIT;");
+    client.batch_execute(&sql).map_err(|e| {
+        let _ = client.batch_execute("ROLLBACK");
+        Error::db(
+            format!("could not create trek's tables in schema `{schema}`"),
+            e,
+        )
+    })?;
+    tracing::info!(schema, from, to = LAYOUT_VERSION, "trek's tables are ready");
+    Ok(())
+}
+
+/// Parses the stored layout version.
+pub(crate) fn parse_layout(value: Option<&str>) -> Option<u32> {
+    value.map(|v| v.trim().parse().unwrap_or(u32::MAX))
+}

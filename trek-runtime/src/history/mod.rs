@@ -1,0 +1,9 @@
+//! trek's own tables: `meta` (layout version and environment stamp), `applied` (the current
+//! state) and `audit` (append-only), all in trek's schema.
+
+pub(crate) mod applied;
+pub(crate) mod audit;
+pub(crate) mod meta;
+
+pub use applied::AppliedRow;
+pub use audit::AuditEntry;

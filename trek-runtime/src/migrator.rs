@@ -1,0 +1,564 @@
+//! [`Migrator`]: the entry point that runs a workflow, reports status, reverts, repairs and
+//! baselines.
+
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use trek_core::{Kind, Migrations, Version};
+
+use crate::apply::Executor;
+use crate::error::{Error, Result};
+use crate::history::applied::{self, History};
+use crate::history::audit::{self, Action, AuditEntry, AuditRecord};
+use crate::history::meta;
+use crate::lock::{default_lock_key, LockGuard, Release};
+use crate::plan::{analyze, Plan, PlanOptions};
+use crate::report::{Report, Step, Warning};
+use crate::sql::{quote_ident, quote_literal};
+use crate::stale;
+use crate::status::Status;
+use crate::{TransactionMode, Workflow};
+
+/// How far `revert` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revert {
+    /// Revert the newest `n` applied versioned migrations and seeds.
+    Steps(usize),
+    /// Revert everything applied after this version (it stays applied).
+    To(Version),
+}
+
+/// Runs trek's workflows against one database.
+///
+/// Built from a set of migrations (usually a `static` made by [`crate::embed!`]) and configured
+/// with builder methods; every method that writes takes trek's advisory lock for its whole
+/// duration and releases it on every path.
+#[derive(Debug, Clone)]
+pub struct Migrator<'m> {
+    migrations: &'m Migrations,
+    workflow: Workflow,
+    schema: String,
+    lock_key: Option<i64>,
+    lock_timeout: Duration,
+    transaction: TransactionMode,
+    options: PlanOptions,
+    allow_destructive_on: Option<String>,
+    client_label: String,
+}
+
+impl<'m> Migrator<'m> {
+    /// A migrator for `migrations` with the defaults: the prod workflow, schema `trek`,
+    /// per-migration transactions, a lock key derived from the schema and a 10-minute lock
+    /// timeout.
+    pub fn new(migrations: &'m Migrations) -> Self {
+        Migrator {
+            migrations,
+            workflow: Workflow::Prod,
+            schema: "trek".to_owned(),
+            lock_key: None,
+            lock_timeout: Duration::from_secs(600),
+            transaction: TransactionMode::PerMigration,
+            options: PlanOptions::default(),
+            allow_destructive_on: None,
+            client_label: default_client_label(),
+        }
+    }
+
+    /// The workflow [`Migrator::run`] follows (default [`Workflow::Prod`]).
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = workflow;
+        self
+    }
+
+    /// The schema holding trek's tables (default `trek`).
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The advisory lock key (default: derived from the schema, see
+    /// [`crate::default_lock_key`]).
+    pub fn lock_key(mut self, key: i64) -> Self {
+        self.lock_key = Some(key);
+        self
+    }
+
+    /// How long to wait for another run's lock before giving up (default 10 minutes).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How pending migrations are grouped into transactions (default per migration).
+    pub fn transaction(mut self, mode: TransactionMode) -> Self {
+        self.transaction = mode;
+        self
+    }
+
+    /// Apply only up to and including this version; repeatables and seeds are skipped.
+    pub fn target(mut self, version: Version) -> Self {
+        self.options.target = Some(version);
+        self
+    }
+
+    /// Refuse to run when an applied migration was edited (prod otherwise warns).
+    pub fn strict(mut self) -> Self {
+        self.options.strict = true;
+        self
+    }
+
+    /// Apply pending migrations older than the newest applied one (prod otherwise refuses).
+    pub fn allow_out_of_order(mut self) -> Self {
+        self.options.allow_out_of_order = true;
+        self
+    }
+
+    /// Allow destructive actions (dev workflow, revert) on a database stamped `prod`, naming
+    /// the database so the override cannot apply to another one by accident.
+    pub fn allow_destructive_on(mut self, database: impl Into<String>) -> Self {
+        self.allow_destructive_on = Some(database.into());
+        self
+    }
+
+    /// How this client is named in the audit log (default `host pid N (program)`).
+    pub fn client_label(mut self, label: impl Into<String>) -> Self {
+        self.client_label = label.into();
+        self
+    }
+
+    fn key(&self) -> i64 {
+        self.lock_key
+            .unwrap_or_else(|| default_lock_key(&self.schema))
+    }
+
+    fn executor(&self, workflow: Option<Workflow>) -> Executor<'_> {
+        Executor {
+            schema: &self.schema,
+            workflow,
+            client_label: &self.client_label,
+        }
+    }
+
+    /// Runs the workflow: plans against the history and applies (and, in dev, rewinds).
+    ///
+    /// A no-op run on an up-to-date database costs three round trips: lock, one read of the
+    /// history, unlock. Each transactional migration costs one more.
+    ///
+    /// # Errors
+    /// See [`Error`]: the lock timed out, a migration failed (everything before it stays
+    /// applied), the plan was refused (out of order, strict and modified, failed earlier,
+    /// protected database), or the database could not be reached.
+    pub fn run(&self, client: &mut Client) -> Result<Report> {
+        let started = Instant::now();
+        self.check_target()?;
+        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
+        let mut report = Report {
+            workflow: Some(self.workflow),
+            lock_wait,
+            ..Report::default()
+        };
+        let outcome = self.run_locked(&mut guard, &mut report);
+        let released = guard.release();
+        outcome?;
+        self.check_release(released?, &mut report);
+        report.duration = started.elapsed();
+        for warning in &report.warnings {
+            tracing::warn!("{warning}");
+        }
+        Ok(report)
+    }
+
+    fn run_locked(&self, guard: &mut LockGuard<'_>, report: &mut Report) -> Result<()> {
+        let session = guard.session.clone();
+        let history = self.load_for_write(guard, Some(self.workflow))?;
+        if self.workflow.is_destructive() {
+            self.check_protection(
+                &history,
+                &session.database,
+                &format!("run the {} workflow", self.workflow),
+            )?;
+        }
+        if self.workflow == Workflow::Dev {
+            report.warnings.extend(stale::check(self.migrations));
+        }
+        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        let plan = match self.workflow {
+            Workflow::Prod => analysis.plan_prod(&self.options)?,
+            Workflow::Dev => analysis.plan_dev(&self.options)?,
+        };
+        self.execute(guard, plan, report)
+    }
+
+    fn execute(&self, client: &mut Client, plan: Plan<'_, '_>, report: &mut Report) -> Result<()> {
+        report.warnings.extend(plan.warnings);
+        let exec = self.executor(Some(self.workflow));
+        if !plan.revert.is_empty() {
+            let ids: Vec<i64> = plan.revert.iter().map(|r| r.id).collect();
+            let downs = applied::down_scripts(client, &self.schema, &ids)?;
+            for row in &plan.revert {
+                let down = downs
+                    .iter()
+                    .find(|(id, _)| *id == row.id)
+                    .and_then(|(_, sql)| sql.as_deref())
+                    .ok_or_else(|| Error::MissingDown { label: row.label() })?;
+                let path = format!("{} (captured down script)", row.label());
+                report.reverted.push(exec.revert(client, row, down, &path)?);
+            }
+        }
+        match self.transaction {
+            TransactionMode::All if !plan.apply.is_empty() => {
+                report.applied.extend(exec.apply_all(client, &plan.apply)?);
+            }
+            _ => {
+                for m in &plan.apply {
+                    report.applied.push(exec.apply(client, m)?);
+                }
+            }
+        }
+        for m in &plan.repeatables {
+            report.applied.push(exec.apply(client, m)?);
+        }
+        Ok(())
+    }
+
+    /// The state of every migration in the database. Read-only: takes no lock and creates
+    /// nothing.
+    ///
+    /// # Errors
+    /// When the history cannot be read.
+    pub fn status(&self, client: &mut Client) -> Result<Status> {
+        let history = applied::load(client, &self.schema)?;
+        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        Ok(Status {
+            entries: analysis.status_entries(self.migrations, &history.rows),
+            initialized: history.meta.layout.is_some(),
+            stamp: history.meta.stamp.clone(),
+        })
+    }
+
+    /// Reverts applied versioned migrations and seeds newest first with the down scripts
+    /// captured when they were applied. Checks that every one has a captured down before
+    /// reverting anything.
+    ///
+    /// # Errors
+    /// [`Error::MissingDown`], [`Error::UnknownVersion`], [`Error::Protected`] on a database
+    /// stamped prod without the override, or a failing down script (the ones before it stay
+    /// reverted).
+    pub fn revert(&self, client: &mut Client, how: Revert) -> Result<Report> {
+        let started = Instant::now();
+        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
+        let mut report = Report {
+            lock_wait,
+            ..Report::default()
+        };
+        let outcome = (|| {
+            let database = guard.session.database.clone();
+            let history = self.load_for_write(&mut guard, None)?;
+            self.check_protection(&history, &database, "revert migrations")?;
+            let sequence: Vec<_> = history
+                .rows
+                .iter()
+                .filter(|r| r.kind != Kind::Repeatable)
+                .collect();
+            let count = match &how {
+                Revert::Steps(n) => (*n).min(sequence.len()),
+                Revert::To(version) => {
+                    let position = sequence.iter().position(|r| {
+                        r.version
+                            .as_deref()
+                            .and_then(|v| Version::parse(v).ok())
+                            .as_ref()
+                            == Some(version)
+                    });
+                    match position {
+                        Some(i) => sequence.len() - i - 1,
+                        None => {
+                            return Err(Error::UnknownVersion {
+                                version: version.to_string(),
+                                hint: Some("it is not applied".to_owned()),
+                            })
+                        }
+                    }
+                }
+            };
+            let undo: Vec<_> = sequence[sequence.len() - count..]
+                .iter()
+                .rev()
+                .copied()
+                .collect();
+            if let Some(row) = undo.iter().find(|r| !r.has_down) {
+                return Err(Error::MissingDown { label: row.label() });
+            }
+            self.execute(
+                &mut guard,
+                Plan {
+                    revert: undo,
+                    ..Plan::default()
+                },
+                &mut report,
+            )
+        })();
+        let released = guard.release();
+        outcome?;
+        self.check_release(released?, &mut report);
+        report.duration = started.elapsed();
+        Ok(report)
+    }
+
+    /// Accepts the current files as the truth: records the current checksum (and script) of
+    /// every modified applied migration, and removes the rows of migrations that failed
+    /// halfway so the next run retries them. Every change is audited as `repair`.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or written.
+    pub fn repair(&self, client: &mut Client) -> Result<RepairReport> {
+        let (mut guard, _) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
+        let outcome = (|| {
+            let history = self.load_for_write(&mut guard, None)?;
+            let analysis = analyze(self.migrations, &history.rows, Workflow::Dev);
+            let s = quote_ident(&self.schema);
+            let mut sql = String::from("BEGIN;\n");
+            let mut repaired = RepairReport::default();
+            for (row, m) in &analysis.modified {
+                if row.failed {
+                    continue;
+                }
+                sql.push_str(&format!(
+                    "UPDATE {s}.applied SET checksum = {}, up_sql = {}, path = {} WHERE id = {};\n",
+                    quote_literal(m.checksum().as_str()),
+                    quote_literal(m.sql()),
+                    quote_literal(m.path()),
+                    row.id
+                ));
+                sql.push_str(&self.audit_row(
+                    Action::Repair,
+                    row.kind,
+                    row.version.as_deref(),
+                    &row.name,
+                    Some("accepted the edited file's checksum"),
+                ));
+                repaired.accepted.push(row.label());
+            }
+            for row in history.rows.iter().filter(|r| r.failed) {
+                sql.push_str(&format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id));
+                sql.push_str(&self.audit_row(
+                    Action::Repair,
+                    row.kind,
+                    row.version.as_deref(),
+                    &row.name,
+                    Some("removed the failed row; the next run retries it"),
+                ));
+                repaired.cleared.push(row.label());
+            }
+            sql.push_str("COMMIT;");
+            if !repaired.is_empty() {
+                guard
+                    .batch_execute(&sql)
+                    .map_err(|e| Error::db("could not repair trek's history", e))?;
+            }
+            Ok(repaired)
+        })();
+        let released = guard.release();
+        let repaired = outcome?;
+        released?;
+        Ok(repaired)
+    }
+
+    /// Adopts trek on an existing database: records every versioned migration up to and
+    /// including `version` as applied without running it, audited as `baseline`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownVersion`] when `version` is not a migration's version,
+    /// [`Error::AlreadyApplied`] when versioned migrations are already recorded.
+    pub fn baseline(&self, client: &mut Client, version: &Version) -> Result<Report> {
+        if !self
+            .migrations
+            .versioned()
+            .any(|m| m.version() == Some(version))
+        {
+            return Err(Error::UnknownVersion {
+                version: version.to_string(),
+                hint: Some(
+                    "baseline to the version of the newest migration the database already has"
+                        .to_owned(),
+                ),
+            });
+        }
+        let started = Instant::now();
+        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
+        let mut report = Report {
+            lock_wait,
+            ..Report::default()
+        };
+        let outcome = (|| {
+            let history = self.load_for_write(&mut guard, None)?;
+            let applied = history
+                .rows
+                .iter()
+                .filter(|r| r.kind == Kind::Versioned)
+                .count();
+            if applied > 0 {
+                return Err(Error::AlreadyApplied { applied });
+            }
+            let s = quote_ident(&self.schema);
+            let mut sql = String::from("BEGIN;\n");
+            for m in self
+                .migrations
+                .versioned()
+                .filter(|m| m.version().is_some_and(|v| v <= version))
+            {
+                let v = m.version().map(ToString::to_string);
+                sql.push_str(&format!(
+                    "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, path, trek_version) \
+                     VALUES ('versioned', {}, {}, {}, {}, {}, 0, {}, {});\n",
+                    crate::sql::quote_nullable(v.as_deref()),
+                    quote_literal(m.name()),
+                    quote_literal(m.checksum().as_str()),
+                    quote_literal(m.sql()),
+                    crate::sql::quote_nullable(m.down().map(|d| d.sql())),
+                    quote_literal(m.path()),
+                    quote_literal(crate::TREK_VERSION),
+                ));
+                sql.push_str(&self.audit_row(
+                    Action::Baseline,
+                    Kind::Versioned,
+                    v.as_deref(),
+                    m.name(),
+                    None,
+                ));
+                report.applied.push(Step {
+                    kind: Kind::Versioned,
+                    version: v,
+                    name: m.name().to_owned(),
+                    duration: Duration::ZERO,
+                });
+            }
+            sql.push_str("COMMIT;");
+            guard
+                .batch_execute(&sql)
+                .map_err(|e| Error::db("could not record the baseline", e))
+        })();
+        let released = guard.release();
+        outcome?;
+        self.check_release(released?, &mut report);
+        report.duration = started.elapsed();
+        Ok(report)
+    }
+
+    /// The newest `limit` rows of the audit log, newest first.
+    ///
+    /// # Errors
+    /// When the audit log cannot be read.
+    pub fn audit(&self, client: &mut Client, limit: usize) -> Result<Vec<AuditEntry>> {
+        audit::read(
+            client,
+            &self.schema,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )
+    }
+
+    fn audit_row(
+        &self,
+        action: Action,
+        kind: Kind,
+        version: Option<&str>,
+        name: &str,
+        detail: Option<&str>,
+    ) -> String {
+        let mut sql = AuditRecord {
+            action,
+            kind: Some(kind.as_str()),
+            version,
+            name: Some(name),
+            error: None,
+            detail,
+            duration_sql: "0".to_owned(),
+            workflow: None,
+            client: &self.client_label,
+        }
+        .insert_sql(&self.schema);
+        sql.push_str(";\n");
+        sql
+    }
+
+    /// Reads the history, creating or upgrading trek's tables when needed.
+    fn load_for_write(&self, client: &mut Client, stamp: Option<Workflow>) -> Result<History> {
+        let history = applied::load(client, &self.schema)?;
+        let layout = history.meta.layout;
+        if layout == Some(meta::LAYOUT_VERSION) && (history.meta.stamp.is_some() || stamp.is_none())
+        {
+            return Ok(history);
+        }
+        meta::ensure(client, &self.schema, layout, stamp.map(Workflow::as_str))?;
+        applied::load(client, &self.schema)
+    }
+
+    fn check_protection(&self, history: &History, database: &str, action: &str) -> Result<()> {
+        match history.meta.stamp.as_deref() {
+            Some("prod") if self.allow_destructive_on.as_deref() != Some(database) => {
+                Err(Error::Protected {
+                    database: database.to_owned(),
+                    stamp: "prod".to_owned(),
+                    action: action.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_target(&self) -> Result<()> {
+        if let Some(target) = &self.options.target {
+            if !self
+                .migrations
+                .versioned()
+                .any(|m| m.version() == Some(target))
+            {
+                return Err(Error::UnknownVersion {
+                    version: target.to_string(),
+                    hint: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_release(&self, release: Release, report: &mut Report) {
+        if !release.held || release.locked_by_pid != release.unlocked_by_pid {
+            report.warnings.push(Warning::LockLost {
+                locked_by_pid: release.locked_by_pid,
+                unlocked_by_pid: release.unlocked_by_pid,
+            });
+        }
+    }
+}
+
+/// What [`Migrator::repair`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RepairReport {
+    /// Modified migrations whose current checksum was accepted.
+    pub accepted: Vec<String>,
+    /// Failed rows removed so the next run retries them.
+    pub cleared: Vec<String>,
+}
+
+impl RepairReport {
+    /// Whether nothing needed repair.
+    pub fn is_empty(&self) -> bool {
+        self.accepted.is_empty() && self.cleared.is_empty()
+    }
+}
+
+fn default_client_label() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    format!("{host} pid {} ({program})", std::process::id())
+}

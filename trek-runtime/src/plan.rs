@@ -1,0 +1,397 @@
+//! Planning: compare the desired sequence with the applied one and decide what to do.
+//!
+//! Pure: migrations and history rows in, a plan out; no database access (DESIGN §5).
+
+use std::collections::HashMap;
+
+use trek_core::{Kind, Migration, Migrations, Version};
+
+use crate::error::{Error, Result};
+use crate::history::AppliedRow;
+use crate::report::Warning;
+use crate::status::{State, StatusEntry};
+use crate::Workflow;
+
+/// What a run will do, in order: revert (newest first), apply, then run repeatables.
+#[derive(Debug, Default)]
+pub(crate) struct Plan<'m, 'r> {
+    pub revert: Vec<&'r AppliedRow>,
+    pub apply: Vec<&'m Migration>,
+    pub repeatables: Vec<&'m Migration>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Options that shape a plan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PlanOptions {
+    pub target: Option<Version>,
+    pub allow_out_of_order: bool,
+    pub strict: bool,
+}
+
+/// Whether two stored checksums say the script is unchanged. Checksums of different algorithms
+/// cannot be compared and count as unchanged, so a future algorithm change never makes every
+/// migration look edited.
+pub(crate) fn same_checksum(applied: &str, file: &str) -> bool {
+    let algorithm = |s: &str| s.split_once(':').map_or("", |(tag, _)| tag).to_owned();
+    if algorithm(applied) != algorithm(file) {
+        return true;
+    }
+    applied == file
+}
+
+type Key = (Kind, Version);
+
+fn row_key(row: &AppliedRow) -> Option<Key> {
+    let version = Version::parse(row.version.as_deref()?).ok()?;
+    Some((row.kind, version))
+}
+
+fn migration_key(m: &Migration) -> Option<Key> {
+    Some((m.kind(), m.version()?.clone()))
+}
+
+/// The comparison of the desired and applied sequences.
+#[derive(Debug)]
+pub(crate) struct Analysis<'m, 'r> {
+    /// Versioned migrations and (when the workflow runs them) seeds, in desired order.
+    pub desired: Vec<&'m Migration>,
+    /// Applied versioned migrations and seeds, in applied order.
+    pub sequence: Vec<&'r AppliedRow>,
+    /// The first position where the two sequences differ, if any.
+    pub divergence: Option<usize>,
+    /// Desired items not applied, in desired order.
+    pub pending: Vec<&'m Migration>,
+    /// Pending versioned migrations older than the newest applied versioned migration.
+    pub out_of_order: Vec<&'m Migration>,
+    /// Applied rows whose file changed.
+    pub modified: Vec<(&'r AppliedRow, &'m Migration)>,
+    /// Applied rows with no file.
+    pub missing: Vec<&'r AppliedRow>,
+    /// Applied rows marked failed, with their file when it still exists.
+    pub failed: Vec<(&'r AppliedRow, Option<&'m Migration>)>,
+    /// Repeatables that are new or changed since they last ran.
+    pub repeatables_due: Vec<&'m Migration>,
+    /// Repeatables marked `run always`.
+    pub repeatables_always: Vec<&'m Migration>,
+}
+
+/// Compares `migrations` with the applied `rows` (in applied order) for `workflow`.
+pub(crate) fn analyze<'m, 'r>(
+    migrations: &'m Migrations,
+    rows: &'r [AppliedRow],
+    workflow: Workflow,
+) -> Analysis<'m, 'r> {
+    let mut desired: Vec<&Migration> = migrations.versioned().collect();
+    if workflow.runs_seeds() {
+        desired.extend(migrations.seeds());
+    }
+    let sequence: Vec<&AppliedRow> = rows
+        .iter()
+        .filter(|r| match r.kind {
+            Kind::Versioned => true,
+            Kind::Seed => workflow.runs_seeds(),
+            Kind::Repeatable => false,
+        })
+        .collect();
+
+    let by_key: HashMap<Key, &Migration> = migrations
+        .all()
+        .iter()
+        .filter_map(|m| Some((migration_key(m)?, m)))
+        .collect();
+    let applied_keys: HashMap<Key, &AppliedRow> = sequence
+        .iter()
+        .filter_map(|r| Some((row_key(r)?, *r)))
+        .collect();
+
+    let mut divergence = None;
+    for (i, row) in sequence.iter().enumerate() {
+        let matches = desired.get(i).is_some_and(|m| {
+            migration_key(m) == row_key(row)
+                && !row.failed
+                && same_checksum(&row.checksum, m.checksum().as_str())
+        });
+        if !matches {
+            divergence = Some(i);
+            break;
+        }
+    }
+
+    let mut modified = Vec::new();
+    let mut missing = Vec::new();
+    let mut failed = Vec::new();
+    for row in &sequence {
+        let file = row_key(row).and_then(|k| by_key.get(&k).copied());
+        if row.failed {
+            failed.push((*row, file));
+        }
+        match file {
+            Some(m) if !same_checksum(&row.checksum, m.checksum().as_str()) => {
+                modified.push((*row, m));
+            }
+            Some(_) => {}
+            None => missing.push(*row),
+        }
+    }
+
+    let newest_applied = sequence
+        .iter()
+        .filter(|r| r.kind == Kind::Versioned)
+        .filter_map(|r| row_key(r).map(|(_, v)| v))
+        .max();
+    let pending: Vec<&Migration> = desired
+        .iter()
+        .copied()
+        .filter(|m| migration_key(m).is_none_or(|k| !applied_keys.contains_key(&k)))
+        .collect();
+    let out_of_order = pending
+        .iter()
+        .copied()
+        .filter(|m| {
+            m.kind() == Kind::Versioned
+                && newest_applied
+                    .as_ref()
+                    .is_some_and(|newest| m.version().is_some_and(|v| v < newest))
+        })
+        .collect();
+
+    let last_repeatable: HashMap<&str, &AppliedRow> = rows
+        .iter()
+        .filter(|r| r.kind == Kind::Repeatable)
+        .map(|r| (r.name.as_str(), r))
+        .collect();
+    let repeatables_due = migrations
+        .repeatables()
+        .filter(|m| {
+            last_repeatable
+                .get(m.name())
+                .is_none_or(|r| r.failed || r.checksum != m.checksum().as_str())
+        })
+        .collect();
+    let repeatables_always = migrations
+        .repeatables()
+        .filter(|m| m.directives().run_always)
+        .collect();
+
+    Analysis {
+        desired,
+        sequence,
+        divergence,
+        pending,
+        out_of_order,
+        modified,
+        missing,
+        failed,
+        repeatables_due,
+        repeatables_always,
+    }
+}
+
+impl<'m, 'r> Analysis<'m, 'r> {
+    /// The prod column of DESIGN §5: never rewind; refuse failed and (unless allowed)
+    /// out-of-order migrations; warn about modified (refuse when strict) and missing ones.
+    pub fn plan_prod(&self, options: &PlanOptions) -> Result<Plan<'m, 'r>> {
+        if let Some((row, file)) = self.failed.first() {
+            return Err(Error::Failed {
+                label: row.label(),
+                path: file.map_or_else(|| "its file is gone".to_owned(), |m| m.path().to_owned()),
+            });
+        }
+        if !self.out_of_order.is_empty() && !options.allow_out_of_order {
+            return Err(Error::OutOfOrder {
+                versions: self.out_of_order.iter().map(|m| m.label()).collect(),
+            });
+        }
+        if options.strict && !self.modified.is_empty() {
+            return Err(Error::Modified {
+                migrations: self.modified.iter().map(|(r, _)| r.label()).collect(),
+            });
+        }
+        let mut warnings: Vec<Warning> = self
+            .modified
+            .iter()
+            .map(|(row, m)| Warning::Modified {
+                label: row.label(),
+                applied: row.checksum.clone(),
+                current: m.checksum().to_string(),
+            })
+            .collect();
+        warnings.extend(
+            self.missing
+                .iter()
+                .map(|row| Warning::Missing { label: row.label() }),
+        );
+        let apply = self.pending_up_to(options.target.as_ref());
+        warnings.extend(
+            apply
+                .iter()
+                .filter(|m| self.out_of_order.iter().any(|o| std::ptr::eq(*o, **m)))
+                .map(|m| Warning::AppliedOutOfOrder { label: m.label() }),
+        );
+        let repeatables = self.repeatables_for(&apply, options);
+        Ok(Plan {
+            revert: Vec::new(),
+            apply,
+            repeatables,
+            warnings,
+        })
+    }
+
+    /// The dev column of DESIGN §5: rewind to the divergence point with captured down scripts,
+    /// then apply the rest of the desired sequence, repeatables and seeds.
+    pub fn plan_dev(&self, options: &PlanOptions) -> Result<Plan<'m, 'r>> {
+        let Some(at) = self.divergence else {
+            let apply = self.pending_up_to(options.target.as_ref());
+            let repeatables = self.repeatables_for(&apply, options);
+            return Ok(Plan {
+                revert: Vec::new(),
+                apply,
+                repeatables,
+                warnings: Vec::new(),
+            });
+        };
+        let undo: Vec<&AppliedRow> = self.sequence[at..].iter().rev().copied().collect();
+        if let Some(row) = undo.iter().find(|r| !r.has_down || r.failed) {
+            let first = self.sequence[at];
+            return Err(Error::Divergence {
+                label: first.label(),
+                reason: format!(
+                    "rewinding it means undoing {} applied item(s), and {} {}; drop and \
+                     recreate the database (for the local server: `cargo trek db destroy`) and \
+                     run again",
+                    undo.len(),
+                    row.label(),
+                    if row.failed {
+                        "failed halfway"
+                    } else {
+                        "has no captured down script"
+                    }
+                ),
+            });
+        }
+        let apply: Vec<&Migration> = self.desired[at.min(self.desired.len())..]
+            .iter()
+            .copied()
+            .filter(|m| within_target(m, options.target.as_ref()))
+            .collect();
+        let repeatables = self.repeatables_for(&apply, options);
+        Ok(Plan {
+            revert: undo,
+            apply,
+            repeatables,
+            warnings: Vec::new(),
+        })
+    }
+
+    fn pending_up_to(&self, target: Option<&Version>) -> Vec<&'m Migration> {
+        self.pending
+            .iter()
+            .copied()
+            .filter(|m| within_target(m, target))
+            .collect()
+    }
+
+    fn repeatables_for(
+        &self,
+        apply: &[&'m Migration],
+        options: &PlanOptions,
+    ) -> Vec<&'m Migration> {
+        if options.target.is_some() {
+            return Vec::new();
+        }
+        let mut out = self.repeatables_due.clone();
+        if !apply.is_empty() {
+            for m in &self.repeatables_always {
+                if !out.iter().any(|o| std::ptr::eq(*o, *m)) {
+                    out.push(m);
+                }
+            }
+            out.sort_by(|a, b| a.name().cmp(b.name()));
+        }
+        out
+    }
+
+    /// One status entry per migration file and applied row.
+    pub fn status_entries(
+        &self,
+        migrations: &'m Migrations,
+        rows: &'r [AppliedRow],
+    ) -> Vec<StatusEntry> {
+        let applied: HashMap<Key, &AppliedRow> = self
+            .sequence
+            .iter()
+            .filter_map(|r| Some((row_key(r)?, *r)))
+            .collect();
+        let last_repeatable: HashMap<&str, &AppliedRow> = rows
+            .iter()
+            .filter(|r| r.kind == Kind::Repeatable)
+            .map(|r| (r.name.as_str(), r))
+            .collect();
+        let mut entries = Vec::new();
+        let file_entry = |m: &Migration, row: Option<&AppliedRow>, state: State| StatusEntry {
+            kind: m.kind(),
+            version: m.version().map(ToString::to_string),
+            name: m.name().to_owned(),
+            path: Some(m.path().to_owned()),
+            state,
+            applied_at: row.map(|r| r.applied_at.clone()),
+            duration_ms: row.map(|r| r.duration_ms),
+            applied_checksum: row.map(|r| r.checksum.clone()),
+            file_checksum: Some(m.checksum().to_string()),
+        };
+        for m in &self.desired {
+            let row = migration_key(m).and_then(|k| applied.get(&k).copied());
+            let state = match row {
+                Some(r) if r.failed => State::Failed,
+                Some(r) if !same_checksum(&r.checksum, m.checksum().as_str()) => State::Modified,
+                Some(_) => State::Applied,
+                None if self.out_of_order.iter().any(|o| std::ptr::eq(*o, *m)) => State::OutOfOrder,
+                None => State::Pending,
+            };
+            entries.push(file_entry(m, row, state));
+        }
+        for row in &self.missing {
+            entries.push(StatusEntry {
+                kind: row.kind,
+                version: row.version.clone(),
+                name: row.name.clone(),
+                path: None,
+                state: State::Missing,
+                applied_at: Some(row.applied_at.clone()),
+                duration_ms: Some(row.duration_ms),
+                applied_checksum: Some(row.checksum.clone()),
+                file_checksum: None,
+            });
+        }
+        for m in migrations.repeatables() {
+            let row = last_repeatable.get(m.name()).copied();
+            let state = match row {
+                Some(r) if r.failed => State::Failed,
+                Some(r) if r.checksum == m.checksum().as_str() => State::Applied,
+                _ => State::Pending,
+            };
+            entries.push(file_entry(m, row, state));
+        }
+        let rank = |e: &StatusEntry| match e.kind {
+            Kind::Versioned => 0,
+            Kind::Repeatable => 1,
+            Kind::Seed => 2,
+        };
+        entries.sort_by(|a, b| {
+            rank(a).cmp(&rank(b)).then_with(|| {
+                let va = a.version.as_deref().and_then(|v| Version::parse(v).ok());
+                let vb = b.version.as_deref().and_then(|v| Version::parse(v).ok());
+                va.cmp(&vb).then_with(|| a.name.cmp(&b.name))
+            })
+        });
+        entries
+    }
+}
+
+fn within_target(m: &Migration, target: Option<&Version>) -> bool {
+    match target {
+        None => true,
+        Some(target) => m.kind() == Kind::Versioned && m.version().is_some_and(|v| v <= target),
+    }
+}

@@ -1,0 +1,146 @@
+//! What a run did, for the application to log or show.
+
+use std::fmt;
+use std::time::Duration;
+
+use trek_core::Kind;
+
+use crate::Workflow;
+
+/// The outcome of a successful run: what was applied or reverted, how long it took, and what
+/// looked odd.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Report {
+    /// The workflow that ran, when the action was a workflow run.
+    pub workflow: Option<Workflow>,
+    /// Scripts applied, in order.
+    pub applied: Vec<Step>,
+    /// Scripts reverted, in order (newest first).
+    pub reverted: Vec<Step>,
+    /// Things that did not stop the run but deserve a look.
+    pub warnings: Vec<Warning>,
+    /// Wall time of the whole run, lock wait included.
+    pub duration: Duration,
+    /// Time spent waiting for the advisory lock.
+    pub lock_wait: Duration,
+}
+
+impl Report {
+    /// Whether the run changed nothing.
+    pub fn is_noop(&self) -> bool {
+        self.applied.is_empty() && self.reverted.is_empty()
+    }
+}
+
+/// One script applied or reverted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Versioned migration, repeatable or seed.
+    pub kind: Kind,
+    /// The version as written in the file name; `None` for repeatables.
+    pub version: Option<String>,
+    /// The description, or a repeatable's name.
+    pub name: String,
+    /// Wall time including the round trip.
+    pub duration: Duration,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) if self.kind == Kind::Versioned => write!(f, "{v} {}", self.name),
+            Some(v) => write!(f, "{} {v} {}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Something odd that did not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// An applied migration's file changed since it ran (prod warns; `--strict` refuses).
+    Modified {
+        /// `0002 add_email`.
+        label: String,
+        /// The checksum recorded when it ran.
+        applied: String,
+        /// The checksum of the file now.
+        current: String,
+    },
+    /// The database has a migration this binary does not know (an older release during a
+    /// rolling deploy, or a deleted file).
+    Missing {
+        /// `0009 from_the_future`.
+        label: String,
+    },
+    /// Out-of-order migrations were applied because the run allowed it.
+    AppliedOutOfOrder {
+        /// The migration applied below the newest applied version.
+        label: String,
+    },
+    /// The migrations folder the binary was built from has files the binary does not embed:
+    /// the binary is stale (a file added without `cargo:rerun-if-changed`, or a build cache).
+    StaleBinary {
+        /// The folder at build time.
+        dir: String,
+        /// Files on disk that are not embedded.
+        not_embedded: Vec<String>,
+        /// Embedded files whose content on disk differs.
+        changed: Vec<String>,
+    },
+    /// The advisory lock was not held at the end of the run although trek took it: the session
+    /// changed under trek, which is what a transaction-pooling proxy (PgBouncer in
+    /// `pool_mode=transaction`) does. Concurrent runs were not serialised.
+    LockLost {
+        /// The backend pid that took the lock.
+        locked_by_pid: i32,
+        /// The backend pid that tried to release it.
+        unlocked_by_pid: i32,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Modified { label, applied, current } => write!(
+                f,
+                "{label} was edited after it was applied (applied {applied}, file now {current}); \
+                 the database keeps the old version: restore the file, or accept it with `cargo trek repair`"
+            ),
+            Warning::Missing { label } => write!(
+                f,
+                "{label} is applied in the database but is not among this binary's migrations \
+                 (an older release during a rolling deploy, or a deleted file)"
+            ),
+            Warning::AppliedOutOfOrder { label } => write!(
+                f,
+                "{label} was applied out of order (its version is older than the newest applied one)"
+            ),
+            Warning::StaleBinary { dir, not_embedded, changed } => {
+                write!(f, "this binary is stale: the migrations folder {dir} has ")?;
+                if !not_embedded.is_empty() {
+                    write!(f, "files it does not embed ({})", not_embedded.join(", "))?;
+                }
+                if !changed.is_empty() {
+                    if !not_embedded.is_empty() {
+                        write!(f, " and ")?;
+                    }
+                    write!(f, "files that changed since it was built ({})", changed.join(", "))?;
+                }
+                write!(
+                    f,
+                    "; rebuild it, and add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs"
+                )
+            }
+            Warning::LockLost { locked_by_pid, unlocked_by_pid } => write!(
+                f,
+                "trek's advisory lock was taken by backend {locked_by_pid} but released from backend \
+                 {unlocked_by_pid}: a transaction-pooling proxy (PgBouncer pool_mode=transaction) is \
+                 between trek and PostgreSQL, so concurrent runs are not serialised; migrate through a \
+                 direct or session-pooled connection"
+            ),
+        }
+    }
+}
