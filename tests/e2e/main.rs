@@ -1,1 +1,5 @@
-//! End-to-end tests.
+//! End-to-end tests of trek against a real PostgreSQL: one binary, one module per area.
+
+mod concurrency;
+mod round_trips;
+mod runtime;

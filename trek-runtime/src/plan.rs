@@ -395,3 +395,287 @@ fn within_target(m: &Migration, target: Option<&Version>) -> bool {
         Some(target) => m.kind() == Kind::Versioned && m.version().is_some_and(|v| v <= target),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use trek_core::{Checksum, Directives, Down};
+
+    use super::*;
+
+    fn script(kind: Kind, version: Option<&str>, name: &str, sql: &str, down: bool) -> Migration {
+        let dir = match kind {
+            Kind::Versioned => "",
+            Kind::Repeatable => "repeatable/",
+            Kind::Seed => "seeds/",
+        };
+        let stem = version.map_or_else(|| name.to_owned(), |v| format!("{v}_{name}"));
+        Migration::__new(
+            kind,
+            version.map(|v| Version::parse(v).unwrap()),
+            Cow::Owned(name.to_owned()),
+            Cow::Owned(format!("{dir}{stem}.sql")),
+            Cow::Owned(sql.to_owned()),
+            Checksum::of(sql.as_bytes()),
+            Directives::default(),
+            down.then(|| {
+                Down::__new(
+                    Cow::Owned(format!("{dir}{stem}.down.sql")),
+                    Cow::Owned("SELECT 1;".to_owned()),
+                    Directives::default(),
+                )
+            }),
+        )
+    }
+
+    fn v(version: &str, sql: &str) -> Migration {
+        script(
+            Kind::Versioned,
+            Some(version),
+            &format!("m{version}"),
+            sql,
+            true,
+        )
+    }
+
+    fn row(id: i64, m: &Migration) -> AppliedRow {
+        AppliedRow {
+            id,
+            kind: m.kind(),
+            version: m.version().map(ToString::to_string),
+            name: m.name().to_owned(),
+            checksum: m.checksum().to_string(),
+            has_down: m.down().is_some(),
+            applied_at: String::new(),
+            duration_ms: 0,
+            failed: false,
+        }
+    }
+
+    fn set(items: Vec<Migration>) -> Migrations {
+        Migrations::from_vec(items, None)
+    }
+
+    fn versions(ms: &[&Migration]) -> Vec<String> {
+        ms.iter()
+            .map(|m| m.version().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fresh_database_applies_everything_in_version_order() {
+        let set = set(vec![v("10", "a"), v("2", "b"), v("1.1", "c"), v("1", "d")]);
+        let plan = analyze(&set, &[], Workflow::Prod)
+            .plan_prod(&PlanOptions::default())
+            .unwrap();
+        assert_eq!(versions(&plan.apply), ["1", "1.1", "2", "10"]);
+        assert!(plan.revert.is_empty() && plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn up_to_date_database_has_nothing_to_do() {
+        let set = set(vec![v("1", "a"), v("2", "b")]);
+        let rows: Vec<_> = set
+            .all()
+            .iter()
+            .enumerate()
+            .map(|(i, m)| row(i as i64 + 1, m))
+            .collect();
+        let analysis = analyze(&set, &rows, Workflow::Prod);
+        assert_eq!(analysis.divergence, None);
+        let plan = analysis.plan_prod(&PlanOptions::default()).unwrap();
+        assert!(plan.apply.is_empty() && plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn prod_refuses_out_of_order_unless_allowed() {
+        let set = set(vec![v("1", "a"), v("2", "b"), v("3", "c")]);
+        let rows = vec![row(1, &set.all()[0]), row(2, &set.all()[2])];
+        let analysis = analyze(&set, &rows, Workflow::Prod);
+        assert!(matches!(
+            analysis.plan_prod(&PlanOptions::default()),
+            Err(Error::OutOfOrder { .. })
+        ));
+        let plan = analysis
+            .plan_prod(&PlanOptions {
+                allow_out_of_order: true,
+                ..PlanOptions::default()
+            })
+            .unwrap();
+        assert_eq!(versions(&plan.apply), ["2"]);
+        assert!(matches!(
+            plan.warnings[0],
+            Warning::AppliedOutOfOrder { .. }
+        ));
+    }
+
+    #[test]
+    fn prod_warns_on_modified_and_refuses_when_strict() {
+        let set = set(vec![v("1", "edited"), v("2", "b")]);
+        let mut first = row(1, &set.all()[0]);
+        first.checksum = Checksum::of(b"original").to_string();
+        let rows = vec![first];
+        let analysis = analyze(&set, &rows, Workflow::Prod);
+        let plan = analysis.plan_prod(&PlanOptions::default()).unwrap();
+        assert_eq!(versions(&plan.apply), ["2"]);
+        assert!(matches!(plan.warnings[0], Warning::Modified { .. }));
+        let strict = PlanOptions {
+            strict: true,
+            ..PlanOptions::default()
+        };
+        assert!(matches!(
+            analysis.plan_prod(&strict),
+            Err(Error::Modified { .. })
+        ));
+    }
+
+    #[test]
+    fn prod_tolerates_migrations_unknown_to_the_binary() {
+        let newer = set(vec![v("1", "a"), v("2", "b")]);
+        let rows = vec![row(1, &newer.all()[0]), row(2, &newer.all()[1])];
+        let older = set(vec![v("1", "a")]);
+        let plan = analyze(&older, &rows, Workflow::Prod)
+            .plan_prod(&PlanOptions::default())
+            .unwrap();
+        assert!(plan.apply.is_empty());
+        assert_eq!(
+            plan.warnings,
+            vec![Warning::Missing {
+                label: "2 m2".to_owned()
+            }]
+        );
+    }
+
+    #[test]
+    fn prod_refuses_a_migration_that_failed_halfway() {
+        let set = set(vec![v("1", "a")]);
+        let mut failed = row(1, &set.all()[0]);
+        failed.failed = true;
+        let rows = vec![failed];
+        let err = analyze(&set, &rows, Workflow::Prod)
+            .plan_prod(&PlanOptions::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Failed { ref path, .. } if path == "1_m1.sql"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prod_never_runs_seeds_and_runs_changed_repeatables() {
+        let seed = script(Kind::Seed, Some("1"), "demo", "insert", false);
+        let view = script(Kind::Repeatable, None, "views", "create view v2", false);
+        let set = set(vec![v("1", "a"), seed, view]);
+        let mut old_view = row(2, &set.repeatables().next().unwrap().clone());
+        old_view.checksum = Checksum::of(b"create view v1").to_string();
+        let rows = vec![row(1, &set.all()[0]), old_view];
+        let plan = analyze(&set, &rows, Workflow::Prod)
+            .plan_prod(&PlanOptions::default())
+            .unwrap();
+        assert!(plan.apply.is_empty());
+        assert_eq!(plan.repeatables.len(), 1);
+        assert_eq!(plan.repeatables[0].name(), "views");
+    }
+
+    #[test]
+    fn target_stops_at_the_version_and_skips_repeatables() {
+        let view = script(Kind::Repeatable, None, "views", "x", false);
+        let set = set(vec![v("1", "a"), v("2", "b"), v("3", "c"), view]);
+        let options = PlanOptions {
+            target: Some(Version::parse("2").unwrap()),
+            ..PlanOptions::default()
+        };
+        let plan = analyze(&set, &[], Workflow::Prod)
+            .plan_prod(&options)
+            .unwrap();
+        assert_eq!(versions(&plan.apply), ["1", "2"]);
+        assert!(plan.repeatables.is_empty());
+    }
+
+    #[test]
+    fn dev_rewinds_to_the_first_edited_migration_with_captured_downs() {
+        let set = set(vec![v("1", "a"), v("2", "edited"), v("3", "c")]);
+        let mut second = row(2, &set.all()[1]);
+        second.checksum = Checksum::of(b"b").to_string();
+        let rows = vec![row(1, &set.all()[0]), second, row(3, &set.all()[2])];
+        let analysis = analyze(&set, &rows, Workflow::Dev);
+        assert_eq!(analysis.divergence, Some(1));
+        let plan = analysis.plan_dev(&PlanOptions::default()).unwrap();
+        assert_eq!(plan.revert.iter().map(|r| r.id).collect::<Vec<_>>(), [3, 2]);
+        assert_eq!(versions(&plan.apply), ["2", "3"]);
+    }
+
+    #[test]
+    fn dev_without_captured_downs_asks_for_a_reset() {
+        let set = set(vec![v("1", "a"), v("2", "edited")]);
+        let mut second = row(2, &set.all()[1]);
+        second.checksum = Checksum::of(b"b").to_string();
+        second.has_down = false;
+        let rows = vec![row(1, &set.all()[0]), second];
+        let err = analyze(&set, &rows, Workflow::Dev)
+            .plan_dev(&PlanOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::Divergence { .. }), "{err}");
+    }
+
+    #[test]
+    fn dev_applies_seeds_after_migrations_and_rewinds_seeds_for_a_new_migration() {
+        let seed = script(Kind::Seed, Some("1"), "demo", "insert", true);
+        let set_before = set(vec![v("1", "a"), seed.clone()]);
+        let plan = analyze(&set_before, &[], Workflow::Dev)
+            .plan_dev(&PlanOptions::default())
+            .unwrap();
+        assert_eq!(
+            plan.apply.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+            [Kind::Versioned, Kind::Seed]
+        );
+
+        let rows = vec![row(1, &set_before.all()[0]), row(2, &seed)];
+        let set_after = set(vec![v("1", "a"), v("2", "b"), seed]);
+        let plan = analyze(&set_after, &rows, Workflow::Dev)
+            .plan_dev(&PlanOptions::default())
+            .unwrap();
+        assert_eq!(plan.revert.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        assert_eq!(plan.apply.len(), 2);
+        assert_eq!(plan.apply[0].version().unwrap().as_str(), "2");
+        assert_eq!(plan.apply[1].kind(), Kind::Seed);
+    }
+
+    #[test]
+    fn status_reports_every_state() {
+        let set = set(vec![
+            v("1", "a"),
+            v("2", "edited"),
+            v("3", "c"),
+            v("5", "e"),
+        ]);
+        let mut second = row(2, &set.all()[1]);
+        second.checksum = Checksum::of(b"b").to_string();
+        let gone = v("4", "d");
+        let rows = vec![row(1, &set.all()[0]), second, row(3, &gone)];
+        let analysis = analyze(&set, &rows, Workflow::Prod);
+        let states: Vec<_> = analysis
+            .status_entries(&set, &rows)
+            .into_iter()
+            .map(|e| (e.version.unwrap(), e.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("1".to_owned(), State::Applied),
+                ("2".to_owned(), State::Modified),
+                ("3".to_owned(), State::OutOfOrder),
+                ("4".to_owned(), State::Missing),
+                ("5".to_owned(), State::Pending),
+            ]
+        );
+    }
+
+    #[test]
+    fn checksums_of_different_algorithms_are_not_compared() {
+        assert!(same_checksum("sha256:aa", "sha256:aa"));
+        assert!(!same_checksum("sha256:aa", "sha256:bb"));
+        assert!(same_checksum("sha512:aa", "sha256:bb"));
+    }
+}

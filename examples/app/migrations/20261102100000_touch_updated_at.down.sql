@@ -1,0 +1,2 @@
+DROP TRIGGER projects_touch_updated_at ON projects;
+DROP FUNCTION touch_updated_at();

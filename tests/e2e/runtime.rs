@@ -1,0 +1,638 @@
+//! The runtime against a real PostgreSQL: applying, history, errors, locks, workflows.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use trek::postgres::Client;
+use trek::{Error, Kind, Migrations, Migrator, State, TransactionMode, Warning, Workflow};
+use trek_tests::TestDb;
+
+static FIXTURE_APP: Migrations = trek::embed!("fixtures/app/migrations");
+
+/// A migrations folder in a temporary directory, removed on drop.
+struct Folder {
+    dir: PathBuf,
+}
+
+impl Folder {
+    fn new(label: &str) -> Folder {
+        let dir = std::env::temp_dir().join(format!(
+            "trek-e2e-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Folder { dir }
+    }
+
+    fn file(self, name: &str, sql: &str) -> Folder {
+        let path = self.dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, sql).unwrap();
+        self
+    }
+
+    fn remove(self, name: &str) -> Folder {
+        fs::remove_file(self.dir.join(name)).unwrap();
+        self
+    }
+
+    fn read(&self) -> Migrations {
+        trek_core::source::read_dir(&self.dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn applied(client: &mut Client) -> Vec<(String, Option<String>, String, bool)> {
+    client
+        .query(
+            "SELECT kind, version, name, failed FROM trek.applied ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+fn applied_versions(client: &mut Client) -> Vec<String> {
+    applied(client)
+        .into_iter()
+        .filter_map(|(kind, version, _, _)| (kind == "versioned").then_some(version).flatten())
+        .collect()
+}
+
+fn table_exists(client: &mut Client, table: &str) -> bool {
+    client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn embedded_migrations_apply_and_a_second_run_changes_nothing() {
+    let db = TestDb::new("embed_apply");
+    let mut client = db.client();
+    let report = Migrator::new(&FIXTURE_APP).run(&mut client).unwrap();
+    assert_eq!(report.applied.len(), 5);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(
+        applied_versions(&mut client),
+        ["0001", "0002", "0003", "0004", "0005"]
+    );
+
+    // The plpgsql body with `;` in dollar quotes works: the trigger fires.
+    client
+        .batch_execute("INSERT INTO orders (customer_id, total_cents) VALUES (1, 500)")
+        .unwrap();
+    let event: String = client
+        .query_one("SELECT event FROM order_events", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(event, "created; logged");
+    // Both concurrent indexes of the no_transaction file exist and are valid.
+    let valid: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname IN ('orders_by_customer', 'orders_by_total') AND i.indisvalid",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(valid, 2);
+    let names: Vec<String> = client
+        .query("SELECT name FROM customers ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(names, ["first; customer", "second's"]);
+
+    let again = Migrator::new(&FIXTURE_APP).run(&mut client).unwrap();
+    assert!(again.is_noop());
+    assert_eq!(applied(&mut client).len(), 5);
+}
+
+#[test]
+fn history_rows_keep_script_down_checksum_and_duration() {
+    let db = TestDb::new("history_rows");
+    let mut client = db.client();
+    Migrator::new(&FIXTURE_APP).run(&mut client).unwrap();
+    let row = client
+        .query_one(
+            "SELECT kind, version, name, checksum, up_sql, down_sql, duration_ms >= 0, failed, applied_at <= now() \
+             FROM trek.applied WHERE version = '0001'",
+            &[],
+        )
+        .unwrap();
+    let first = &FIXTURE_APP.all()[0];
+    assert_eq!(row.get::<_, String>(0), "versioned");
+    assert_eq!(row.get::<_, String>(2), "create_customers");
+    assert_eq!(row.get::<_, String>(3), first.checksum().as_str());
+    assert!(row.get::<_, String>(3).starts_with("sha256:"));
+    assert_eq!(row.get::<_, String>(4), first.sql());
+    assert_eq!(
+        row.get::<_, Option<String>>(5).as_deref(),
+        Some("DROP TABLE customers;\n")
+    );
+    assert!(row.get::<_, bool>(6));
+    assert!(!row.get::<_, bool>(7));
+    let ids_increase: bool = client
+        .query_one(
+            "SELECT bool_and(prev < id) FROM (SELECT id, lag(id) OVER (ORDER BY version) AS prev FROM trek.applied) t WHERE prev IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ids_increase);
+    let stamp: String = client
+        .query_one("SELECT value FROM trek.meta WHERE key = 'environment'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stamp, "prod");
+}
+
+#[test]
+fn every_apply_is_audited_with_who_and_which_trek() {
+    let db = TestDb::new("audit_apply");
+    let mut client = db.client();
+    Migrator::new(&FIXTURE_APP)
+        .client_label("e2e-test")
+        .run(&mut client)
+        .unwrap();
+    let rows = client
+        .query(
+            "SELECT action, kind, version, outcome, workflow, db_user = current_user, client, trek_version \
+             FROM trek.audit ORDER BY id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    for row in &rows {
+        assert_eq!(row.get::<_, String>(0), "apply");
+        assert_eq!(row.get::<_, String>(1), "versioned");
+        assert_eq!(row.get::<_, String>(3), "success");
+        assert_eq!(row.get::<_, String>(4), "prod");
+        assert!(row.get::<_, bool>(5));
+        assert_eq!(row.get::<_, String>(6), "e2e-test");
+        assert_eq!(row.get::<_, String>(7), trek::TREK_VERSION);
+    }
+    let entries = Migrator::new(&FIXTURE_APP).audit(&mut client, 2).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].version.as_deref(), Some("0005"));
+}
+
+#[test]
+fn a_failing_migration_keeps_the_earlier_ones_and_names_file_line_and_column() {
+    let folder = Folder::new("failing")
+        .file("1_one.sql", "CREATE TABLE one (id int);\n")
+        .file("2_two.sql", "CREATE TABLE two (id int);\n")
+        .file(
+            "3_three.sql",
+            "-- the third migration\nCREATE TABLE three (id int);\nINSERT INTO three\n  SELECT id FROM nowhere;\n",
+        )
+        .file("4_four.sql", "CREATE TABLE four (id int);\n")
+        .file("5_five.sql", "CREATE TABLE five (id int);\n");
+    let set = folder.read();
+    let db = TestDb::new("failing");
+    let mut client = db.client();
+    let err = Migrator::new(&set).run(&mut client).unwrap_err();
+    let Error::Migration {
+        label,
+        failure,
+        marked_failed,
+    } = &err
+    else {
+        panic!("expected a migration error, got {err}");
+    };
+    assert_eq!(label, "3 three");
+    assert!(!marked_failed);
+    assert_eq!(failure.path, "3_three.sql");
+    assert_eq!(failure.code, "42P01");
+    let location = failure.location.as_ref().expect("a location");
+    assert_eq!((location.line, location.column), (4, 18));
+    assert_eq!(location.line_text, "  SELECT id FROM nowhere;");
+    let shown = err.to_string();
+    assert!(shown.contains("3_three.sql:4:18"), "{shown}");
+    assert!(
+        shown.contains("relation \"nowhere\" does not exist"),
+        "{shown}"
+    );
+
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    assert!(table_exists(&mut client, "two"));
+    assert!(
+        !table_exists(&mut client, "three"),
+        "the failed migration must be rolled back"
+    );
+    assert!(!table_exists(&mut client, "four"));
+    let failure_audited: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trek.audit WHERE version = '3' AND outcome = 'failure' AND error LIKE '%nowhere%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(failure_audited, 1);
+    // The lock was released although the run failed, on a connection that stays open.
+    let locks: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0);
+}
+
+#[test]
+fn a_failing_no_transaction_migration_is_marked_failed_until_repaired() {
+    let folder = Folder::new("no_tx_fail")
+        .file("1_base.sql", "CREATE TABLE items (id int, code text);\n")
+        .file(
+            "2_indexes.sql",
+            "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY items_by_id ON items (id);\nCREATE INDEX CONCURRENTLY items_by_code ON items (cod);\n",
+        );
+    let db = TestDb::new("no_tx_fail");
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    let Error::Migration {
+        failure,
+        marked_failed,
+        ..
+    } = &err
+    else {
+        panic!("expected a migration error, got {err}");
+    };
+    assert!(*marked_failed);
+    assert_eq!(
+        failure.location.as_ref().map(|l| (l.line, l.column)),
+        Some((3, 59))
+    );
+    assert_eq!(
+        applied(&mut client)[1],
+        ("versioned".into(), Some("2".into()), "indexes".into(), true)
+    );
+    assert!(
+        table_exists(&mut client, "items_by_id"),
+        "the first statement ran and stays"
+    );
+
+    // prod refuses to go on until an operator resolves it.
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    assert!(matches!(err, Error::Failed { .. }), "{err}");
+    let status = Migrator::new(&folder.read()).status(&mut client).unwrap();
+    assert_eq!(status.entries[1].state, State::Failed);
+
+    // Fix the file, repair (drops the failed row), and the next run retries it.
+    let folder = folder.file(
+        "2_indexes.sql",
+        "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_by_id ON items (id);\nCREATE INDEX CONCURRENTLY items_by_code ON items (code);\n",
+    );
+    let repaired = Migrator::new(&folder.read()).repair(&mut client).unwrap();
+    assert_eq!(repaired.cleared, ["2 indexes"]);
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert!(table_exists(&mut client, "items_by_code"));
+    assert_eq!(applied(&mut client).iter().filter(|r| r.3).count(), 0);
+}
+
+#[test]
+fn transaction_all_is_all_or_nothing() {
+    let folder = Folder::new("tx_all")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file(
+            "3_c.sql",
+            "CREATE TABLE c (id int REFERENCES missing (id));\n",
+        );
+    let db = TestDb::new("tx_all");
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read())
+        .transaction(TransactionMode::All)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::Migration { .. }), "{err}");
+    assert!(applied_versions(&mut client).is_empty());
+    assert!(!table_exists(&mut client, "a"));
+
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int);\n");
+    let report = Migrator::new(&folder.read())
+        .transaction(TransactionMode::All)
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 3);
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+
+    let with_no_tx = folder.file(
+        "4_d.sql",
+        "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY c_id ON c (id);\n",
+    );
+    let err = Migrator::new(&with_no_tx.read())
+        .transaction(TransactionMode::All)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::NoTransactionInBatch { .. }), "{err}");
+}
+
+#[test]
+fn prod_warns_about_edited_and_unknown_migrations_and_refuses_out_of_order() {
+    let folder = Folder::new("prod_rules")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("3_c.sql", "CREATE TABLE c (id int);\n");
+    let db = TestDb::new("prod_rules");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+
+    // An older release (without 3) starts during a rolling deploy: tolerated with a warning.
+    let older = Folder::new("prod_rules_old").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let report = Migrator::new(&older.read()).run(&mut client).unwrap();
+    assert_eq!(
+        report.warnings,
+        vec![Warning::Missing {
+            label: "3 c".into()
+        }]
+    );
+
+    // Someone edits an applied migration: warning, or an error when strict.
+    let folder = folder.file("1_a.sql", "CREATE TABLE a (id bigint);\n");
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert!(
+        matches!(report.warnings.as_slice(), [Warning::Modified { label, .. }] if label == "1 a")
+    );
+    let err = Migrator::new(&folder.read())
+        .strict()
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::Modified { .. }), "{err}");
+
+    // A migration merged late with an older version: refused unless allowed.
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    assert!(
+        matches!(&err, Error::OutOfOrder { versions } if versions == &["2 b".to_owned()]),
+        "{err}"
+    );
+    assert!(!table_exists(&mut client, "b"));
+    let report = Migrator::new(&folder.read())
+        .allow_out_of_order()
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert!(table_exists(&mut client, "b"));
+
+    // repair accepts the edit.
+    let repaired = Migrator::new(&folder.read()).repair(&mut client).unwrap();
+    assert_eq!(repaired.accepted, ["1 a"]);
+    let status = Migrator::new(&folder.read()).status(&mut client).unwrap();
+    assert!(status.is_up_to_date(), "{status:?}");
+    let repairs: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trek.audit WHERE action = 'repair'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(repairs, 1);
+}
+
+#[test]
+fn repeatables_rerun_when_changed_and_seeds_never_run_in_prod() {
+    let folder = Folder::new("repeatables")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file(
+            "repeatable/a_view.sql",
+            "CREATE OR REPLACE VIEW a_view AS SELECT id FROM a;\n",
+        )
+        .file("seeds/1_demo.sql", "INSERT INTO a VALUES (1);\n");
+    let db = TestDb::new("repeatables");
+    let mut client = db.client();
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert_eq!(
+        report.applied.iter().map(|s| s.kind).collect::<Vec<_>>(),
+        [Kind::Versioned, Kind::Repeatable]
+    );
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM a", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0, "seeds never run in prod");
+
+    assert!(Migrator::new(&folder.read())
+        .run(&mut client)
+        .unwrap()
+        .is_noop());
+    let folder = folder.file(
+        "repeatable/a_view.sql",
+        "CREATE OR REPLACE VIEW a_view AS SELECT id, id * 2 AS twice FROM a;\n",
+    );
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert_eq!(report.applied.len(), 1);
+    let columns: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'a_view'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 2);
+    let repeatable_rows: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trek.applied WHERE kind = 'repeatable'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(repeatable_rows, 1, "one current row per repeatable");
+}
+
+#[test]
+fn dev_rewinds_an_edited_migration_with_captured_downs_and_runs_seeds() {
+    let folder = Folder::new("dev_rewind")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("1_a.down.sql", "DROP TABLE a;\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file("2_b.down.sql", "DROP TABLE b;\n")
+        .file("seeds/1_demo.sql", "INSERT INTO a VALUES (1);\n")
+        .file("seeds/1_demo.down.sql", "DELETE FROM a;\n");
+    let db = TestDb::new("dev_rewind");
+    let mut client = db.client();
+    let report = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 3);
+    let seeded: i64 = client
+        .query_one("SELECT count(*) FROM a", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 1);
+
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int, label text);\n");
+    let report = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(
+        report.reverted.len(),
+        2,
+        "the seed and migration 2 are rewound"
+    );
+    assert_eq!(report.applied.len(), 2);
+    let columns: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'b'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 2);
+    let seeded: i64 = client
+        .query_one("SELECT count(*) FROM a", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 1, "the seed ran again after its down");
+    let reverts: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trek.audit WHERE action = 'revert'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(reverts, 2);
+}
+
+#[test]
+fn a_prod_database_refuses_the_dev_workflow_without_an_override() {
+    let folder = Folder::new("protected")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("1_a.down.sql", "DROP TABLE a;\n");
+    let db = TestDb::new("protected");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let err = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::Protected { .. }), "{err}");
+    let err = Migrator::new(&folder.read())
+        .revert(&mut client, trek::Revert::Steps(1))
+        .unwrap_err();
+    assert!(matches!(err, Error::Protected { .. }), "{err}");
+    assert!(table_exists(&mut client, "a"));
+    let report = Migrator::new(&folder.read())
+        .allow_destructive_on(db.name.clone())
+        .revert(&mut client, trek::Revert::Steps(1))
+        .unwrap();
+    assert_eq!(report.reverted.len(), 1);
+    assert!(!table_exists(&mut client, "a"));
+}
+
+#[test]
+fn dev_warns_when_the_binary_is_older_than_its_migrations_folder() {
+    let folder = Folder::new("stale").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let built = folder.read();
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let db = TestDb::new("stale");
+    let mut client = db.client();
+    let report = Migrator::new(&built)
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap();
+    assert!(
+        matches!(report.warnings.as_slice(), [Warning::StaleBinary { not_embedded, .. }] if not_embedded == &["2_b.sql".to_owned()]),
+        "{:?}",
+        report.warnings
+    );
+    drop(folder);
+}
+
+#[test]
+fn baseline_records_without_running_and_down_uses_captured_scripts() {
+    let folder = Folder::new("baseline")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file("3_c.sql", "CREATE TABLE c (id int);\n")
+        .file("3_c.down.sql", "DROP TABLE c;\n");
+    let db = TestDb::new("baseline");
+    let mut client = db.client();
+    client
+        .batch_execute("CREATE TABLE a (id int); CREATE TABLE b (id int);")
+        .unwrap();
+    let report = Migrator::new(&folder.read())
+        .baseline(&mut client, &trek::Version::parse("2").unwrap())
+        .unwrap();
+    assert_eq!(report.applied.len(), 2);
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert!(table_exists(&mut client, "c"));
+
+    // The down captured at apply time is used even if the file changes or disappears.
+    let folder = folder.remove("3_c.down.sql");
+    let report = Migrator::new(&folder.read())
+        .allow_destructive_on(db.name.clone())
+        .revert(&mut client, trek::Revert::Steps(1))
+        .unwrap();
+    assert_eq!(report.reverted.len(), 1);
+    assert!(!table_exists(&mut client, "c"));
+    // 2 has no captured down: nothing is reverted and the error says so.
+    let err = Migrator::new(&folder.read())
+        .allow_destructive_on(db.name.clone())
+        .revert(&mut client, trek::Revert::Steps(1))
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingDown { .. }), "{err}");
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+}
+
+#[test]
+fn waiting_for_the_lock_names_the_holder_and_times_out() {
+    let folder = Folder::new("lock_wait").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("lock_wait");
+    let mut holder = db.client();
+    let holder_pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    holder
+        .query_one(
+            "SELECT pg_advisory_lock($1)",
+            &[&trek::default_lock_key("trek")],
+        )
+        .unwrap();
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read())
+        .lock_timeout(Duration::from_millis(300))
+        .run(&mut client)
+        .unwrap_err();
+    let Error::LockTimeout {
+        holder: Some(who), ..
+    } = &err
+    else {
+        panic!("expected a lock timeout naming the holder, got {err}");
+    };
+    assert_eq!(who.pid, holder_pid);
+    assert!(!table_exists(&mut client, "a"));
+
+    // Another schema has another key: it does not wait.
+    let report = Migrator::new(&folder.read())
+        .schema("other_trek")
+        .lock_timeout(Duration::from_millis(300))
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    let in_other: i64 = client
+        .query_one("SELECT count(*) FROM other_trek.applied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(in_other, 1);
+}
