@@ -73,3 +73,53 @@ impl fmt::Display for Checksum {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_tagged_sha256() {
+        let c = Checksum::of(b"");
+        assert_eq!(
+            c.as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(c.algorithm(), "sha256");
+        assert_eq!(c.short(), "sha256:e3b0c44298fc");
+        assert_eq!(c.to_string(), c.as_str());
+    }
+
+    #[test]
+    fn line_endings_and_a_bom_do_not_change_the_checksum() {
+        let lf = Checksum::of(b"select 1;\nselect 2;\n");
+        assert_eq!(Checksum::of(b"select 1;\r\nselect 2;\r\n"), lf);
+        assert_eq!(Checksum::of(b"\xEF\xBB\xBFselect 1;\r\nselect 2;\n"), lf);
+    }
+
+    #[test]
+    fn any_other_byte_changes_the_checksum() {
+        let base = b"select 1;\nselect 2;\n".to_vec();
+        let c = Checksum::of(&base);
+        for i in 0..base.len() {
+            let mut edited = base.clone();
+            edited[i] ^= 1;
+            assert_ne!(Checksum::of(&edited), c, "byte {i}");
+        }
+        assert_ne!(
+            Checksum::of(b"select 1;\rselect 2;\n"),
+            Checksum::of(b"select 1;\nselect 2;\n")
+        );
+        assert_ne!(Checksum::of(b"select 1; \n"), Checksum::of(b"select 1;\n"));
+        assert_ne!(Checksum::of(b"x\xEF\xBB\xBF"), Checksum::of(b"x"));
+    }
+
+    #[test]
+    fn stored_checksums_round_trip() {
+        let c = Checksum::of(b"x");
+        assert_eq!(Checksum::from_stored(c.as_str().to_owned()), c);
+        assert_eq!(Checksum::from_stored("md5:abc").algorithm(), "md5");
+        assert_eq!(Checksum::from_stored("abc").algorithm(), "");
+        assert_eq!(Checksum::from_stored("x").short(), "x");
+    }
+}

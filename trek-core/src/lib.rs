@@ -2,14 +2,30 @@
 //!
 //! `trek-core` owns everything trek knows about a migrations folder: file naming rules
 //! ([`file_name`]), versions ([`Version`]), the three kinds of script ([`Kind`]), the
-//! `-- trek:` directives ([`Directives`]), checksums ([`Checksum`]), reading a folder into a
+//! `-- trek:` directives ([`Directives`], parsed by [`directive::parse`]), checksums ([`Checksum`]), reading a folder into a
 //! validated [`Migrations`] set ([`source::read_dir`]), and splitting SQL into statements
 //! ([`split::split`]). The `embed!` macro runs it at compile time and `cargo trek` at run time,
 //! so both see exactly the same migrations.
 //!
+//! Reading a folder reports every problem at once, each naming its file:
+//!
+//! ```no_run
+//! match trek_core::source::read_dir(std::path::Path::new("migrations")) {
+//!     Ok(set) => {
+//!         for m in set.versioned() {
+//!             println!("{} {} {}", m.version().map_or("", |v| v.as_str()), m.name(), m.checksum());
+//!         }
+//!     }
+//!     Err(errors) => eprintln!("{errors}"), // one `PATH[:LINE]: message` per line
+//! }
 //! ```
-//! let set = trek_core::Migrations::from_vec(Vec::new(), None);
-//! assert_eq!(set.versioned().count(), 0);
+//!
+//! Splitting a script knows PostgreSQL's quoting:
+//!
+//! ```
+//! let statements = trek_core::split::split("select ';'; select $$;$$;");
+//! assert_eq!(statements.len(), 2);
+//! assert_eq!(statements[1].text, "select $$;$$");
 //! ```
 #![deny(missing_docs)]
 
@@ -26,7 +42,7 @@ pub mod split;
 pub mod version;
 
 pub use checksum::Checksum;
-pub use directive::Directives;
+pub use directive::{DirectiveError, Directives};
 pub use error::{SourceError, SourceErrorKind, SourceErrors};
 pub use kind::Kind;
 pub use location::Location;

@@ -18,7 +18,10 @@ pub struct Migrations {
 impl Migrations {
     /// Wraps migrations the `embed!` macro validated and sorted at compile time.
     #[doc(hidden)]
-    pub const fn __from_static(items: &'static [Migration], source_dir: Option<&'static str>) -> Self {
+    pub const fn __from_static(
+        items: &'static [Migration],
+        source_dir: Option<&'static str>,
+    ) -> Self {
         Migrations {
             items: Cow::Borrowed(items),
             source_dir: match source_dir {

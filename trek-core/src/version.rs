@@ -47,7 +47,10 @@ impl Version {
             if !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err("it has a component that is not all digits"));
             }
-            parts.push(part.parse::<u64>().map_err(|_| err("a component is too large"))?);
+            parts.push(
+                part.parse::<u64>()
+                    .map_err(|_| err("a component is too large"))?,
+            );
         }
         Ok(Version {
             text: Cow::Owned(text.to_owned()),
@@ -111,5 +114,69 @@ impl std::str::FromStr for Version {
     type Err = VersionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Version::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        match Version::parse(s) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn versions_compare_numerically_component_by_component() {
+        assert!(v("1") < v("1.1"));
+        assert!(v("1.1") < v("2"));
+        assert!(v("2") < v("10"));
+        assert!(v("1.2") < v("1.10"));
+        assert!(v("20261121093000") > v("9999"));
+        let mut sorted = [v("10"), v("2"), v("1.1"), v("1")];
+        sorted.sort();
+        let texts: Vec<_> = sorted.iter().map(Version::as_str).collect();
+        assert_eq!(texts, ["1", "1.1", "2", "10"]);
+    }
+
+    #[test]
+    fn leading_zeros_do_not_matter_but_are_kept_for_display() {
+        assert_eq!(v("01"), v("1"));
+        assert_eq!(v("0003").to_string(), "0003");
+        assert_eq!(v("0003").parts(), [3]);
+        let mut set = std::collections::HashSet::new();
+        set.insert(v("01"));
+        assert!(set.contains(&v("1")));
+    }
+
+    #[test]
+    fn bad_versions_are_errors() {
+        for bad in [
+            "",
+            ".1",
+            "1.",
+            "1..2",
+            "a",
+            "1a",
+            "-1",
+            "+1",
+            " 1",
+            "99999999999999999999",
+        ] {
+            assert!(Version::parse(bad).is_err(), "{bad:?}");
+        }
+        let e = Version::parse("1x").expect_err("bad");
+        assert!(e.to_string().contains("`1x` is not a version"));
+    }
+
+    #[test]
+    fn static_versions_equal_parsed_ones() {
+        assert_eq!(Version::__from_static("0003", &[3]), v("3"));
+        assert_eq!(
+            "2.1".parse::<Version>().map(|v| v.parts().to_vec()),
+            Ok(vec![2, 1])
+        );
     }
 }
