@@ -73,9 +73,9 @@ impl Server {
             return Ok(Server { base: url });
         }
         let server = trek::LocalServer::for_manifest_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-        server.start()?;
+        let info = server.start()?;
         Ok(Server {
-            base: server.url("postgres"),
+            base: info.url("postgres"),
         })
     }
 

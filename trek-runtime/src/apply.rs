@@ -439,7 +439,14 @@ fn run_statements(
                     0,
                     statement.text.chars().count(),
                 ) {
-                    Some(failure) => StatementError::Sql(failure, e),
+                    Some(mut failure) => {
+                        // Without a position from PostgreSQL, point at the failing statement.
+                        if failure.location.is_none() {
+                            failure.location =
+                                Some(trek_core::Location::of_byte_offset(sql, statement.offset));
+                        }
+                        StatementError::Sql(failure, e)
+                    }
                     None => StatementError::Other(e),
                 },
             );
@@ -455,13 +462,7 @@ fn run_statements(
 
 /// The directives of a captured down script.
 fn down_directives(sql: &str) -> Directives {
-    // TODO: use trek-core's directive parser once it lands.
-    let _ = Kind::Versioned;
-    Directives {
-        no_transaction: sql
-            .lines()
-            .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
-            .any(|l| l.trim() == "-- trek:no_transaction"),
-        ..Directives::default()
-    }
+    // The down was validated when it was read; a script captured by an older trek that no
+    // longer parses runs with no directives.
+    trek_core::directive::parse(sql, Kind::Versioned).unwrap_or_default()
 }

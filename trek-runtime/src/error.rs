@@ -25,7 +25,12 @@ pub enum Error {
 
     /// A statement of a migration failed; nothing of that migration was kept (or, for a
     /// `no_transaction` migration, it is recorded as failed).
-    #[error("{label} failed and was not applied:\n{failure}")]
+    #[error("{label} failed{}:\n{failure}", if *marked_failed {
+        " halfway (it runs outside a transaction: the statements before the failing one stay applied, \
+         and it is recorded as failed until repaired)"
+    } else {
+        " and was not applied"
+    })]
     Migration {
         /// `0003 add_orders`.
         label: String,
@@ -151,6 +156,10 @@ pub enum Error {
         /// How many versioned migrations are recorded.
         applied: usize,
     },
+
+    /// trek's local PostgreSQL server could not be started or used.
+    #[error(transparent)]
+    LocalServer(#[from] crate::local_server::LocalServerError),
 }
 
 impl Error {

@@ -251,7 +251,7 @@ impl<'m> Migrator<'m> {
             lock_wait,
             ..Report::default()
         };
-        let outcome = (|| {
+        let outcome = (|| -> Result<()> {
             let database = guard.session.database.clone();
             let history = self.load_for_write(&mut guard, None)?;
             self.check_protection(&history, &database, "revert migrations")?;
@@ -313,7 +313,7 @@ impl<'m> Migrator<'m> {
     /// When the database cannot be reached or written.
     pub fn repair(&self, client: &mut Client) -> Result<RepairReport> {
         let (mut guard, _) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
-        let outcome = (|| {
+        let outcome = (|| -> Result<RepairReport> {
             let history = self.load_for_write(&mut guard, None)?;
             let analysis = analyze(self.migrations, &history.rows, Workflow::Dev);
             let s = quote_ident(&self.schema);
@@ -390,7 +390,7 @@ impl<'m> Migrator<'m> {
             lock_wait,
             ..Report::default()
         };
-        let outcome = (|| {
+        let outcome = (|| -> Result<()> {
             let history = self.load_for_write(&mut guard, None)?;
             let applied = history
                 .rows

@@ -4,7 +4,9 @@
 //! migrates that database; with nothing configured it starts trek's local PostgreSQL server for
 //! this workspace (under `target/trek/`) and migrates a database there, so
 //! `cargo run -p trek-example-app` works on a fresh clone.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::error::Error;
 use std::process::ExitCode;
 
 use trek::postgres::{Client, NoTls};
@@ -27,13 +29,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
+fn run() -> Result<(), Box<dyn Error>> {
     let url = match std::env::var("DATABASE_URL") {
         Ok(url) => url,
         Err(_) => {
             let server = trek::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
             let info = server.start()?;
-            let url = server.ensure_database("trek_example")?;
+            let url = info.url("trek_example");
+            create_database_if_missing(&info.url("postgres"), "trek_example")?;
             println!(
                 "using trek's local PostgreSQL server on port {} (set DATABASE_URL to use another database)",
                 info.port
@@ -70,5 +73,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         )?
         .get(0);
     println!("the app is running: {accounts} accounts, {indexes} concurrent indexes on projects");
+    Ok(())
+}
+
+/// Creates `name` on the server of `admin_url` unless it exists (a fresh clone's first run).
+fn create_database_if_missing(admin_url: &str, name: &str) -> Result<(), Box<dyn Error>> {
+    let mut admin = Client::connect(admin_url, NoTls)?;
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
+        .is_some();
+    if !exists {
+        // Identifiers cannot be bind parameters; `name` is a constant of this program.
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
+    }
     Ok(())
 }
