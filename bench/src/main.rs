@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trek-bench: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause:?}");
+                source = cause.source();
+            }
             ExitCode::FAILURE
         }
     }
@@ -93,9 +98,9 @@ impl Server {
 
     fn fresh_database(&self, name: &str) -> Result<String, Box<dyn Error>> {
         let mut admin = Client::connect(&self.url("postgres"), NoTls)?;
-        admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-        ))?;
+        // CREATE DATABASE cannot share a message (an implicit transaction) with another statement.
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
         Ok(self.url(name))
     }
 
