@@ -636,3 +636,38 @@ fn waiting_for_the_lock_names_the_holder_and_times_out() {
         .get(0);
     assert_eq!(in_other, 1);
 }
+
+#[test]
+fn per_file_timeouts_apply_to_their_file_only() {
+    let folder = Folder::new("timeouts").file(
+        "1_slow.sql",
+        "-- trek:statement_timeout 100ms\nCREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n",
+    );
+    let db = TestDb::new("timeouts");
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    let Error::Migration { failure, .. } = &err else {
+        panic!("expected the statement timeout to cancel the migration, got {err}");
+    };
+    assert_eq!(failure.code, "57014", "{err}");
+    assert!(!table_exists(&mut client, "slow"));
+
+    // Outside a transaction the timeout is set for the file and reset afterwards.
+    let folder = Folder::new("timeouts_no_tx")
+        .file(
+            "1_fast.sql",
+            "-- trek:no_transaction\n-- trek:lock_timeout 1500ms\nCREATE TABLE fast (id int);\n",
+        )
+        .file("2_after.sql", "CREATE TABLE after_fast (lock_timeout text DEFAULT current_setting('lock_timeout'));\nINSERT INTO after_fast DEFAULT VALUES;\n");
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let seen: String = client
+        .query_one("SELECT lock_timeout FROM after_fast", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        seen, "0",
+        "the next migration runs with the session's own lock_timeout"
+    );
+    let session: String = client.query_one("SHOW lock_timeout", &[]).unwrap().get(0);
+    assert_eq!(session, "0");
+}
