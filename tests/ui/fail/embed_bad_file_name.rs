@@ -1,0 +1,3 @@
+static MIGRATIONS: trek::Migrations = trek::embed!("fixtures/embed/bad_file_name");
+
+fn main() {}
