@@ -40,6 +40,8 @@ mod apply;
 mod db_error;
 mod error;
 mod history;
+#[cfg(unix)]
+pub mod local_server;
 mod lock;
 mod migrator;
 mod plan;
@@ -52,6 +54,8 @@ mod workflow;
 pub use db_error::SqlFailure;
 pub use error::{Error, Result};
 pub use history::{AppliedRow, AuditEntry};
+#[cfg(unix)]
+pub use local_server::{LocalServer, LocalServerError, ServerInfo};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
 pub use report::{Report, Step, Warning};
