@@ -101,7 +101,7 @@ impl Executor<'_> {
                     .increment(1);
                 Err(Error::Migration {
                     label: m.label(),
-                    failure: Box::new(failure),
+                    failure,
                     marked_failed: true,
                 })
             }
@@ -193,7 +193,7 @@ impl Executor<'_> {
                 }
                 Err(StatementError::Sql(failure, _)) => Err(Error::Migration {
                     label: format!("the down script of {}", row.label()),
-                    failure: Box::new(failure),
+                    failure,
                     marked_failed: false,
                 }),
                 Err(StatementError::Other(e)) => {
@@ -411,7 +411,7 @@ fn reset_timeouts(d: &Directives, scope: Scope) -> String {
 }
 
 enum StatementError {
-    Sql(SqlFailure, postgres::Error),
+    Sql(Box<SqlFailure>, postgres::Error),
     Other(postgres::Error),
 }
 
@@ -445,7 +445,7 @@ fn run_statements(
                             failure.location =
                                 Some(trek_core::Location::of_byte_offset(sql, statement.offset));
                         }
-                        StatementError::Sql(failure, e)
+                        StatementError::Sql(Box::new(failure), e)
                     }
                     None => StatementError::Other(e),
                 },

@@ -20,7 +20,7 @@ pub enum Error {
         /// How long trek waited.
         waited: Duration,
         /// Who held the lock when trek gave up, when PostgreSQL says.
-        holder: Option<LockHolder>,
+        holder: Option<Box<LockHolder>>,
     },
 
     /// A statement of a migration failed; nothing of that migration was kept (or, for a

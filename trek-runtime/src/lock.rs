@@ -138,7 +138,7 @@ impl<'c> LockGuard<'c> {
             }
             let waited = started.elapsed();
             if waited >= timeout {
-                let holder = holder(client, key).unwrap_or(None);
+                let holder = holder(client, key).unwrap_or(None).map(Box::new);
                 return Err(Error::LockTimeout {
                     key,
                     waited,
