@@ -321,9 +321,7 @@ impl Layout {
             .truncate(false)
             .open(&path)
             .map_err(LocalServerError::io("open", &path))?;
-        // `File::lock` is stable since Rust 1.89: the workspace's `rust-version` must be at least
-        // that (it says 1.85 today).
-        #[allow(clippy::incompatible_msrv)]
+        // `File::lock` (stable since Rust 1.89, the workspace's `rust-version`).
         file.lock().map_err(LocalServerError::io("lock", &path))?;
         Ok(file)
     }
