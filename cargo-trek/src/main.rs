@@ -1,1 +1,5 @@
-fn main() {}
+//! `cargo trek`: see the `cargo_trek` library for everything it does.
+
+fn main() -> std::process::ExitCode {
+    cargo_trek::run()
+}

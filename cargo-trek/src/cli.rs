@@ -1,0 +1,226 @@
+//! The command line as clap sees it: raw flags, before any configuration is applied.
+//!
+//! Cargo runs a subcommand as `cargo-trek trek ARGS`, so the outer [`Cargo`] enum has one
+//! variant, `trek`. Run directly as `cargo-trek ARGS`, [`crate::run`] inserts the `trek`.
+//! [`crate::context`] turns these raw values into a resolved [`crate::context::Context`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trek::{TransactionMode, Version};
+
+/// `cargo`, as far as `cargo trek` is concerned.
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo", styles = clap::builder::styling::Styles::styled())]
+pub enum Cargo {
+    /// PostgreSQL migrations for Rust, with a workflow for each environment.
+    Trek(Trek),
+}
+
+/// `cargo trek`.
+#[derive(Debug, Args)]
+#[command(
+    version,
+    about = "PostgreSQL migrations for Rust, with a workflow for each environment.",
+    long_about = None,
+    after_help = "Configuration: Trek.toml beside Cargo.toml, overridden by a .env file, the \
+                  environment (DATABASE_URL, TREK_ENV, TREK_SCHEMA, TREK_MIGRATIONS, ...) and \
+                  flags. With no database configured, trek uses its local server under \
+                  target/trek/.\n\nExit status: 0 success, 1 the work failed or a check found \
+                  a problem, 2 bad usage, input or configuration."
+)]
+pub struct Trek {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// The environment of Trek.toml to use ([env.NAME]); default `dev` when defined [env: TREK_ENV]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The database to use, overriding the configuration [env: DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Print one JSON document on stdout (errors too) instead of text for people
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say more on stderr (-v info, -vv debug, -vvv trace) [env: TREK_LOG]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Print only what was asked for, and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour the output (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// The Cargo.toml of the package (default: the package of the current folder)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the output is a terminal and NO_COLOR is not set.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--transaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransactionArg {
+    /// Each migration and its history row commit together (the default)
+    PerMigration,
+    /// Every pending migration in one transaction
+    All,
+}
+
+impl From<TransactionArg> for TransactionMode {
+    fn from(arg: TransactionArg) -> Self {
+        match arg {
+            TransactionArg::PerMigration => TransactionMode::PerMigration,
+            TransactionArg::All => TransactionMode::All,
+        }
+    }
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::parse(text).map_err(|e| format!("`{}` is not a version: {}", e.text, e.reason))
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set the package up for trek: Trek.toml, migrations/, the build.rs line
+    Init,
+    /// Create a migration (or a repeatable, or a seed) and print its path
+    New(NewArgs),
+    /// Show every migration with its state in the database
+    Status(StatusArgs),
+    /// Run the environment's workflow: apply pending migrations (dev also rewinds edited ones)
+    Up(UpArgs),
+    /// Revert applied migrations with the down scripts captured when they were applied
+    Down(DownArgs),
+    /// Check the migrations folder offline: names, versions, directives, encoding
+    Verify,
+    /// Accept the current files of edited applied migrations and clear failed ones (audited)
+    Repair,
+    /// Show the audit log, newest first
+    Audit(AuditArgs),
+    /// Adopt trek on an existing database: record migrations up to VERSION as applied
+    Baseline(BaselineArgs),
+    /// Manage the local PostgreSQL server trek runs under target/trek/
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Print a shell completion script for `cargo-trek`
+    Completions(CompletionsArgs),
+}
+
+/// `new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the migration does, e.g. "create users" (becomes `create_users`)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Also create the down script (NAME.down.sql)
+    #[arg(long, conflicts_with = "repeatable")]
+    pub down: bool,
+    /// Create a repeatable script (repeatable/NAME.sql), re-run whenever it changes
+    #[arg(long, conflicts_with = "seed")]
+    pub repeatable: bool,
+    /// Create a seed (seeds/VERSION_NAME.sql): data for dev, never run in prod
+    #[arg(long)]
+    pub seed: bool,
+    /// Mark the script `-- trek:no_transaction` (for CREATE INDEX CONCURRENTLY and the like)
+    #[arg(long)]
+    pub no_transaction: bool,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit with status 1 unless every migration is applied and unmodified
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Apply only up to and including this version (repeatables and seeds wait)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<Version>,
+    /// Refuse to run when an applied migration was edited (prod otherwise warns)
+    #[arg(long)]
+    pub strict: bool,
+    /// Apply pending migrations older than the newest applied one (prod otherwise refuses)
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// How pending migrations are grouped into transactions
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub transaction: Option<TransactionArg>,
+    /// Allow destructive actions on a database stamped prod; name the database
+    #[arg(long, value_name = "DBNAME")]
+    pub allow_destructive: Option<String>,
+}
+
+/// `down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Revert everything applied after this version (it stays applied)
+    #[arg(long, value_name = "VERSION", conflicts_with = "steps", value_parser = parse_version)]
+    pub to: Option<Version>,
+    /// Revert this many of the newest applied migrations (default 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Allow reverting on a database stamped prod; name the database
+    #[arg(long, value_name = "DBNAME")]
+    pub allow_destructive: Option<String>,
+}
+
+/// `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// How many entries to show
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The newest migration the database already has
+    #[arg(long, value_name = "VERSION", required = true, value_parser = parse_version)]
+    pub to: Version,
+}
+
+/// `db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Start the local server (creating it on first use)
+    Start,
+    /// Stop the local server
+    Stop,
+    /// Print the URL of the package's database on the local server, starting it if needed
+    Url,
+    /// Stop the local server and delete it with all its databases
+    Destroy,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

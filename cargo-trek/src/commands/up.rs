@@ -1,0 +1,51 @@
+//! `cargo trek up`: runs the environment's workflow — prod applies pending migrations and
+//! never rewinds; dev also rewinds edited ones and runs seeds.
+
+use crate::cli::UpArgs;
+use crate::context::Context;
+use crate::error::Error;
+use crate::output::{human, json, log, Printer};
+use crate::Exit;
+
+/// Runs `up`.
+///
+/// # Errors
+/// A bad migrations folder, an unreachable database, or the runtime's refusal or failure
+/// (a failed statement is shown with its file, line and column).
+pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Error> {
+    let (migrations, mut db) = super::prepare(ctx, printer)?;
+    let mut migrator = ctx.migrator(&migrations);
+    if let Some(version) = &args.to {
+        migrator = migrator.target(version.clone());
+    }
+    if args.strict {
+        migrator = migrator.strict();
+    }
+    if args.allow_out_of_order {
+        migrator = migrator.allow_out_of_order();
+    }
+    if let Some(mode) = args.transaction {
+        migrator = migrator.transaction(mode.into());
+    }
+    if let Some(database) = &args.allow_destructive {
+        migrator = migrator.allow_destructive_on(database.clone());
+    }
+    tracing::info!(workflow = %ctx.workflow, database = %db.url, "running");
+    let outcome = migrator.run(&mut db.client);
+    log::clear_progress();
+    let report = outcome.map_err(super::runtime(ctx))?;
+    if printer.json {
+        printer.json(&json::report(&report, &db.url))?;
+    } else {
+        super::warnings(printer, &report.warnings);
+        for line in human::report(
+            &report,
+            "applied",
+            &format!("{} ({} workflow)", db.url, ctx.workflow),
+            "is up to date",
+        ) {
+            printer.line(&line)?;
+        }
+    }
+    Ok(Exit::Success)
+}

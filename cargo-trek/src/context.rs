@@ -1,0 +1,520 @@
+//! Resolving the configuration, once, into a [`Context`] every command reads.
+//!
+//! Each setting comes from the first source that has it:
+//!
+//! 1. flags (`--env`, `--database-url`);
+//! 2. the environment (`TREK_ENV`, `DATABASE_URL`, `TREK_SCHEMA`, `TREK_MIGRATIONS`,
+//!    `TREK_LOCK_TIMEOUT`);
+//! 3. a `.env` file beside `Cargo.toml` (it never overrides the real environment);
+//! 4. `Trek.toml` (`[env.NAME]`, then `[trek]`);
+//! 5. the defaults: folder `migrations`, schema `trek`, the local server with the dev workflow.
+//!
+//! The environment is `--env`, else `TREK_ENV`, else `dev` when `Trek.toml` defines it, else
+//! none. The database URL is `--database-url`; else the variable the environment's `url_env`
+//! names (an environment that names its own variable is not redirected by `DATABASE_URL`);
+//! else `DATABASE_URL`; else the environment's `url`; else the local server, on which the
+//! database is `<package>_<environment>` (`<package>_dev` by default).
+//!
+//! The workflow is the environment's `workflow`, else its name when that is a workflow (`dev`,
+//! `prod`); with no environment it is `dev` on the local server and `prod` (forward only) on
+//! a database given by URL, the safe choice for a URL trek knows nothing about.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use trek::{Migrations, Migrator, Workflow};
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, ConfigFile};
+use crate::error::Error;
+use crate::project::Project;
+
+/// The environment variables trek reads, captured once: the process environment first, then
+/// the `.env` file beside `Cargo.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    process: BTreeMap<String, String>,
+    dotenv: BTreeMap<String, String>,
+}
+
+impl Vars {
+    /// The process environment and the `.env` file in `dir` (when there is one).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `.env` exists but cannot be parsed.
+    pub fn capture(dir: &Path) -> Result<Vars, Error> {
+        let process = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let path = dir.join(".env");
+        let mut dotenv = BTreeMap::new();
+        if path.is_file() {
+            let iter = dotenvy::from_path_iter(&path).map_err(|e| Error::Config {
+                path: Some(path.clone()),
+                message: e.to_string(),
+            })?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| Error::Config {
+                    path: Some(path.clone()),
+                    message: e.to_string(),
+                })?;
+                dotenv.insert(k, v);
+            }
+        }
+        Ok(Vars { process, dotenv })
+    }
+
+    /// Variables given directly (tests).
+    pub fn from_maps(process: BTreeMap<String, String>, dotenv: BTreeMap<String, String>) -> Self {
+        Vars { process, dotenv }
+    }
+
+    /// The value of `name`, and where it came from.
+    pub fn get(&self, name: &str) -> Option<(&str, VarSource)> {
+        if let Some(v) = self.process.get(name) {
+            return Some((v, VarSource::Process));
+        }
+        self.dotenv
+            .get(name)
+            .map(|v| (v.as_str(), VarSource::DotEnv))
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).map(|(v, _)| v).filter(|v| !v.is_empty())
+    }
+}
+
+/// Where a variable was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarSource {
+    /// The process environment.
+    Process,
+    /// The `.env` file.
+    DotEnv,
+}
+
+/// The database a command talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A database given by URL.
+    Url {
+        /// The URL, password included: never print it, print [`crate::database::mask`] of it.
+        url: String,
+        /// Where it came from (`--database-url`, `DATABASE_URL`, `Trek.toml [env.dev] url`).
+        source: String,
+    },
+    /// The project's local server, started on demand.
+    Local {
+        /// The database on it, created on demand.
+        database: String,
+    },
+    /// The configuration names a variable that is not set: an error once a command needs the
+    /// database, but not for commands that do not (`verify`, `new`).
+    Missing {
+        /// What to tell the user.
+        message: String,
+    },
+}
+
+/// Everything a command needs to know, resolved once.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The package.
+    pub project: Project,
+    /// `Trek.toml`, when there is one.
+    pub config_path: Option<PathBuf>,
+    /// The environment's name, when one is selected.
+    pub env: Option<String>,
+    /// The workflow `up` runs.
+    pub workflow: Workflow,
+    /// The migrations folder (absolute).
+    pub migrations_dir: PathBuf,
+    /// The schema of trek's tables.
+    pub schema: String,
+    /// How long to wait for another run's lock, when configured.
+    pub lock_timeout: Option<Duration>,
+    /// The advisory lock key, when configured.
+    pub lock_key: Option<i64>,
+    /// The database.
+    pub database: Database,
+    /// The folder cargo trek was run from (paths are printed relative to it).
+    pub cwd: PathBuf,
+}
+
+impl Context {
+    /// Resolves flags, variables and `Trek.toml` into a context.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown environment (the message lists the known ones), a
+    /// workflow that cannot be determined, or a variable with an invalid value.
+    pub fn resolve(
+        flags: &GlobalArgs,
+        project: Project,
+        file: ConfigFile,
+        vars: &Vars,
+        cwd: PathBuf,
+    ) -> Result<Context, Error> {
+        let toml = &file.toml;
+        let config_error = |message: String| Error::Config {
+            path: file.path.clone(),
+            message,
+        };
+        let env_name = match flags
+            .env
+            .clone()
+            .or_else(|| vars.value("TREK_ENV").map(str::to_owned))
+        {
+            Some(name) => {
+                if !toml.env.contains_key(&name) {
+                    let known: Vec<&str> = toml.env.keys().map(String::as_str).collect();
+                    let how = if flags.env.is_some() {
+                        "--env"
+                    } else {
+                        "TREK_ENV"
+                    };
+                    let message = if known.is_empty() {
+                        format!(
+                            "{how} names environment `{name}`, but {} defines no environments; \
+                             add an [env.{name}] table",
+                            file.path.as_deref().map_or_else(
+                                || "there is no Trek.toml that".to_owned(),
+                                |_| "Trek.toml".to_owned()
+                            )
+                        )
+                    } else {
+                        format!(
+                            "{how} names environment `{name}`, which Trek.toml does not define; \
+                             the environments are: {}",
+                            known.join(", ")
+                        )
+                    };
+                    return Err(Error::Config {
+                        path: file.path.clone(),
+                        message,
+                    });
+                }
+                Some(name)
+            }
+            None if toml.env.contains_key("dev") => Some("dev".to_owned()),
+            None => None,
+        };
+        let env = env_name.as_ref().and_then(|name| toml.env.get(name));
+
+        let database = if let Some(url) = &flags.database_url {
+            Database::Url {
+                url: url.clone(),
+                source: "--database-url".to_owned(),
+            }
+        } else if let Some(var) = env.and_then(|e| e.url_env.as_deref()) {
+            let name = env_name.as_deref().unwrap_or_default();
+            match vars.value(var) {
+                Some(url) => Database::Url {
+                    url: url.to_owned(),
+                    source: var.to_owned(),
+                },
+                None => Database::Missing {
+                    message: format!(
+                        "environment `{name}` takes its database URL from the variable {var} \
+                         (url_env in Trek.toml), which is not set"
+                    ),
+                },
+            }
+        } else if let Some(url) = vars.value("DATABASE_URL") {
+            Database::Url {
+                url: url.to_owned(),
+                source: "DATABASE_URL".to_owned(),
+            }
+        } else if let Some(url) = env.and_then(|e| e.url.as_deref()) {
+            Database::Url {
+                url: url.to_owned(),
+                source: format!(
+                    "Trek.toml [env.{}] url",
+                    env_name.as_deref().unwrap_or_default()
+                ),
+            }
+        } else {
+            Database::Local {
+                database: local_database_name(&project.name, env_name.as_deref()),
+            }
+        };
+
+        let workflow = match (env.and_then(|e| e.workflow.as_deref()), env_name.as_deref()) {
+            (Some(w), Some(name)) => config::check_workflow(w)
+                .map_err(|e| config_error(format!("[env.{name}] workflow: {e}")))?,
+            (None, Some(name)) => name.parse::<Workflow>().map_err(|_| {
+                config_error(format!(
+                    "[env.{name}] has no workflow; add workflow = \"dev\" or workflow = \"prod\""
+                ))
+            })?,
+            _ => match database {
+                Database::Local { .. } => Workflow::Dev,
+                _ => Workflow::Prod,
+            },
+        };
+
+        let migrations = vars
+            .value("TREK_MIGRATIONS")
+            .map(PathBuf::from)
+            .or_else(|| toml.trek.migrations.clone())
+            .unwrap_or_else(|| PathBuf::from("migrations"));
+        let migrations_dir = project.root.join(migrations);
+
+        let schema = vars
+            .value("TREK_SCHEMA")
+            .map(str::to_owned)
+            .or_else(|| env.and_then(|e| e.schema.clone()))
+            .or_else(|| toml.trek.schema.clone())
+            .unwrap_or_else(|| "trek".to_owned());
+
+        let lock_timeout = match vars.value("TREK_LOCK_TIMEOUT") {
+            Some(text) => Some(config::parse_duration(text).map_err(|e| Error::Config {
+                path: None,
+                message: format!("TREK_LOCK_TIMEOUT: {e}"),
+            })?),
+            None => env
+                .and_then(|e| e.lock_timeout.as_deref())
+                .or(toml.trek.lock_timeout.as_deref())
+                .map(config::parse_duration)
+                .transpose()
+                .map_err(config_error)?,
+        };
+
+        Ok(Context {
+            project,
+            config_path: file.path,
+            env: env_name,
+            workflow,
+            migrations_dir,
+            schema,
+            lock_timeout,
+            lock_key: toml.trek.lock_key,
+            database,
+            cwd,
+        })
+    }
+
+    /// The migrations folder as people see it: relative to the package when inside it.
+    pub fn migrations_display(&self) -> String {
+        self.project.display_path(&self.migrations_dir)
+    }
+
+    /// `path` as people should see it: relative to the current folder when inside it.
+    pub fn show_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cwd)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string())
+    }
+
+    /// Reads and checks the migrations folder.
+    ///
+    /// # Errors
+    /// [`Error::Source`] with every problem in the folder.
+    pub fn load_migrations(&self) -> Result<Migrations, Error> {
+        trek_core::source::read_dir(&self.migrations_dir).map_err(|errors| Error::Source {
+            dir: self.migrations_display(),
+            errors,
+        })
+    }
+
+    /// A migrator for `migrations` configured from this context.
+    pub fn migrator<'m>(&self, migrations: &'m Migrations) -> Migrator<'m> {
+        let mut migrator = Migrator::new(migrations)
+            .workflow(self.workflow)
+            .schema(self.schema.clone())
+            .client_label(client_label());
+        if let Some(timeout) = self.lock_timeout {
+            migrator = migrator.lock_timeout(timeout);
+        }
+        if let Some(key) = self.lock_key {
+            migrator = migrator.lock_key(key);
+        }
+        migrator
+    }
+}
+
+/// The local server's database for a package and environment: `<package>_<env>`, lower case,
+/// with anything but letters and digits turned into `_`.
+pub fn local_database_name(package: &str, env: Option<&str>) -> String {
+    let raw = format!("{package}_{}", env.unwrap_or("dev"));
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn client_label() -> String {
+    format!(
+        "cargo-trek {} pid {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Project {
+        Project {
+            name: "demo-app".to_owned(),
+            manifest_path: PathBuf::from("/p/Cargo.toml"),
+            root: PathBuf::from("/p"),
+            target_dir: PathBuf::from("/p/target"),
+            build_script: None,
+            depends_on_trek: true,
+        }
+    }
+
+    fn file(text: &str) -> ConfigFile {
+        ConfigFile {
+            path: Some(PathBuf::from("/p/Trek.toml")),
+            toml: config::parse(text).unwrap(),
+        }
+    }
+
+    fn vars(process: &[(&str, &str)], dotenv: &[(&str, &str)]) -> Vars {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        Vars::from_maps(map(process), map(dotenv))
+    }
+
+    fn resolve(flags: &GlobalArgs, text: &str, vars: &Vars) -> Result<Context, Error> {
+        Context::resolve(flags, project(), file(text), vars, PathBuf::from("/p"))
+    }
+
+    #[test]
+    fn nothing_configured_is_the_local_server_with_dev() {
+        let ctx = resolve(&GlobalArgs::default(), "", &Vars::default()).unwrap();
+        assert_eq!(
+            ctx.database,
+            Database::Local {
+                database: "demo_app_dev".to_owned()
+            }
+        );
+        assert_eq!(ctx.workflow, Workflow::Dev);
+        assert_eq!(ctx.schema, "trek");
+        assert_eq!(ctx.migrations_dir, PathBuf::from("/p/migrations"));
+    }
+
+    #[test]
+    fn a_bare_database_url_runs_prod() {
+        let v = vars(&[], &[("DATABASE_URL", "postgres://h/db")]);
+        let ctx = resolve(&GlobalArgs::default(), "", &v).unwrap();
+        assert_eq!(ctx.workflow, Workflow::Prod);
+        assert!(matches!(ctx.database, Database::Url { ref url, .. } if url == "postgres://h/db"));
+    }
+
+    #[test]
+    fn precedence_flag_then_env_then_dotenv_then_file() {
+        let text = "[trek]\nschema = \"file\"\n[env.dev]\nurl = \"postgres://file/db\"\n";
+        let flags = GlobalArgs {
+            database_url: Some("postgres://flag/db".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let v = vars(
+            &[
+                ("DATABASE_URL", "postgres://env/db"),
+                ("TREK_SCHEMA", "env"),
+            ],
+            &[
+                ("DATABASE_URL", "postgres://dotenv/db"),
+                ("TREK_SCHEMA", "dotenv"),
+            ],
+        );
+        let url = |ctx: &Context| match &ctx.database {
+            Database::Url { url, .. } => url.clone(),
+            other => panic!("{other:?}"),
+        };
+        let ctx = resolve(&flags, text, &v).unwrap();
+        assert_eq!(url(&ctx), "postgres://flag/db");
+        assert_eq!(ctx.schema, "env");
+        let ctx = resolve(&GlobalArgs::default(), text, &v).unwrap();
+        assert_eq!(url(&ctx), "postgres://env/db");
+        let v = vars(
+            &[],
+            &[
+                ("DATABASE_URL", "postgres://dotenv/db"),
+                ("TREK_SCHEMA", "dotenv"),
+            ],
+        );
+        let ctx = resolve(&GlobalArgs::default(), text, &v).unwrap();
+        assert_eq!(url(&ctx), "postgres://dotenv/db");
+        assert_eq!(ctx.schema, "dotenv");
+        let ctx = resolve(&GlobalArgs::default(), text, &Vars::default()).unwrap();
+        assert_eq!(url(&ctx), "postgres://file/db");
+        assert_eq!(ctx.schema, "file");
+        assert_eq!(ctx.workflow, Workflow::Dev);
+    }
+
+    #[test]
+    fn url_env_wins_over_database_url_and_missing_is_deferred() {
+        let text = "[env.qa]\nurl_env = \"QA_URL\"\nworkflow = \"prod\"\n";
+        let flags = GlobalArgs {
+            env: Some("qa".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let v = vars(
+            &[
+                ("DATABASE_URL", "postgres://dev/db"),
+                ("QA_URL", "postgres://qa/db"),
+            ],
+            &[],
+        );
+        let ctx = resolve(&flags, text, &v).unwrap();
+        assert!(matches!(ctx.database, Database::Url { ref url, .. } if url == "postgres://qa/db"));
+        let ctx = resolve(&flags, text, &Vars::default()).unwrap();
+        assert!(
+            matches!(ctx.database, Database::Missing { ref message } if message.contains("QA_URL"))
+        );
+    }
+
+    #[test]
+    fn unknown_environment_lists_the_known_ones() {
+        let text = "[env.dev]\n[env.prod]\nurl_env = \"DATABASE_URL\"\n";
+        let v = vars(&[("TREK_ENV", "staging")], &[]);
+        let err = resolve(&GlobalArgs::default(), text, &v).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("staging") && message.contains("dev, prod"),
+            "{message}"
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn environment_without_workflow_needs_a_workflow_name() {
+        let flags = GlobalArgs {
+            env: Some("staging".to_owned()),
+            ..GlobalArgs::default()
+        };
+        assert!(resolve(
+            &flags,
+            "[env.staging]\nurl = \"postgres://x/y\"\n",
+            &Vars::default()
+        )
+        .is_err());
+        let ctx = resolve(
+            &flags,
+            "[env.staging]\nworkflow = \"prod\"\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        assert_eq!(ctx.workflow, Workflow::Prod);
+        assert_eq!(
+            ctx.database,
+            Database::Local {
+                database: "demo_app_staging".to_owned()
+            }
+        );
+    }
+}

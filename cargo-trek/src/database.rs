@@ -1,0 +1,259 @@
+//! Connecting to the database a command talks to: a URL, or the local server started on
+//! demand; and showing URLs without their passwords.
+
+use std::time::Duration;
+
+use trek::postgres::{Client, Config, NoTls};
+use trek::LocalServer;
+
+use crate::context::{Context, Database};
+use crate::error::Error;
+use crate::output::Printer;
+
+/// An open connection, with what to call it in messages.
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// The URL with its password masked.
+    pub url: String,
+    /// The database's name (what `--allow-destructive` takes).
+    pub name: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.url)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long to wait for a server that does not answer, unless the URL says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to the context's database; on the local server, starts the server and creates
+/// the database when needed, and says so in one line on stderr.
+///
+/// # Errors
+/// [`Error::Config`] for a URL that does not parse or a URL variable that is not set,
+/// [`Error::LocalServer`] when the local server cannot start, [`Error::Connect`] when the
+/// database cannot be reached.
+pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
+    match &ctx.database {
+        Database::Url { url, source } => {
+            let config = parse(url).map_err(|message| Error::Config {
+                path: None,
+                message: format!("the database URL from {source} ({}) {message}", mask(url)),
+            })?;
+            let name = config
+                .get_dbname()
+                .map(str::to_owned)
+                .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
+            tracing::info!(url = %mask(url), source = %source, "connecting");
+            let client = open(config, url)?;
+            Ok(Connection {
+                client,
+                url: mask(url),
+                name,
+            })
+        }
+        Database::Missing { message } => Err(Error::Config {
+            path: ctx.config_path.clone(),
+            message: message.clone(),
+        }),
+        Database::Local { database } => {
+            let (url, started) = local_url(ctx, database)?;
+            printer.note(&format!(
+                "no database configured: using the local server, {} ({}{})",
+                mask(&url),
+                if started { "started it" } else { "running" },
+                if ctx.env.is_some() {
+                    String::new()
+                } else {
+                    ", dev workflow".to_owned()
+                }
+            ));
+            let config = parse(&url).map_err(|message| Error::Config {
+                path: None,
+                message: format!("the local server's URL {message}"),
+            })?;
+            let client = open(config, &url)?;
+            Ok(Connection {
+                client,
+                url: mask(&url),
+                name: database.clone(),
+            })
+        }
+    }
+}
+
+/// Starts the local server when it is not running, creates `database` on it when missing,
+/// and returns the database's URL and whether this call started the server.
+///
+/// # Errors
+/// [`Error::LocalServer`] or [`Error::Connect`].
+pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error> {
+    let server = LocalServer::for_target_dir(&ctx.project.target_dir);
+    let info = server.start().map_err(Error::LocalServer)?;
+    let admin_url = info.url("postgres");
+    let admin = parse(&admin_url).map_err(|message| Error::Config {
+        path: None,
+        message: format!("the local server's URL {message}"),
+    })?;
+    let mut client = open(admin, &admin_url)?;
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
+        .map_err(|e| Error::connect(&admin_url, &e))?
+        .is_some();
+    if !exists {
+        let sql = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+        if let Err(e) = client.batch_execute(&sql) {
+            // Another process may have created it meanwhile.
+            let duplicate = e
+                .as_db_error()
+                .is_some_and(|db| db.code().code() == "42P04");
+            if !duplicate {
+                return Err(Error::connect(&admin_url, &e));
+            }
+        } else {
+            tracing::info!(database, "created the database on the local server");
+        }
+    }
+    Ok((info.url(database), info.started))
+}
+
+fn parse(url: &str) -> Result<Config, String> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("cargo-trek");
+    }
+    Ok(config)
+}
+
+fn open(config: Config, url: &str) -> Result<Client, Error> {
+    config.connect(NoTls).map_err(|e| Error::connect(url, &e))
+}
+
+/// `url` with its password replaced by `***`, in both URL (`postgres://user:pw@host/db`,
+/// `?password=pw`) and key-value (`password=pw host=...`) forms.
+pub fn mask(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let (scheme, rest) = url.split_at(scheme_end + 3);
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let authority = match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => format!("{}:***{}", &userinfo[..colon], &authority[at..]),
+                    None => authority.to_owned(),
+                }
+            }
+            None => authority.to_owned(),
+        };
+        let tail = mask_query(tail);
+        format!("{scheme}{authority}{tail}")
+    } else {
+        mask_key_value(url)
+    }
+}
+
+fn mask_query(tail: &str) -> String {
+    let Some(q) = tail.find('?') else {
+        return tail.to_owned();
+    };
+    let (path, query) = tail.split_at(q + 1);
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{path}{}", params.join("&"))
+}
+
+fn mask_key_value(conninfo: &str) -> String {
+    let mut out = String::new();
+    let mut rest = conninfo;
+    while let Some(pos) = find_password_key(rest) {
+        out.push_str(&rest[..pos]);
+        out.push_str("password=***");
+        let after = &rest[pos..];
+        let after = &after[after.find('=').map_or(after.len(), |i| i + 1)..];
+        let after = after.trim_start();
+        let value_len = if let Some(quoted) = after.strip_prefix('\'') {
+            // Unterminated: mask everything after it.
+            let mut len = after.len();
+            let mut chars = quoted.char_indices();
+            while let Some((i, c)) = chars.next() {
+                if c == '\\' {
+                    chars.next();
+                } else if c == '\'' {
+                    len = i + 2;
+                    break;
+                }
+            }
+            len
+        } else {
+            after.find(char::is_whitespace).unwrap_or(after.len())
+        };
+        rest = &after[value_len.min(after.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_password_key(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password") {
+        let at = from + i;
+        let boundary = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let after = lower[at + "password".len()..].trim_start();
+        if boundary && after.starts_with('=') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn masks_url_passwords() {
+        assert_eq!(
+            mask("postgres://app:s3cret@db.example.com:5432/app"),
+            "postgres://app:***@db.example.com:5432/app"
+        );
+        assert_eq!(
+            mask("postgresql://app:p%40ss@h/db?sslmode=disable&password=x"),
+            "postgresql://app:***@h/db?sslmode=disable&password=***"
+        );
+        assert_eq!(mask("postgres://app@h/db"), "postgres://app@h/db");
+        assert_eq!(mask("postgres://h/db"), "postgres://h/db");
+        assert_eq!(mask("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn masks_key_value_passwords() {
+        assert_eq!(
+            mask("host=h user=u password=secret dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(
+            mask("host=h password = 'my \\' secret' dbname=d"),
+            "host=h password=*** dbname=d"
+        );
+        assert_eq!(mask("host=h dbname=d"), "host=h dbname=d");
+    }
+}
