@@ -158,7 +158,9 @@ impl Error {
             | Error::Project { .. }
             | Error::Config { .. }
             | Error::Source { .. } => EXIT_USAGE,
-            Error::Runtime { error, .. } if matches!(**error, trek::Error::UnknownVersion { .. }) => {
+            Error::Runtime { error, .. }
+                if matches!(**error, trek::Error::UnknownVersion { .. }) =>
+            {
                 EXIT_USAGE
             }
             Error::Connect { .. }

@@ -8,6 +8,8 @@
 //! The harness panics on failure, with what went wrong: it runs only inside tests.
 #![deny(missing_docs)]
 
+pub mod cli;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 

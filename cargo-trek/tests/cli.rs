@@ -1,0 +1,778 @@
+//! End-to-end tests of `cargo trek`: the real binary, in a throwaway package, against a real
+//! PostgreSQL (a database per test from the `trek-tests` harness). Each test asserts what the
+//! database holds afterwards, the exit status, and what was printed.
+
+use serde_json::Value;
+use trek_tests::cli::{Output, Project};
+use trek_tests::TestDb;
+
+fn project(label: &str) -> Project {
+    trek_tests::cli::use_binary(env!("CARGO_BIN_EXE_cargo-trek"));
+    Project::new(label)
+}
+
+/// A project with two migrations (each with a down script) and its own database.
+fn migrated_project(label: &str) -> (Project, TestDb) {
+    let p = project(label);
+    p.file(
+        "migrations/0001_create_users.sql",
+        "CREATE TABLE users (id int PRIMARY KEY);\n",
+    )
+    .file(
+        "migrations/0001_create_users.down.sql",
+        "DROP TABLE users;\n",
+    )
+    .file(
+        "migrations/0002_add_email.sql",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+    )
+    .file(
+        "migrations/0002_add_email.down.sql",
+        "ALTER TABLE users DROP COLUMN email;\n",
+    );
+    let db = TestDb::new(&format!("cli_{label}"));
+    (p, db)
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", out.stdout))
+}
+
+fn applied(db: &TestDb) -> Vec<(String, Option<String>, String)> {
+    db.client()
+        .query(
+            "SELECT kind, version, name FROM trek.applied ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+fn versions(db: &TestDb) -> Vec<String> {
+    applied(db).into_iter().filter_map(|(_, v, _)| v).collect()
+}
+
+fn table_exists(db: &TestDb, table: &str) -> bool {
+    db.client()
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .unwrap()
+        .get(0)
+}
+
+fn column_exists(db: &TestDb, table: &str, column: &str) -> bool {
+    db.client()
+        .query_one(
+            "SELECT count(*) > 0 FROM information_schema.columns \
+             WHERE table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .unwrap()
+        .get(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// init, new, verify, completions: no database
+
+#[test]
+fn init_writes_config_folder_and_build_script_and_is_idempotent() {
+    let p = project("init");
+    let out = p.trek(&["init"]).run();
+    out.assert_code(0)
+        .stdout_has("created Trek.toml")
+        .stdout_has("created migrations/")
+        .stdout_has("created build.rs");
+    assert!(p.read("Trek.toml").contains("[env.dev]"));
+    assert!(p
+        .read("build.rs")
+        .contains("println!(\"cargo:rerun-if-changed=migrations\");"));
+    assert_eq!(p.list("migrations"), vec![".keep"]);
+
+    let again = p.trek(&["init"]).run();
+    again
+        .assert_code(0)
+        .stdout_has("kept Trek.toml")
+        .stdout_has("kept build.rs");
+    assert_eq!(p.read("build.rs").matches("rerun-if-changed").count(), 1);
+
+    // The Trek.toml it writes is valid: verify reads it.
+    p.trek(&["verify"]).run().assert_code(0);
+}
+
+#[test]
+fn init_merges_into_an_existing_build_script() {
+    let p = project("init_merge");
+    p.file(
+        "build.rs",
+        "fn main() {\n    println!(\"cargo:rustc-env=BUILT_BY=me\");\n}\n",
+    );
+    let out = p.trek(&["init", "--json"]).run();
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["updated"], serde_json::json!(["build.rs"]));
+    assert_eq!(
+        p.read("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n    \
+         println!(\"cargo:rustc-env=BUILT_BY=me\");\n}\n"
+    );
+}
+
+#[test]
+fn new_scaffolds_with_timestamps_or_the_next_number_and_refuses_collisions() {
+    let p = project("new");
+    let out = p.trek(&["new", "Create users!", "--down"]).run();
+    out.assert_code(0).stdout_has("_create_users.sql");
+    let files = p.list("migrations");
+    assert_eq!(files.len(), 2, "{files:?}");
+    let version = files[0].split('_').next().unwrap();
+    assert_eq!(version.len(), 14, "a UTC timestamp: {files:?}");
+    assert!(files.contains(&format!("{version}_create_users.down.sql")));
+    assert!(files.contains(&format!("{version}_create_users.sql")));
+
+    // The same name again is refused, exit 2.
+    p.trek(&["new", "create users"])
+        .run()
+        .assert_code(2)
+        .stderr_has("already has the name `create_users`");
+
+    // A folder of small sequential numbers gets the next one, with the same padding.
+    let q = project("new_seq");
+    q.file("migrations/0007_first.sql", "SELECT 1;");
+    let out = q
+        .trek(&["new", "add e-mail index", "--no-transaction", "--json"])
+        .run();
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["version"], "0008");
+    assert_eq!(doc["created"][0], "migrations/0008_add_e_mail_index.sql");
+    assert!(q
+        .read("migrations/0008_add_e_mail_index.sql")
+        .starts_with("-- trek:no_transaction\n"));
+
+    q.trek(&["new", "refresh views", "--repeatable"])
+        .run()
+        .assert_code(0)
+        .stdout_has("migrations/repeatable/refresh_views.sql");
+    q.trek(&["new", "demo users", "--seed"])
+        .run()
+        .assert_code(0)
+        .stdout_has("migrations/seeds/0001_demo_users.sql");
+    q.trek(&["new", "!!!"]).run().assert_code(2);
+    q.trek(&["new", "x", "--repeatable", "--down"])
+        .run()
+        .assert_code(2);
+}
+
+#[test]
+fn verify_passes_a_good_folder_and_names_every_bad_file() {
+    let (p, _db) = migrated_project("verify");
+    p.trek(&["verify"])
+        .run()
+        .assert_code(0)
+        .stdout_has("ok migrations: 2 migrations");
+    let doc = json(&p.trek(&["verify", "--json"]).run());
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["versioned"], 2);
+
+    p.file("migrations/create_orders.sql", "CREATE TABLE orders ();")
+        .file(
+            "migrations/0003_bad.sql",
+            "-- trek:no_such_thing\nSELECT 1;",
+        );
+    let out = p.trek(&["verify"]).run();
+    out.assert_code(1)
+        .stdout_has("migrations/create_orders.sql")
+        .stdout_has("migrations/0003_bad.sql:1")
+        .stderr_has("2 problems found in migrations");
+    let out = p.trek(&["verify", "--json"]).run();
+    out.assert_code(1);
+    let doc = json(&out);
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["problems"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn completions_print_a_script() {
+    let p = project("completions");
+    p.trek(&["completions", "bash"])
+        .run()
+        .assert_code(0)
+        .stdout_has("cargo-trek");
+    p.trek(&["completions", "tcsh-or-so"]).run().assert_code(2);
+}
+
+#[test]
+fn help_and_version_exit_0_and_usage_errors_exit_2() {
+    let p = project("usage");
+    p.trek(&["--help"])
+        .run()
+        .assert_code(0)
+        .stdout_has("baseline");
+    p.trek(&["--version"]).run().assert_code(0).stdout_has("0.");
+    p.trek(&["frobnicate"])
+        .run()
+        .assert_code(2)
+        .stderr_has("frobnicate");
+    p.trek(&["down", "--to", "1", "--steps", "2"])
+        .run()
+        .assert_code(2);
+    let out = p.trek(&["up", "--to", "not-a-version", "--json"]).run();
+    out.assert_code(2);
+    assert_eq!(json(&out)["error"]["kind"], "usage");
+    // Run directly, without cargo's `trek` argument, it works the same.
+    let direct = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-trek"))
+        .args(["completions", "zsh"])
+        .output()
+        .unwrap();
+    assert!(direct.status.success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// up, status, down against a database
+
+#[test]
+fn up_applies_everything_and_status_check_passes() {
+    let (p, db) = migrated_project("up");
+    let out = p.trek(&["up"]).env("DATABASE_URL", &db.url).run();
+    out.assert_code(0)
+        .stdout_has("applied 0001 create_users")
+        .stdout_has("applied 0002 add_email")
+        .stdout_has("(prod workflow)");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    assert!(column_exists(&db, "users", "email"));
+
+    let status = p
+        .trek(&["status", "--check"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    status.assert_code(0).stdout_has("2 applied");
+    let lines: Vec<&str> = status.stdout.lines().collect();
+    assert_eq!(lines[0], "VERSION  NAME          STATE    APPLIED AT (UTC)");
+    assert!(
+        lines[1].starts_with("0001     create_users  applied  20"),
+        "{lines:?}"
+    );
+
+    // Nothing to do the second time.
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0)
+        .stdout_has("is up to date");
+}
+
+#[test]
+fn status_check_fails_with_pending_and_modified_migrations() {
+    let (p, db) = migrated_project("status_check");
+    p.trek(&["up", "--to", "0001"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0);
+    assert_eq!(versions(&db), vec!["0001"]);
+
+    let out = p
+        .trek(&["status", "--check"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(1)
+        .stdout_has("pending")
+        .stderr_has("not up to date: 1 pending");
+
+    p.file(
+        "migrations/0001_create_users.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+    );
+    let out = p
+        .trek(&["status", "--check", "--json"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(1);
+    let doc = json(&out);
+    assert_eq!(doc["up_to_date"], false);
+    assert_eq!(doc["migrations"][0]["state"], "modified");
+    assert_eq!(doc["migrations"][1]["state"], "pending");
+
+    // prod warns about the edit and goes on; --strict refuses.
+    p.trek(&["up", "--strict"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(1)
+        .stderr_has("edited");
+    assert_eq!(versions(&db), vec!["0001"]);
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0)
+        .stderr_has("warning: 0001 create_users was edited");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn up_json_is_one_document_with_the_steps() {
+    let (p, db) = migrated_project("up_json");
+    let out = p
+        .trek(&["up", "--json", "--transaction", "all"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["workflow"], "prod");
+    assert_eq!(doc["applied"].as_array().map(Vec::len), Some(2));
+    assert_eq!(doc["applied"][1]["version"], "0002");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn a_failing_migration_points_at_the_line_and_exits_1() {
+    let (p, db) = migrated_project("fail");
+    p.file(
+        "migrations/0003_orders.sql",
+        "CREATE TABLE orders (\n    id int PRIMARY KEY,\n    total numerc NOT NULL\n);\n",
+    );
+    let out = p.trek(&["up"]).env("DATABASE_URL", &db.url).run();
+    out.assert_code(1)
+        .stderr_has("0003 orders failed and was not applied")
+        .stderr_has("migrations/0003_orders.sql:3:")
+        .stderr_has("ERROR 42704")
+        .stderr_has("3 |     total numerc NOT NULL")
+        .stderr_has("^");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    assert!(!table_exists(&db, "orders"));
+
+    let out = p.trek(&["up", "--json"]).env("DATABASE_URL", &db.url).run();
+    out.assert_code(1);
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "migration_failed");
+    assert_eq!(doc["error"]["sql"]["code"], "42704");
+    assert_eq!(doc["error"]["sql"]["line"], 3);
+    assert_eq!(doc["error"]["sql"]["path"], "migrations/0003_orders.sql");
+}
+
+#[test]
+fn down_reverts_with_the_captured_down_scripts() {
+    let (p, db) = migrated_project("down");
+    p.file(
+        "migrations/0003_add_name.sql",
+        "ALTER TABLE users ADD COLUMN name text;",
+    )
+    .file(
+        "migrations/0003_add_name.down.sql",
+        "ALTER TABLE users DROP COLUMN name;",
+    );
+    p.file("Trek.toml", &format!("[env.dev]\nurl = \"{}\"\n", db.url));
+    p.trek(&["up"])
+        .run()
+        .assert_code(0)
+        .stdout_has("(dev workflow)");
+    assert_eq!(versions(&db), vec!["0001", "0002", "0003"]);
+
+    // The file's down script changes after it was applied: the captured one runs.
+    p.file("migrations/0003_add_name.down.sql", "SELECT 1/0;");
+    p.trek(&["down"])
+        .run()
+        .assert_code(0)
+        .stdout_has("reverted 0003 add_name");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    assert!(!column_exists(&db, "users", "name"));
+
+    let out = p.trek(&["down", "--to", "0001", "--json"]).run();
+    out.assert_code(0);
+    assert_eq!(json(&out)["reverted"][0]["version"], "0002");
+    assert_eq!(versions(&db), vec!["0001"]);
+
+    p.trek(&["down", "--steps", "5"]).run().assert_code(0);
+    assert!(versions(&db).is_empty());
+    assert!(!table_exists(&db, "users"));
+    p.trek(&["down"])
+        .run()
+        .assert_code(0)
+        .stdout_has("has nothing to revert");
+    // A version that is not applied is bad input.
+    p.trek(&["down", "--to", "0002"]).run().assert_code(2);
+}
+
+#[test]
+fn down_without_a_down_script_reverts_nothing_and_exits_1() {
+    let p = project("down_missing");
+    p.file("migrations/0001_t.sql", "CREATE TABLE t (id int);");
+    let db = TestDb::new("cli_down_missing");
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0);
+    p.trek(&["down", "--allow-destructive", &db.name])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(1)
+        .stderr_has("has no down script");
+    assert_eq!(versions(&db), vec!["0001"]);
+}
+
+#[test]
+fn a_prod_database_refuses_down_unless_named_with_allow_destructive() {
+    let (p, db) = migrated_project("prod");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n",
+    );
+    let run = |args: &[&str]| {
+        p.trek(args)
+            .env("PROD_DB", &db.url)
+            .env("TREK_ENV", "prod")
+            .run()
+    };
+    run(&["up"]).assert_code(0);
+
+    run(&["down"]).assert_code(1).stderr_has("stamped `prod`");
+    run(&["down", "--allow-destructive", "some_other_db"]).assert_code(1);
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    run(&["down", "--allow-destructive", &db.name])
+        .assert_code(0)
+        .stdout_has("reverted 0002 add_email");
+    assert_eq!(versions(&db), vec!["0001"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// repair, audit, baseline
+
+#[test]
+fn repair_accepts_an_edited_migration_and_is_audited() {
+    let (p, db) = migrated_project("repair");
+    let url = db.url.clone();
+    let run = |args: &[&str]| p.trek(args).env("DATABASE_URL", &url).run();
+    run(&["up"]).assert_code(0);
+    p.file(
+        "migrations/0002_add_email.sql",
+        "ALTER TABLE users ADD COLUMN email text; -- reviewed\n",
+    );
+    run(&["status", "--check"])
+        .assert_code(1)
+        .stdout_has("modified");
+    run(&["repair"])
+        .assert_code(0)
+        .stdout_has("accepted 0002 add_email");
+    run(&["status", "--check"]).assert_code(0);
+    run(&["repair"])
+        .assert_code(0)
+        .stdout_has("nothing to repair");
+
+    let out = run(&["audit", "--json", "--limit", "10"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    let actions: Vec<&str> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.first(), Some(&"repair"), "{actions:?}");
+    assert!(actions.contains(&"apply"));
+    run(&["audit", "--limit", "1"])
+        .assert_code(0)
+        .stdout_has("ACTION")
+        .stdout_has("repair");
+}
+
+#[test]
+fn baseline_records_existing_migrations_without_running_them() {
+    let (p, db) = migrated_project("baseline");
+    // The database already has the schema of 0001 (made by hand, before trek).
+    db.client()
+        .batch_execute("CREATE TABLE users (id int PRIMARY KEY)")
+        .unwrap();
+    let url = db.url.clone();
+    let run = |args: &[&str]| p.trek(args).env("DATABASE_URL", &url).run();
+    run(&["baseline", "--to", "0009"])
+        .assert_code(2)
+        .stderr_has("0009");
+    run(&["baseline", "--to", "0001"])
+        .assert_code(0)
+        .stdout_has("recorded 0001 create_users");
+    assert_eq!(versions(&db), vec!["0001"]);
+    // Running 0001 again would fail (the table exists): up applies only 0002.
+    run(&["up"])
+        .assert_code(0)
+        .stdout_has("applied 0002 add_email");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    run(&["baseline", "--to", "0001"])
+        .assert_code(1)
+        .stderr_has("already applied");
+    let audited: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM trek.audit WHERE action = 'baseline'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+#[test]
+fn trek_toml_environments_urls_and_precedence() {
+    let (p, db) = migrated_project("config");
+    let other = TestDb::new("cli_config_other");
+    p.file(
+        "Trek.toml",
+        &format!(
+            "[trek]\nschema = \"history\"\n\n[env.dev]\nurl = \"{}\"\nworkflow = \"dev\"\n\n\
+             [env.qa]\nurl_env = \"QA_URL\"\nworkflow = \"prod\"\n",
+            db.url
+        ),
+    );
+    // The default environment is dev, with its url and its workflow; schema from [trek].
+    p.trek(&["up"])
+        .run()
+        .assert_code(0)
+        .stdout_has("(dev workflow)");
+    let stamp: String = db
+        .client()
+        .query_one(
+            "SELECT value FROM history.meta WHERE key = 'environment'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(stamp, "dev");
+
+    // qa takes its URL from the variable its url_env names; missing, exit 2 naming it.
+    p.trek(&["status", "--env", "qa"])
+        .run()
+        .assert_code(2)
+        .stderr_has("QA_URL");
+    p.trek(&["up", "--env", "qa"])
+        .env("QA_URL", &other.url)
+        .env("TREK_SCHEMA", "trek")
+        .run()
+        .assert_code(0)
+        .stdout_has("(prod workflow)");
+    assert_eq!(versions(&other), vec!["0001", "0002"]);
+
+    // An unknown environment lists the known ones, exit 2.
+    p.trek(&["status", "--env", "staging"])
+        .run()
+        .assert_code(2)
+        .stderr_has("staging")
+        .stderr_has("dev, qa");
+    p.trek(&["status"])
+        .env("TREK_ENV", "staging")
+        .run()
+        .assert_code(2)
+        .stderr_has("TREK_ENV");
+}
+
+#[test]
+fn dotenv_is_read_but_the_real_environment_wins() {
+    let (p, db) = migrated_project("dotenv");
+    let real = TestDb::new("cli_dotenv_real");
+    p.file(".env", &format!("DATABASE_URL={}\n", db.url));
+    p.trek(&["up", "--to", "0001"]).run().assert_code(0);
+    assert_eq!(versions(&db), vec!["0001"]);
+    p.trek(&["up"])
+        .env("DATABASE_URL", &real.url)
+        .run()
+        .assert_code(0);
+    assert_eq!(versions(&real), vec!["0001", "0002"]);
+    assert_eq!(versions(&db), vec!["0001"]);
+    // --database-url beats both.
+    p.trek(&["up", "--database-url", &db.url])
+        .env("DATABASE_URL", &real.url)
+        .run()
+        .assert_code(0);
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn a_malformed_trek_toml_exits_2_naming_the_file_and_line() {
+    let (p, _db) = migrated_project("bad_toml");
+    p.file(
+        "Trek.toml",
+        "[trek]\nmigrations = \"migrations\"\n[env.dev\n",
+    );
+    p.trek(&["verify"])
+        .run()
+        .assert_code(2)
+        .stderr_has("Trek.toml")
+        .stderr_has("line 3");
+
+    p.file(
+        "Trek.toml",
+        "[trek]\nschema = \"trek\"\nmigratoins = \"db\"\n",
+    );
+    let out = p.trek(&["status", "--json"]).run();
+    out.assert_code(2);
+    let doc = json(&out);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("migratoins"), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+    assert!(doc["error"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("Trek.toml"));
+}
+
+#[test]
+fn an_unreachable_database_exits_1_and_never_shows_the_password() {
+    let (p, _db) = migrated_project("unreachable");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // closed again: nothing listens there
+    let url = format!("postgres://app:s3cr3t-pw@127.0.0.1:{port}/app");
+    let out = p.trek(&["status"]).env("DATABASE_URL", &url).run();
+    out.assert_code(1)
+        .stderr_has(&format!("postgres://app:***@127.0.0.1:{port}/app"))
+        .never_shows("s3cr3t-pw");
+    let out = p.trek(&["up", "--json", "--database-url", &url]).run();
+    out.assert_code(1).never_shows("s3cr3t-pw");
+    assert_eq!(json(&out)["error"]["kind"], "connect");
+    // A URL that does not parse is bad configuration, and still masked.
+    p.trek(&[
+        "status",
+        "--database-url",
+        "postgres://u:hunter2@host:notaport/db",
+    ])
+    .run()
+    .assert_code(2)
+    .never_shows("hunter2");
+}
+
+#[test]
+fn a_missing_migrations_folder_or_a_bad_file_name_exits_2() {
+    let p = project("no_folder");
+    let db = TestDb::new("cli_no_folder");
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(2)
+        .stderr_has("does not exist");
+    p.file("Trek.toml", "[trek]\nmigrations = \"db/migrations\"\n")
+        .file("db/migrations/001-create.sql", "SELECT 1;");
+    let out = p.trek(&["up"]).env("DATABASE_URL", &db.url).run();
+    out.assert_code(2)
+        .stderr_has("db/migrations/001-create.sql");
+    // Nothing touched the database.
+    assert!(!table_exists(&db, "trek.applied"));
+}
+
+#[test]
+fn runs_from_a_subfolder_and_with_manifest_path() {
+    let (p, db) = migrated_project("paths");
+    p.file("src/deep/er/x.txt", "");
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .current_dir(p.dir().join("src/deep/er"))
+        .run()
+        .assert_code(0);
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    let manifest = p.dir().join("Cargo.toml");
+    p.trek(&[
+        "status",
+        "--check",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+    ])
+    .env("DATABASE_URL", &db.url)
+    .current_dir(std::env::temp_dir())
+    .run()
+    .assert_code(0);
+    p.trek(&["status", "--manifest-path", "/nonexistent/Cargo.toml"])
+        .run()
+        .assert_code(2);
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_not_a_crash() {
+    let (p, db) = migrated_project("pipe");
+    let mut command = p
+        .trek(&["status"])
+        .env("DATABASE_URL", &db.url)
+        .into_command();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the local server
+
+#[test]
+fn with_nothing_configured_the_local_server_is_used_and_said_so() {
+    let p = project("local");
+    p.trek(&["init"]).run().assert_code(0);
+    p.trek(&["new", "create users"]).run().assert_code(0);
+    let file = p
+        .list("migrations")
+        .into_iter()
+        .find(|f| f.ends_with(".sql"))
+        .unwrap();
+    p.file(
+        &format!("migrations/{file}"),
+        "CREATE TABLE users (id int);\n",
+    );
+
+    let out = p.trek(&["up"]).run();
+    out.assert_code(0)
+        .stderr_has("using the local server")
+        .stdout_has("create_users");
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+    p.trek(&["status", "--check"]).run().assert_code(0);
+
+    let url = p.trek(&["db", "url"]).run();
+    url.assert_code(0);
+    let url = url.stdout.trim();
+    assert!(
+        url.ends_with(&format!("/{}", p.local_database(None))),
+        "{url}"
+    );
+    let mut client = trek::postgres::Client::connect(url, trek::postgres::NoTls).unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM trek.applied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // -q keeps the note off stderr.
+    let quiet = p.trek(&["status", "-q"]).run();
+    quiet.assert_code(0);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}
+
+#[test]
+fn db_start_url_stop_destroy_manage_the_projects_own_server() {
+    let p = project("db").with_own_target_dir();
+    let out = p.trek(&["db", "start", "--json"]).run();
+    out.assert_code(0);
+    assert_eq!(json(&out)["running"], true);
+    let url = p.trek(&["db", "url"]).run();
+    url.assert_code(0);
+    assert!(url
+        .stdout
+        .trim()
+        .starts_with("postgres://postgres@127.0.0.1:"));
+    p.trek(&["db", "start"])
+        .run()
+        .assert_code(0)
+        .stdout_has("already running");
+    p.trek(&["db", "stop"])
+        .run()
+        .assert_code(0)
+        .stdout_has("stopped the local server");
+    p.trek(&["db", "stop"])
+        .run()
+        .assert_code(0)
+        .stdout_has("not running");
+    p.trek(&["db", "destroy"]).run().assert_code(0);
+    assert!(!p.dir().join("target/trek/postgres/data").exists());
+}
