@@ -190,7 +190,7 @@ impl Context {
                         )
                     };
                     return Err(Error::Config {
-                        path: file.path.clone(),
+                        path: None,
                         message,
                     });
                 }

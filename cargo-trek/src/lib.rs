@@ -71,7 +71,13 @@ pub fn run_with(mut args: Vec<OsString>) -> u8 {
     let printer = Printer::new(g.json, g.quiet, g.color);
     let progress = !g.json && !g.quiet && g.verbose == 0 && printer.stderr_is_terminal();
     let log_filter = std::env::var("TREK_LOG").ok().filter(|f| !f.is_empty());
-    output::log::init(g.verbose, g.quiet, log_filter.as_deref(), progress);
+    output::log::init(
+        g.verbose,
+        g.quiet,
+        log_filter.as_deref(),
+        progress,
+        printer.stderr_color(),
+    );
 
     let outcome = dispatch(trek, &printer);
     output::log::clear_progress();

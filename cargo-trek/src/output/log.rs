@@ -13,9 +13,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 /// Installs the subscriber. `filter` is `TREK_LOG` when set (an `EnvFilter` directive such as
-/// `trek=debug`); otherwise `-v` counts pick the level, and by default only errors of the
-/// library that the command does not report itself are shown (none: the command reports).
-pub fn init(verbose: u8, quiet: bool, filter: Option<&str>, progress: bool) {
+/// `trek=debug`); otherwise `-v` counts pick the level (info, debug, trace). By default nothing
+/// is logged: the command itself reports what happened, warnings included. `progress` adds the
+/// live progress line; `ansi` colours the log lines.
+pub fn init(verbose: u8, quiet: bool, filter: Option<&str>, progress: bool, ansi: bool) {
     let level = match (quiet, verbose) {
         (true, _) => LevelFilter::OFF,
         (false, 0) => LevelFilter::OFF,
@@ -30,6 +31,7 @@ pub fn init(verbose: u8, quiet: bool, filter: Option<&str>, progress: bool) {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(ansi)
         .without_time()
         .with_filter(env_filter);
     let progress = progress.then(|| Progress.with_filter(LevelFilter::INFO));

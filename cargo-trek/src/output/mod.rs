@@ -63,6 +63,14 @@ impl Printer {
         io::stderr().is_terminal()
     }
 
+    /// Whether stderr gets colour (`--color`, `NO_COLOR`, `CLICOLOR_FORCE` and the terminal).
+    pub fn stderr_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Auto => AutoStream::choice(&io::stderr()) != ColorChoice::Never,
+            choice => choice != ColorChoice::Never,
+        }
+    }
+
     fn stdout(&self) -> AutoStream<io::Stdout> {
         AutoStream::new(io::stdout(), self.color)
     }
