@@ -160,22 +160,13 @@ impl Executor<'_> {
         let directives = down_directives(down_sql);
         let s = quote_ident(self.schema);
         let delete = format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id);
+        let subject = Subject {
+            kind: row.kind,
+            version: row.version.as_deref(),
+            name: &row.name,
+        };
         let audit = |duration_sql: &str, error: Option<&str>| {
-            format!(
-                "{};\n",
-                AuditRecord {
-                    action: Action::Revert,
-                    kind: Some(row.kind.as_str()),
-                    version: row.version.as_deref(),
-                    name: Some(&row.name),
-                    error,
-                    detail: None,
-                    duration_sql: duration_sql.to_owned(),
-                    workflow: self.workflow.map(Workflow::as_str),
-                    client: self.client_label,
-                }
-                .insert_sql(self.schema)
-            )
+            self.audit_sql(Action::Revert, &subject, duration_sql, error, None)
         };
         let result = if directives.no_transaction {
             match run_statements(client, path, down_sql, &directives) {
@@ -277,27 +268,28 @@ impl Executor<'_> {
             workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
             tv = quote_literal(crate::TREK_VERSION),
         ));
-        sql.push_str(&self.audit_sql(Action::Apply, m, duration_sql, error));
+        sql.push_str(&self.audit_sql(Action::Apply, &Subject::of(m), duration_sql, error, None));
         sql
     }
 
-    fn audit_sql(
+    /// The `INSERT` of one audit row, ending in `;\n`.
+    pub fn audit_sql(
         &self,
         action: Action,
-        m: &Migration,
+        subject: &Subject<'_>,
         duration_sql: &str,
         error: Option<&str>,
+        detail: Option<&str>,
     ) -> String {
-        let version = m.version().map(ToString::to_string);
         format!(
             "{};\n",
             AuditRecord {
                 action,
-                kind: Some(m.kind().as_str()),
-                version: version.as_deref(),
-                name: Some(m.name()),
+                kind: Some(subject.kind.as_str()),
+                version: subject.version,
+                name: Some(subject.name),
                 error,
-                detail: None,
+                detail,
                 duration_sql: duration_sql.to_owned(),
                 workflow: self.workflow.map(Workflow::as_str),
                 client: self.client_label,
@@ -333,9 +325,10 @@ impl Executor<'_> {
         tracing::error!(script = %m.label(), error = %text, "migration failed");
         if let Err(audit) = client.batch_execute(&self.audit_sql(
             Action::Apply,
-            m,
+            &Subject::of(m),
             &duration_ms(elapsed),
             Some(&text),
+            None,
         )) {
             tracing::warn!(error = %crate::db_error::describe(&audit), "could not record the failure in trek's audit log");
         }
@@ -357,6 +350,24 @@ impl Executor<'_> {
             .increment(1);
         metrics::histogram!("trek_migration_duration_seconds", "kind" => m.kind().as_str())
             .record(elapsed.as_secs_f64());
+    }
+}
+
+/// What an audit row is about.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject<'a> {
+    pub kind: Kind,
+    pub version: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn of(m: &'a Migration) -> Self {
+        Subject {
+            kind: m.kind(),
+            version: m.version().map(trek_core::Version::as_str),
+            name: m.name(),
+        }
     }
 }
 

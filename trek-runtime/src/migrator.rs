@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 use trek_core::{Kind, Migrations, Version};
 
-use crate::apply::Executor;
+use crate::apply::{Executor, Subject};
 use crate::error::{Error, Result};
 use crate::history::applied::{self, History};
-use crate::history::audit::{self, Action, AuditEntry, AuditRecord};
+use crate::history::audit::{self, Action, AuditEntry};
 use crate::history::meta;
 use crate::lock::{default_lock_key, LockGuard, Release};
 use crate::plan::{analyze, Plan, PlanOptions};
@@ -465,20 +465,13 @@ impl<'m> Migrator<'m> {
         name: &str,
         detail: Option<&str>,
     ) -> String {
-        let mut sql = AuditRecord {
-            action,
-            kind: Some(kind.as_str()),
+        let subject = Subject {
+            kind,
             version,
-            name: Some(name),
-            error: None,
-            detail,
-            duration_sql: "0".to_owned(),
-            workflow: None,
-            client: &self.client_label,
-        }
-        .insert_sql(&self.schema);
-        sql.push_str(";\n");
-        sql
+            name,
+        };
+        self.executor(None)
+            .audit_sql(action, &subject, "0", None, detail)
     }
 
     /// Reads the history, creating or upgrading trek's tables when needed.
