@@ -463,14 +463,27 @@ fn dev_rewinds_an_edited_migration_with_captured_downs_and_runs_seeds() {
         .file("2_b.sql", "CREATE TABLE b (id int);\n")
         .file("2_b.down.sql", "DROP TABLE b;\n")
         .file("seeds/1_demo.sql", "INSERT INTO a VALUES (1);\n")
-        .file("seeds/1_demo.down.sql", "DELETE FROM a;\n");
+        .file("seeds/1_demo.down.sql", "DELETE FROM a;\n")
+        .file(
+            "repeatable/a_count.sql",
+            "CREATE OR REPLACE VIEW a_count AS SELECT count(*) FROM a;\n",
+        );
     let db = TestDb::new("dev_rewind");
     let mut client = db.client();
     let report = Migrator::new(&folder.read())
         .workflow(Workflow::Dev)
         .run(&mut client)
         .unwrap();
-    assert_eq!(report.applied.len(), 3);
+    assert_eq!(
+        report.applied.iter().map(|s| s.kind).collect::<Vec<_>>(),
+        [
+            Kind::Versioned,
+            Kind::Versioned,
+            Kind::Repeatable,
+            Kind::Seed
+        ],
+        "versioned migrations, then repeatables, then seeds"
+    );
     let seeded: i64 = client
         .query_one("SELECT count(*) FROM a", &[])
         .unwrap()

@@ -205,17 +205,20 @@ impl<'m> Migrator<'m> {
                 report.reverted.push(exec.revert(client, row, down, &path)?);
             }
         }
+        // Versioned migrations, then repeatables, then seeds (DESIGN §2).
+        let (seeds, versioned): (Vec<_>, Vec<_>) =
+            plan.apply.iter().partition(|m| m.kind() == Kind::Seed);
         match self.transaction {
-            TransactionMode::All if !plan.apply.is_empty() => {
-                report.applied.extend(exec.apply_all(client, &plan.apply)?);
+            TransactionMode::All if !versioned.is_empty() => {
+                report.applied.extend(exec.apply_all(client, &versioned)?);
             }
             _ => {
-                for m in &plan.apply {
+                for m in &versioned {
                     report.applied.push(exec.apply(client, m)?);
                 }
             }
         }
-        for m in &plan.repeatables {
+        for m in plan.repeatables.iter().chain(&seeds) {
             report.applied.push(exec.apply(client, m)?);
         }
         Ok(())
