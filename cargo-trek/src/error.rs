@@ -147,7 +147,7 @@ impl Error {
     pub fn connect(url: &str, error: &trek::postgres::Error) -> Error {
         Error::Connect {
             url: crate::database::mask(url),
-            message: describe(error),
+            message: trek::describe_postgres_error(error),
         }
     }
 
@@ -270,30 +270,4 @@ impl Error {
         }
         json!({ "error": error })
     }
-}
-
-/// A driver error for people: the server's SQLSTATE and message, or the client-side chain
-/// (`error connecting to server: Connection refused (os error 111)`).
-pub fn describe(error: &trek::postgres::Error) -> String {
-    if let Some(db) = error.as_db_error() {
-        let mut text = format!("ERROR {}: {}", db.code().code(), db.message());
-        if let Some(detail) = db.detail() {
-            text.push_str(&format!(" (detail: {detail})"));
-        }
-        if let Some(hint) = db.hint() {
-            text.push_str(&format!(" (hint: {hint})"));
-        }
-        return text;
-    }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

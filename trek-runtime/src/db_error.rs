@@ -119,29 +119,29 @@ impl fmt::Display for SqlFailure {
     }
 }
 
-/// Describes a `postgres::Error` for people. Since postgres 0.19.12 a server error displays as
-/// just "db error", so this spells out the server's SQLSTATE and message instead.
+/// Describes a `postgres::Error` for people: the server's SQLSTATE, message, detail and hint
+/// (since postgres 0.19.12 a server error displays as just "db error"), or for a client-side
+/// error its chain of causes (`error connecting to server: Connection refused (os error 111)`).
 pub fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => {
-            let mut s = format!("ERROR {}: {}", db.code().code(), db.message());
-            if let Some(detail) = db.detail() {
-                s.push_str(&format!(" (detail: {detail})"));
-            }
-            if let Some(hint) = db.hint() {
-                s.push_str(&format!(" (hint: {hint})"));
-            }
-            s
+    if let Some(db) = error.as_db_error() {
+        let mut text = format!("ERROR {}: {}", db.code().code(), db.message());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(" (detail: {detail})"));
         }
-        None => {
-            let mut s = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                s.push_str(": ");
-                s.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            s
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
         }
+        return text;
     }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

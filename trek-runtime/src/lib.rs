@@ -51,7 +51,7 @@ mod stale;
 mod status;
 mod workflow;
 
-pub use db_error::SqlFailure;
+pub use db_error::{describe as describe_postgres_error, SqlFailure};
 pub use error::{Error, Result};
 pub use history::{AppliedRow, AuditEntry};
 #[cfg(unix)]
