@@ -75,6 +75,11 @@ pub enum SourceErrorKind {
     },
     /// The script holds no SQL statement, only blanks, comments and directives.
     EmptyScript,
+    /// A transactional script contains its own transaction control (`BEGIN`, `COMMIT`, ...).
+    TransactionControl {
+        /// The command, upper-cased (`COMMIT`).
+        command: String,
+    },
     /// A `-- trek:` directive trek does not know.
     UnknownDirective {
         /// The directive's name as written (`-- trek:NAME`).
@@ -179,6 +184,10 @@ impl fmt::Display for SourceErrorKind {
             ),
             SourceErrorKind::EmptyScript => f.write_str(
                 "the script has no SQL statement; write its SQL (an empty migration would be recorded as applied, and filling it in later would look like an edit), or delete the file",
+            ),
+            SourceErrorKind::TransactionControl { command } => write!(
+                f,
+                "`{command}` controls the transaction, but trek already runs this script in a transaction with its history row; remove it, or mark the file `-- trek:no_transaction` and manage transactions yourself"
             ),
             SourceErrorKind::UnknownDirective { name } => write!(
                 f,

@@ -243,8 +243,22 @@ impl Reader {
                 Directives::NONE
             }
         };
-        if split::split(&sql).is_empty() {
+        let statements = split::split(&sql);
+        if statements.is_empty() {
             self.error(&rel, SourceErrorKind::EmptyScript);
+        }
+        if !directives.no_transaction {
+            for statement in &statements {
+                if let Some(command) = split::transaction_control(statement.text) {
+                    self.errors.push(SourceError {
+                        path: PathBuf::from(&rel),
+                        line: Some(sql[..statement.offset].matches('\n').count() + 1),
+                        kind: SourceErrorKind::TransactionControl {
+                            command: command.to_owned(),
+                        },
+                    });
+                }
+            }
         }
         self.scripts.push(Script {
             kind,
@@ -559,6 +573,29 @@ mod tests {
         assert!(found
             .iter()
             .any(|(_, _, k)| *k == SourceErrorKind::InvalidUtf8 { byte_offset: 10 }));
+    }
+
+    #[test]
+    fn transaction_control_is_an_error_unless_the_script_runs_outside_a_transaction() {
+        let found = kinds(&[(
+            "1_a.sql",
+            b"CREATE TABLE a (id int);\nCOMMIT;\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\n",
+        )]);
+        assert_eq!(
+            found,
+            [(
+                "1_a.sql".to_owned(),
+                Some(2),
+                SourceErrorKind::TransactionControl {
+                    command: "COMMIT".to_owned()
+                }
+            )]
+        );
+        let dir = TempDir::with(&[(
+            "1_a.sql",
+            b"-- trek:no_transaction\nBEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n",
+        )]);
+        assert!(read_dir(&dir.0).is_ok());
     }
 
     #[test]

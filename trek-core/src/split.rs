@@ -54,6 +54,32 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
     out
 }
 
+/// The transaction-control command a statement is (`BEGIN`, `START TRANSACTION`, `COMMIT`,
+/// `END`, `ROLLBACK` without `TO`, `ABORT`, `COMMIT`/`ROLLBACK PREPARED`, `PREPARE
+/// TRANSACTION`), upper-cased, or `None`. trek runs each transactional script inside its own
+/// transaction, so such a statement would commit part of a migration without its history row.
+/// `SAVEPOINT` and `ROLLBACK TO` are fine inside a transaction and are not reported.
+pub fn transaction_control(statement: &str) -> Option<&'static str> {
+    let mut words = statement
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next()?;
+    let second = words.next();
+    match (first.as_str(), second.as_deref()) {
+        (
+            "BEGIN",
+            None | Some("TRANSACTION" | "WORK" | "ISOLATION" | "READ" | "NOT" | "DEFERRABLE"),
+        ) => Some("BEGIN"),
+        ("START", Some("TRANSACTION")) => Some("START TRANSACTION"),
+        ("COMMIT" | "END", _) => Some("COMMIT"),
+        ("ROLLBACK", Some("TO")) => None,
+        ("ROLLBACK" | "ABORT", _) => Some("ROLLBACK"),
+        ("PREPARE", Some("TRANSACTION")) => Some("PREPARE TRANSACTION"),
+        _ => None,
+    }
+}
+
 /// Whether `sql` holds at most one statement (comments and a final `;` aside).
 pub fn is_single_statement(sql: &str) -> bool {
     split(sql).len() <= 1
@@ -328,6 +354,29 @@ mod tests {
 
     fn texts(sql: &str) -> Vec<&str> {
         split(sql).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn transaction_control_statements_are_recognised() {
+        for (sql, expected) in [
+            ("BEGIN", Some("BEGIN")),
+            (
+                "begin transaction isolation level serializable",
+                Some("BEGIN"),
+            ),
+            ("START TRANSACTION", Some("START TRANSACTION")),
+            ("commit", Some("COMMIT")),
+            ("END", Some("COMMIT")),
+            ("ROLLBACK", Some("ROLLBACK")),
+            ("abort", Some("ROLLBACK")),
+            ("PREPARE TRANSACTION 'x'", Some("PREPARE TRANSACTION")),
+            ("ROLLBACK TO SAVEPOINT a", None),
+            ("SAVEPOINT a", None),
+            ("CREATE TABLE commit_log (id int)", None),
+            ("COMMENT ON TABLE t IS 'x'", None),
+        ] {
+            assert_eq!(transaction_control(sql), expected, "{sql}");
+        }
     }
 
     #[test]
