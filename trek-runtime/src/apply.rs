@@ -160,11 +160,7 @@ impl Executor<'_> {
         let directives = down_directives(down_sql);
         let s = quote_ident(self.schema);
         let delete = format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id);
-        let subject = Subject {
-            kind: row.kind,
-            version: row.version.as_deref(),
-            name: &row.name,
-        };
+        let subject = Subject::of_row(row);
         let audit = |duration_sql: &str, error: Option<&str>| {
             self.audit_sql(Action::Revert, &subject, duration_sql, error, None)
         };
@@ -362,6 +358,14 @@ pub(crate) struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
+    pub fn of_row(row: &'a AppliedRow) -> Self {
+        Subject {
+            kind: row.kind,
+            version: row.version.as_deref(),
+            name: &row.name,
+        }
+    }
+
     pub fn of(m: &'a Migration) -> Self {
         Subject {
             kind: m.kind(),

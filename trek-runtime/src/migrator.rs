@@ -335,9 +335,7 @@ impl<'m> Migrator<'m> {
                 ));
                 sql.push_str(&self.audit_row(
                     Action::Repair,
-                    row.kind,
-                    row.version.as_deref(),
-                    &row.name,
+                    &Subject::of_row(row),
                     Some("accepted the edited file's checksum"),
                 ));
                 repaired.accepted.push(row.label());
@@ -346,9 +344,7 @@ impl<'m> Migrator<'m> {
                 sql.push_str(&format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id));
                 sql.push_str(&self.audit_row(
                     Action::Repair,
-                    row.kind,
-                    row.version.as_deref(),
-                    &row.name,
+                    &Subject::of_row(row),
                     Some("removed the failed row; the next run retries it"),
                 ));
                 repaired.cleared.push(row.label());
@@ -422,13 +418,7 @@ impl<'m> Migrator<'m> {
                     quote_literal(m.path()),
                     quote_literal(crate::TREK_VERSION),
                 ));
-                sql.push_str(&self.audit_row(
-                    Action::Baseline,
-                    Kind::Versioned,
-                    v.as_deref(),
-                    m.name(),
-                    None,
-                ));
+                sql.push_str(&self.audit_row(Action::Baseline, &Subject::of(m), None));
                 report.applied.push(Step {
                     kind: Kind::Versioned,
                     version: v,
@@ -460,21 +450,9 @@ impl<'m> Migrator<'m> {
         )
     }
 
-    fn audit_row(
-        &self,
-        action: Action,
-        kind: Kind,
-        version: Option<&str>,
-        name: &str,
-        detail: Option<&str>,
-    ) -> String {
-        let subject = Subject {
-            kind,
-            version,
-            name,
-        };
+    fn audit_row(&self, action: Action, subject: &Subject<'_>, detail: Option<&str>) -> String {
         self.executor(None)
-            .audit_sql(action, &subject, "0", None, detail)
+            .audit_sql(action, subject, "0", None, detail)
     }
 
     /// Reads the history, creating or upgrading trek's tables when needed.
