@@ -1,14 +1,16 @@
-//! Connecting to the database a command talks to: a URL, or the local server started on
-//! demand; and showing URLs without their passwords.
+//! Connecting to the database a command talks to: a URL (over TLS as its `sslmode` says, see
+//! [`crate::tls`]), or the local server started on demand (plain TCP on the loopback); and
+//! showing URLs without their passwords.
 
 use std::time::Duration;
 
-use trek::postgres::{Client, Config, NoTls};
+use trek::postgres::{Client, Config};
 use trek::LocalServer;
 
 use crate::context::{Context, Database};
 use crate::error::Error;
 use crate::output::Printer;
+use crate::tls::{Connector, TlsOptions};
 
 /// An open connection, with what to call it in messages.
 pub struct Connection {
@@ -42,16 +44,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
     match &ctx.database {
         Database::Url { url, source } => {
-            let config = parse(url).map_err(|message| Error::Config {
+            let invalid = |message| Error::Config {
                 path: None,
                 message: format!("the database URL from {source} ({}) {message}", mask(url)),
-            })?;
+            };
+            let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
+            let mut config = parse(&rest).map_err(invalid)?;
+            let tls = tls.for_hosts(&config);
+            config.ssl_mode(tls.postgres_mode());
             let name = config
                 .get_dbname()
                 .map(str::to_owned)
                 .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
-            tracing::info!(url = %mask(url), source = %source, "connecting");
-            let client = open(config, url)?;
+            tracing::info!(url = %mask(url), source = %source, sslmode = ?tls.mode, "connecting");
+            let connector = tls.connector().map_err(invalid)?;
+            let client = open(&config, connector, &tls, url)?;
             Ok(Connection {
                 client,
                 url: mask(url),
@@ -74,11 +81,7 @@ pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
                     ", dev workflow".to_owned()
                 }
             ));
-            let config = parse(&url).map_err(|message| Error::Config {
-                path: None,
-                message: format!("the local server's URL {message}"),
-            })?;
-            let client = open(config, &url)?;
+            let client = open_local(&url)?;
             Ok(Connection {
                 client,
                 url: mask(&url),
@@ -97,11 +100,7 @@ pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error>
     let server = LocalServer::for_target_dir(&ctx.project.target_dir);
     let info = server.start().map_err(Error::LocalServer)?;
     let admin_url = info.url("postgres");
-    let admin = parse(&admin_url).map_err(|message| Error::Config {
-        path: None,
-        message: format!("the local server's URL {message}"),
-    })?;
-    let mut client = open(admin, &admin_url)?;
+    let mut client = open_local(&admin_url)?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
         .map_err(|e| Error::connect(&admin_url, &e))?
@@ -123,6 +122,7 @@ pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error>
     Ok((info.url(database), info.started))
 }
 
+/// `url` (without `sslrootcert`, `verify-*`) as a driver configuration with trek's defaults.
 fn parse(url: &str) -> Result<Config, String> {
     let mut config: Config = url
         .parse()
@@ -136,8 +136,31 @@ fn parse(url: &str) -> Result<Config, String> {
     Ok(config)
 }
 
-fn open(config: Config, url: &str) -> Result<Client, Error> {
-    config.connect(NoTls).map_err(|e| Error::connect(url, &e))
+/// Connects through `connector`; a failure in the TLS layer says what to do about it.
+fn open(
+    config: &Config,
+    connector: Connector,
+    tls: &TlsOptions,
+    url: &str,
+) -> Result<Client, Error> {
+    connector.connect(config).map_err(|e| match tls.advice(&e) {
+        Some(advice) => Error::Connect {
+            url: mask(url),
+            message: advice,
+        },
+        None => Error::connect(url, &e),
+    })
+}
+
+/// Connects to the local server, which listens only on the loopback: plain TCP.
+fn open_local(url: &str) -> Result<Client, Error> {
+    let tls = TlsOptions::plain();
+    let mut config = parse(url).map_err(|message| Error::Config {
+        path: None,
+        message: format!("the local server's URL {message}"),
+    })?;
+    config.ssl_mode(tls.postgres_mode());
+    open(&config, Connector::Plain, &tls, url)
 }
 
 /// `url` with its password replaced by `***`, in both URL (`postgres://user:pw@host/db`,

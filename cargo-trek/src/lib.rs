@@ -24,6 +24,7 @@ pub mod database;
 pub mod error;
 pub mod output;
 pub mod project;
+pub mod tls;
 
 use std::ffi::OsString;
 use std::io::ErrorKind;

@@ -776,3 +776,218 @@ fn db_start_url_stop_destroy_manage_the_projects_own_server() {
     p.trek(&["db", "destroy"]).run().assert_code(0);
     assert!(!p.dir().join("target/trek/postgres/data").exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+
+/// A cluster of its own that accepts TCP only over TLS, with a certificate for `localhost`
+/// signed by a CA of the test's making; destroyed on drop, also when the test fails.
+struct TlsCluster {
+    server: trek::LocalServer,
+    dir: std::path::PathBuf,
+    port: u16,
+    ca_pem: std::path::PathBuf,
+    ca_der: rustls::pki_types::CertificateDer<'static>,
+}
+
+impl TlsCluster {
+    fn start() -> TlsCluster {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+        let dir = std::env::temp_dir().join(format!("trek-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = trek::LocalServer::for_target_dir(&dir);
+        let mut cluster = TlsCluster {
+            server,
+            dir,
+            port: 0,
+            ca_pem: std::path::PathBuf::new(),
+            ca_der: rustls::pki_types::CertificateDer::from(Vec::new()),
+        };
+        let info = cluster.server.start().unwrap();
+        let data = &info.data_dir;
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "trek test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        // Named for localhost only, so that 127.0.0.1 is a name mismatch.
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+
+        let owner = std::fs::metadata(data).unwrap();
+        for (name, text, mode) in [
+            ("server.crt", cert.pem(), 0o644),
+            ("server.key", key.serialize_pem(), 0o600),
+        ] {
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+        }
+        // postgresql.conf, not trek.conf: trek rewrites that one at each start.
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .unwrap();
+        std::io::Write::write_all(
+            &mut conf,
+            b"\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        )
+        .unwrap();
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!(
+                "hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n{rules}"
+            ),
+        )
+        .unwrap();
+        cluster.server.stop().unwrap();
+        cluster.port = cluster.server.start().unwrap().port;
+
+        cluster.ca_pem = cluster.dir.join("ca.pem");
+        std::fs::write(&cluster.ca_pem, ca.pem()).unwrap();
+        cluster.ca_der = ca.der().clone();
+        cluster
+    }
+
+    /// The URL of database `postgres` on `host`, with a password the server ignores (trust)
+    /// and the output must never show.
+    fn url(&self, host: &str, query: &str) -> String {
+        format!(
+            "postgres://postgres:tls-s3cret@{host}:{}/postgres?{query}",
+            self.port
+        )
+    }
+
+    /// A client of the test's own, over TLS with full verification.
+    fn client(&self) -> trek::postgres::Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        trek::postgres::Client::connect(
+            &format!(
+                "host=localhost hostaddr=127.0.0.1 port={} user=postgres dbname=postgres \
+                 sslmode=require",
+                self.port
+            ),
+            tokio_postgres_rustls::MakeRustlsConnect::new(config),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for TlsCluster {
+    fn drop(&mut self) {
+        let _ = self.server.destroy();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn database_urls_connect_over_tls_as_their_sslmode_says() {
+    let cluster = TlsCluster::start();
+    let p = project("tls");
+    p.file(
+        "migrations/0001_create_users.sql",
+        "CREATE TABLE users (id int);\n",
+    );
+    let ca = cluster.ca_pem.display().to_string();
+    let run = |url: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database-url", url]);
+        let out = p.trek(&all).run();
+        out.never_shows("tls-s3cret");
+        out
+    };
+
+    // The server refuses plain TCP.
+    run(&cluster.url("127.0.0.1", "sslmode=disable"), &["up"])
+        .assert_code(1)
+        .stderr_has("pg_hba.conf rejects connection");
+    // The CA is not one of the built-in roots.
+    run(&cluster.url("127.0.0.1", "sslmode=verify-full"), &["up"])
+        .assert_code(1)
+        .stderr_has("the server's certificate is not trusted")
+        .stderr_has("pass sslrootcert=PATH");
+    // The certificate names localhost, not 127.0.0.1.
+    run(
+        &cluster.url(
+            "127.0.0.1",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        &["up"],
+    )
+    .assert_code(1)
+    .stderr_has("the server's certificate is not for the host connected to")
+    .stderr_has("sslmode=verify-ca");
+    // Nothing was applied by the failures.
+    let mut client = cluster.client();
+    let trek_schema: bool = client
+        .query_one("SELECT to_regnamespace('trek') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!trek_schema);
+
+    // Encrypted, unverified.
+    run(&cluster.url("127.0.0.1", "sslmode=require"), &["up"])
+        .assert_code(0)
+        .stdout_has("create_users");
+    let applied: Vec<String> = client
+        .query("SELECT version FROM trek.applied ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(applied, ["0001"]);
+
+    // The chain only, then the chain and the name.
+    p.file(
+        "migrations/0002_add_email.sql",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+    );
+    let out = run(
+        &cluster.url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
+        &["status", "--json"],
+    );
+    out.assert_code(0);
+    assert!(out.stdout.contains("0002"), "{}", out.stdout);
+    run(
+        &cluster.url(
+            "localhost",
+            &format!("hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        &["up"],
+    )
+    .assert_code(0)
+    .stdout_has("add_email");
+    let emails: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_name = 'users' AND column_name = 'email'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(emails, 1);
+}
