@@ -149,23 +149,38 @@ impl<'m> Migrator<'m> {
     /// applied), the plan was refused (out of order, strict and modified, failed earlier,
     /// protected database), or the database could not be reached.
     pub fn run(&self, client: &mut Client) -> Result<Report> {
-        let started = Instant::now();
         self.check_target()?;
-        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
         let mut report = Report {
             workflow: Some(self.workflow),
-            lock_wait,
             ..Report::default()
         };
-        let outcome = self.run_locked(&mut guard, &mut report);
-        let released = guard.release();
-        outcome?;
-        self.check_release(released?, &mut report);
-        report.duration = started.elapsed();
+        self.locked(client, &mut report, |guard, report| {
+            self.run_locked(guard, report)
+        })?;
         for warning in &report.warnings {
             tracing::warn!("{warning}");
         }
         Ok(report)
+    }
+
+    /// Runs `work` holding trek's advisory lock and releases it on every path (the guard rolls
+    /// back first when it must); then records the lock wait, the duration and, when the session
+    /// changed under the lock, [`Warning::LockLost`] in `report`.
+    fn locked<T>(
+        &self,
+        client: &mut Client,
+        report: &mut Report,
+        work: impl FnOnce(&mut LockGuard<'_>, &mut Report) -> Result<T>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
+        report.lock_wait = lock_wait;
+        let outcome = work(&mut guard, report);
+        let released = guard.release();
+        let value = outcome?;
+        self.check_release(released?, report);
+        report.duration = started.elapsed();
+        Ok(value)
     }
 
     fn run_locked(&self, guard: &mut LockGuard<'_>, report: &mut Report) -> Result<()> {
@@ -248,15 +263,10 @@ impl<'m> Migrator<'m> {
     /// stamped prod without the override, or a failing down script (the ones before it stay
     /// reverted).
     pub fn revert(&self, client: &mut Client, how: Revert) -> Result<Report> {
-        let started = Instant::now();
-        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
-        let mut report = Report {
-            lock_wait,
-            ..Report::default()
-        };
-        let outcome = (|| -> Result<()> {
+        let mut report = Report::default();
+        self.locked(client, &mut report, |guard, report| {
             let database = guard.session.database.clone();
-            let history = self.load_for_write(&mut guard, None)?;
+            let history = self.load_for_write(guard, None)?;
             self.check_protection(&history, &database, "revert migrations")?;
             let sequence: Vec<_> = history
                 .rows
@@ -293,18 +303,14 @@ impl<'m> Migrator<'m> {
                 return Err(Error::MissingDown { label: row.label() });
             }
             self.execute(
-                &mut guard,
+                guard,
                 Plan {
                     revert: undo,
                     ..Plan::default()
                 },
-                &mut report,
+                report,
             )
-        })();
-        let released = guard.release();
-        outcome?;
-        self.check_release(released?, &mut report);
-        report.duration = started.elapsed();
+        })?;
         Ok(report)
     }
 
@@ -315,9 +321,8 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the database cannot be reached or written.
     pub fn repair(&self, client: &mut Client) -> Result<RepairReport> {
-        let (mut guard, _) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
-        let outcome = (|| -> Result<RepairReport> {
-            let history = self.load_for_write(&mut guard, None)?;
+        self.locked(client, &mut Report::default(), |guard, _| {
+            let history = self.load_for_write(guard, None)?;
             let analysis = analyze(self.migrations, &history.rows, Workflow::Dev);
             let s = quote_ident(&self.schema);
             let mut sql = String::from("BEGIN;\n");
@@ -356,11 +361,7 @@ impl<'m> Migrator<'m> {
                     .map_err(|e| Error::db("could not repair trek's history", e))?;
             }
             Ok(repaired)
-        })();
-        let released = guard.release();
-        let repaired = outcome?;
-        released?;
-        Ok(repaired)
+        })
     }
 
     /// Adopts trek on an existing database: records every versioned migration up to and
@@ -383,14 +384,9 @@ impl<'m> Migrator<'m> {
                 ),
             });
         }
-        let started = Instant::now();
-        let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
-        let mut report = Report {
-            lock_wait,
-            ..Report::default()
-        };
-        let outcome = (|| -> Result<()> {
-            let history = self.load_for_write(&mut guard, None)?;
+        let mut report = Report::default();
+        self.locked(client, &mut report, |guard, report| {
+            let history = self.load_for_write(guard, None)?;
             let applied = history
                 .rows
                 .iter()
@@ -430,11 +426,7 @@ impl<'m> Migrator<'m> {
             guard
                 .batch_execute(&sql)
                 .map_err(|e| Error::db("could not record the baseline", e))
-        })();
-        let released = guard.release();
-        outcome?;
-        self.check_release(released?, &mut report);
-        report.duration = started.elapsed();
+        })?;
         Ok(report)
     }
 
