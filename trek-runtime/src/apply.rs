@@ -294,6 +294,32 @@ impl Executor<'_> {
         )
     }
 
+    /// The `INSERT` of one audit row about the database as a whole (a reset, snapshot or
+    /// restore), ending in `;\n`.
+    pub fn event_sql(
+        &self,
+        action: Action,
+        detail: &str,
+        duration_ms: u128,
+        error: Option<&str>,
+    ) -> String {
+        format!(
+            "{};\n",
+            AuditRecord {
+                action,
+                kind: None,
+                version: None,
+                name: None,
+                error,
+                detail: Some(detail),
+                duration_sql: duration_ms.to_string(),
+                workflow: self.workflow.map(Workflow::as_str),
+                client: self.client_label,
+            }
+            .insert_sql(self.schema)
+        )
+    }
+
     /// Rolls back after a failed transactional message, records the failure in the audit log,
     /// and builds the error.
     fn fail_in_transaction(

@@ -157,6 +157,58 @@ pub enum Error {
         applied: usize,
     },
 
+    /// qa: the database diverges from the migrations and no snapshot holds a state the
+    /// migrations can roll forward from.
+    #[error(
+        "the database diverges from the migrations at {label} ({reason}), and none of its {count} \
+         snapshot(s) holds a state the migrations can roll forward from (a snapshot qualifies \
+         when what it had applied is a prefix of the migrations). Nothing was changed. Restore \
+         the edited file, accept the edit with `cargo trek repair`, revert with `cargo trek down` \
+         where down scripts were captured, or rebuild the database from a production dump with \
+         `cargo trek restore --from-dump FILE`"
+    )]
+    NoSnapshot {
+        /// The first differing applied item.
+        label: String,
+        /// Why it differs.
+        reason: String,
+        /// How many snapshots the catalogue has.
+        count: usize,
+    },
+
+    /// A snapshot strategy needs the database to itself and other sessions are connected.
+    #[error(
+        "database `{database}` must be free of other sessions to be copied, and {} connected: \
+         {}; close them, or let trek terminate them (--terminate-sessions, \
+         Snapshots::terminate_sessions)",
+        if sessions.len() == 1 { "1 session is".to_owned() } else { format!("{} sessions are", sessions.len()) },
+        sessions.join("; ")
+    )]
+    DatabaseBusy {
+        /// The database.
+        database: String,
+        /// The sessions connected to it.
+        sessions: Vec<String>,
+    },
+
+    /// Taking, restoring or deleting a snapshot failed.
+    #[error("{message}")]
+    Snapshot {
+        /// What failed and what to do.
+        message: String,
+    },
+
+    /// The action needs sessions to other databases or client programs, and the migrator has
+    /// no [`crate::Connect`].
+    #[error(
+        "{what} needs to reach the database server beyond the given client; \
+         give the migrator a connector (Migrator::connector(trek::ConfigConnector::new(config, tls)))"
+    )]
+    NeedsConnector {
+        /// The action.
+        what: String,
+    },
+
     /// trek's local PostgreSQL server could not be started or used.
     #[error(transparent)]
     LocalServer(#[from] crate::local_server::LocalServerError),

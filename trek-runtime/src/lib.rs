@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod connect;
 mod db_error;
 mod error;
 mod history;
@@ -46,11 +47,15 @@ mod lock;
 mod migrator;
 mod plan;
 mod report;
+mod reset;
+mod schemas;
+mod snapshot;
 mod sql;
 mod stale;
 mod status;
 mod workflow;
 
+pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, SqlFailure};
 pub use error::{Error, Result};
 pub use history::{AppliedRow, AuditEntry};
@@ -58,7 +63,10 @@ pub use history::{AppliedRow, AuditEntry};
 pub use local_server::{LocalServer, LocalServerError, ServerInfo};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
+pub use plan::view::{Divergence, Plan, PlannedScript, Undo};
 pub use report::{Report, Step, Warning};
+pub use reset::ResetMode;
+pub use snapshot::{SnapshotInfo, SnapshotStrategy, Snapshots};
 pub use status::{State, Status, StatusEntry};
 pub use workflow::{TransactionMode, UnknownWorkflow, Workflow};
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use trek_core::Kind;
 
+use crate::plan::view::Plan;
+use crate::snapshot::SnapshotInfo;
 use crate::Workflow;
 
 /// The outcome of a successful run: what was applied or reverted, how long it took, and what
@@ -18,6 +20,11 @@ pub struct Report {
     pub applied: Vec<Step>,
     /// Scripts reverted, in order (newest first).
     pub reverted: Vec<Step>,
+    /// The plan the run followed, as first made: its [`Plan::undo`] says which path the run
+    /// took to undo a divergence (rewind, reset, restore) and why.
+    pub plan: Option<Plan>,
+    /// qa snapshots taken during the run.
+    pub snapshots: Vec<SnapshotInfo>,
     /// Things that did not stop the run but deserve a look.
     pub warnings: Vec<Warning>,
     /// Wall time of the whole run, lock wait included.
@@ -29,7 +36,14 @@ pub struct Report {
 impl Report {
     /// Whether the run changed nothing.
     pub fn is_noop(&self) -> bool {
-        self.applied.is_empty() && self.reverted.is_empty()
+        self.applied.is_empty()
+            && self.reverted.is_empty()
+            && self.plan.as_ref().is_none_or(|p| {
+                !matches!(
+                    p.undo,
+                    crate::Undo::Reset { .. } | crate::Undo::Restore { .. }
+                )
+            })
     }
 }
 

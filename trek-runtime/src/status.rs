@@ -64,6 +64,8 @@ pub struct StatusEntry {
     pub applied_checksum: Option<String>,
     /// The checksum of the file now.
     pub file_checksum: Option<String>,
+    /// The up script as it was applied, for a [`State::Modified`] entry (to show the edit).
+    pub applied_sql: Option<String>,
 }
 
 /// Every migration with its state, in order: versioned by version, repeatables by name, seeds
@@ -77,6 +79,8 @@ pub struct Status {
     pub initialized: bool,
     /// The workflow that first claimed the database.
     pub stamp: Option<String>,
+    /// What a run of the workflow would do now.
+    pub plan: crate::Plan,
 }
 
 impl Status {

@@ -13,27 +13,32 @@ pub enum Workflow {
     /// A developer's disposable database: edited migrations are rewound and re-applied, seeds run,
     /// and a binary older than its migrations folder is reported.
     Dev,
+    /// A persistent test database with data worth keeping: trek snapshots it before applying,
+    /// and when an applied migration changes, restores the newest snapshot taken before it and
+    /// rolls forward. Seeds run.
+    Qa,
     /// Production: only ever moves forward; never rewinds; never runs seeds.
     Prod,
 }
 
 impl Workflow {
-    /// The name used in configuration, `trek.meta` and the audit log: `dev` or `prod`.
+    /// The name used in configuration, `trek.meta` and the audit log: `dev`, `qa` or `prod`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Workflow::Dev => "dev",
+            Workflow::Qa => "qa",
             Workflow::Prod => "prod",
         }
     }
 
     /// Whether seeds run in this workflow.
     pub const fn runs_seeds(self) -> bool {
-        matches!(self, Workflow::Dev)
+        matches!(self, Workflow::Dev | Workflow::Qa)
     }
 
-    /// Whether this workflow may undo applied migrations.
+    /// Whether this workflow may undo applied migrations (rewind, reset or restore).
     pub const fn is_destructive(self) -> bool {
-        matches!(self, Workflow::Dev)
+        matches!(self, Workflow::Dev | Workflow::Qa)
     }
 }
 
@@ -45,7 +50,7 @@ impl fmt::Display for Workflow {
 
 /// The text was not the name of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a workflow: use `dev` or `prod`")]
+#[error("`{0}` is not a workflow: use `dev`, `qa` or `prod`")]
 pub struct UnknownWorkflow(pub String);
 
 impl FromStr for Workflow {
@@ -53,6 +58,7 @@ impl FromStr for Workflow {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "dev" => Ok(Workflow::Dev),
+            "qa" => Ok(Workflow::Qa),
             "prod" => Ok(Workflow::Prod),
             other => Err(UnknownWorkflow(other.to_owned())),
         }

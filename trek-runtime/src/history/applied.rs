@@ -118,6 +118,22 @@ pub(crate) fn down_scripts(
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Reads the up scripts, as applied, of the given rows.
+pub(crate) fn up_scripts(
+    client: &mut Client,
+    schema: &str,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    let s = quote_ident(schema);
+    let rows = client
+        .query_typed(
+            &format!("SELECT id, up_sql FROM {s}.applied WHERE id = ANY($1)"),
+            &[(&ids, postgres::types::Type::INT8_ARRAY)],
+        )
+        .map_err(|e| Error::db("could not read the applied scripts", e))?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Whether the error says trek's tables (or schema) do not exist.
 pub(crate) fn is_missing_relation(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| {

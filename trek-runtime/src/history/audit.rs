@@ -19,6 +19,12 @@ pub enum Action {
     Repair,
     /// Migrations were recorded as applied without running them.
     Baseline,
+    /// The managed schemas (or the database) were dropped and recreated.
+    Reset,
+    /// A qa snapshot was taken.
+    Snapshot,
+    /// A qa snapshot was restored.
+    Restore,
 }
 
 impl Action {
@@ -29,6 +35,9 @@ impl Action {
             Action::Revert => "revert",
             Action::Repair => "repair",
             Action::Baseline => "baseline",
+            Action::Reset => "reset",
+            Action::Snapshot => "snapshot",
+            Action::Restore => "restore",
         }
     }
 }

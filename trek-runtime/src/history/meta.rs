@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -46,6 +46,18 @@ const UPGRADES: &[&str] = &[
         client text,
         trek_version text NOT NULL
     );",
+    // 1 → 2: the qa snapshot catalogue. Like the audit log, it is carried across every
+    // restore, so it always describes every snapshot that exists.
+    "CREATE TABLE IF NOT EXISTS {s}.snapshots (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        taken_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        strategy text NOT NULL,
+        location text NOT NULL,
+        applied text[] NOT NULL,
+        label text NOT NULL,
+        size_bytes bigint,
+        workflow text
+    );",
 ];
 
 /// The state of trek's schema as read at the start of a run.
@@ -75,16 +87,8 @@ pub(crate) fn ensure(
             supported: LAYOUT_VERSION,
         });
     }
-    let mut sql = format!("BEGIN;\nCREATE SCHEMA IF NOT EXISTS {s};\n");
-    for step in UPGRADES.iter().skip(from as usize) {
-        sql.push_str(&step.replace("{s}", &s));
-        sql.push('\n');
-    }
-    sql.push_str(&format!(
-        "INSERT INTO {s}.meta (key, value) VALUES ('layout_version', {layout})
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n",
-        layout = quote_literal(&LAYOUT_VERSION.to_string()),
-    ));
+    let mut sql = String::from("BEGIN;\n");
+    sql.push_str(&steps_sql(schema, from));
     if let Some(stamp) = stamp {
         sql.push_str(&format!(
             "INSERT INTO {s}.meta (key, value) VALUES ('environment', {})
@@ -102,6 +106,30 @@ pub(crate) fn ensure(
     })?;
     tracing::info!(schema, from, to = LAYOUT_VERSION, "trek's tables are ready");
     Ok(())
+}
+
+/// Statements (each ending in `;\n`) that take trek's schema from layout `from` to
+/// [`LAYOUT_VERSION`] and record it.
+fn steps_sql(schema: &str, from: u32) -> String {
+    let s = quote_ident(schema);
+    let mut sql = format!("CREATE SCHEMA IF NOT EXISTS {s};\n");
+    for step in UPGRADES.iter().skip(from as usize) {
+        sql.push_str(&step.replace("{s}", &s));
+        sql.push('\n');
+    }
+    sql.push_str(&format!(
+        "INSERT INTO {s}.meta (key, value) VALUES ('layout_version', {layout})
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n",
+        layout = quote_literal(&LAYOUT_VERSION.to_string()),
+    ));
+    sql
+}
+
+/// Statements that bring trek's tables, at whatever layout, to [`LAYOUT_VERSION`]: every
+/// step is idempotent, so all of them run. For a restored database, whose layout is that of
+/// the snapshot.
+pub(crate) fn upgrade_sql(schema: &str) -> String {
+    steps_sql(schema, 0)
 }
 
 /// Parses the stored layout version.

@@ -1,6 +1,9 @@
 //! Planning: compare the desired sequence with the applied one and decide what to do.
 //!
 //! Pure: migrations and history rows in, a plan out; no database access (DESIGN §5).
+//! [`view`] holds the plan as callers see it.
+
+pub(crate) mod view;
 
 use std::collections::HashMap;
 
@@ -9,16 +12,75 @@ use trek_core::{Kind, Migration, Migrations, Version};
 use crate::error::{Error, Result};
 use crate::history::AppliedRow;
 use crate::report::Warning;
+use crate::snapshot::catalogue::{self, SnapshotRecord};
 use crate::status::{State, StatusEntry};
 use crate::Workflow;
 
-/// What a run will do, in order: revert (newest first), apply, then run repeatables.
+/// What a run will do, in order: undo (revert newest first, reset, or restore a snapshot),
+/// take a snapshot (qa), apply, then run repeatables.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'m, 'r> {
     pub revert: Vec<&'r AppliedRow>,
+    /// dev: reset instead of reverting, for this reason.
+    pub reset: Option<String>,
+    /// qa: restore this snapshot first.
+    pub restore: Option<SnapshotRecord>,
+    /// qa: take a snapshot before applying.
+    pub snapshot: bool,
     pub apply: Vec<&'m Migration>,
     pub repeatables: Vec<&'m Migration>,
     pub warnings: Vec<Warning>,
+}
+
+impl Plan<'_, '_> {
+    /// The plan as callers see it.
+    pub fn view(&self, workflow: Workflow, analysis: &Analysis<'_, '_>) -> view::Plan {
+        let undo = if let Some(reason) = &self.reset {
+            view::Undo::Reset {
+                reason: reason.clone(),
+            }
+        } else if let Some(record) = &self.restore {
+            view::Undo::Restore {
+                snapshot: record.info.clone(),
+            }
+        } else if !self.revert.is_empty() {
+            view::Undo::Rewind {
+                scripts: self.revert.iter().map(|r| r.label()).collect(),
+            }
+        } else {
+            view::Undo::Nothing
+        };
+        let (seeds, versioned): (Vec<_>, Vec<_>) =
+            self.apply.iter().partition(|m| m.kind() == Kind::Seed);
+        let apply = versioned
+            .iter()
+            .chain(&self.repeatables)
+            .chain(&seeds)
+            .map(|m| view::PlannedScript {
+                kind: m.kind(),
+                version: m.version().map(ToString::to_string),
+                name: m.name().to_owned(),
+                path: m.path().to_owned(),
+            })
+            .collect();
+        view::Plan {
+            workflow,
+            divergence: analysis.divergence_view(),
+            undo,
+            snapshot: self.snapshot,
+            apply,
+        }
+    }
+
+    /// Whether the plan changes nothing.
+    #[cfg(test)]
+    pub fn is_noop(&self) -> bool {
+        self.revert.is_empty()
+            && self.reset.is_none()
+            && self.restore.is_none()
+            && self.apply.is_empty()
+            && self.repeatables.is_empty()
+    }
 }
 
 /// Options that shape a plan.
@@ -60,6 +122,8 @@ pub(crate) struct Analysis<'m, 'r> {
     pub sequence: Vec<&'r AppliedRow>,
     /// The first position where the two sequences differ, if any.
     pub divergence: Option<usize>,
+    /// Why the applied item at the divergence point differs.
+    pub divergence_reason: Option<String>,
     /// Desired items not applied, in desired order.
     pub pending: Vec<&'m Migration>,
     /// Pending versioned migrations older than the newest applied versioned migration.
@@ -74,6 +138,8 @@ pub(crate) struct Analysis<'m, 'r> {
     pub repeatables_due: Vec<&'m Migration>,
     /// Repeatables marked `run always`.
     pub repeatables_always: Vec<&'m Migration>,
+    /// Every repeatable, in name order (what runs after a reset or restore).
+    pub repeatables_all: Vec<&'m Migration>,
 }
 
 /// Compares `migrations` with the applied `rows` (in applied order) for `workflow`.
@@ -106,14 +172,26 @@ pub(crate) fn analyze<'m, 'r>(
         .collect();
 
     let mut divergence = None;
+    let mut divergence_reason = None;
     for (i, row) in sequence.iter().enumerate() {
-        let matches = desired.get(i).is_some_and(|m| {
+        let wanted = desired.get(i);
+        let matches = wanted.is_some_and(|m| {
             migration_key(m) == row_key(row)
                 && !row.failed
                 && same_checksum(&row.checksum, m.checksum().as_str())
         });
         if !matches {
             divergence = Some(i);
+            let file = row_key(row).and_then(|k| by_key.get(&k).copied());
+            divergence_reason = Some(match (file, wanted) {
+                _ if row.failed => "it failed halfway".to_owned(),
+                (Some(m), _) if !same_checksum(&row.checksum, m.checksum().as_str()) => {
+                    "edited since it was applied".to_owned()
+                }
+                (None, _) => "its file is gone".to_owned(),
+                (Some(_), Some(w)) => format!("{} is new and comes before it", w.label()),
+                (Some(_), None) => "it is no longer part of this workflow".to_owned(),
+            });
             break;
         }
     }
@@ -178,6 +256,7 @@ pub(crate) fn analyze<'m, 'r>(
         desired,
         sequence,
         divergence,
+        divergence_reason,
         pending,
         out_of_order,
         modified,
@@ -185,7 +264,26 @@ pub(crate) fn analyze<'m, 'r>(
         failed,
         repeatables_due,
         repeatables_always,
+        repeatables_all: migrations.repeatables().collect(),
     }
+}
+
+/// Whether two sequence keys (`kind:version:checksum`) name the same script with the same
+/// content; checksums of different algorithms count as the same, as in [`same_checksum`].
+fn same_key(a: &str, b: &str) -> bool {
+    let split = |k: &str| {
+        let mut parts = k.splitn(3, ':');
+        let kind = parts.next().unwrap_or_default().to_owned();
+        let version = parts.next().unwrap_or_default().to_owned();
+        (kind, version, parts.next().unwrap_or_default().to_owned())
+    };
+    let (ka, va, ca) = split(a);
+    let (kb, vb, cb) = split(b);
+    let same_version = match (Version::parse(&va), Version::parse(&vb)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => va == vb,
+    };
+    ka == kb && same_version && same_checksum(&ca, &cb)
 }
 
 impl<'m, 'r> Analysis<'m, 'r> {
@@ -231,10 +329,10 @@ impl<'m, 'r> Analysis<'m, 'r> {
         );
         let repeatables = self.repeatables_for(&apply, options);
         Ok(Plan {
-            revert: Vec::new(),
             apply,
             repeatables,
             warnings,
+            ..Plan::default()
         })
     }
 
@@ -245,30 +343,23 @@ impl<'m, 'r> Analysis<'m, 'r> {
             let apply = self.pending_up_to(options.target.as_ref());
             let repeatables = self.repeatables_for(&apply, options);
             return Ok(Plan {
-                revert: Vec::new(),
                 apply,
                 repeatables,
-                warnings: Vec::new(),
+                ..Plan::default()
             });
         };
         let undo: Vec<&AppliedRow> = self.sequence[at..].iter().rev().copied().collect();
         if let Some(row) = undo.iter().find(|r| !r.has_down || r.failed) {
-            let first = self.sequence[at];
-            return Err(Error::Divergence {
-                label: first.label(),
-                reason: format!(
-                    "rewinding it means undoing {} applied item(s), and {} {}; drop and \
-                     recreate the database (for the local server: `cargo trek db destroy`) and \
-                     run again",
-                    undo.len(),
-                    row.label(),
-                    if row.failed {
-                        "failed halfway"
-                    } else {
-                        "has no captured down script"
-                    }
-                ),
-            });
+            let reason = format!(
+                "{} {}",
+                row.label(),
+                if row.failed {
+                    "failed halfway"
+                } else {
+                    "has no captured down script"
+                }
+            );
+            return Ok(self.plan_reset(options, &reason));
         }
         let apply: Vec<&Migration> = self.desired[at.min(self.desired.len())..]
             .iter()
@@ -280,7 +371,87 @@ impl<'m, 'r> Analysis<'m, 'r> {
             revert: undo,
             apply,
             repeatables,
-            warnings: Vec::new(),
+            ..Plan::default()
+        })
+    }
+
+    /// A reset for `reason`, then everything the workflow applies.
+    pub fn plan_reset(&self, options: &PlanOptions, reason: &str) -> Plan<'m, 'r> {
+        let apply: Vec<&Migration> = self
+            .desired
+            .iter()
+            .copied()
+            .filter(|m| within_target(m, options.target.as_ref()))
+            .collect();
+        let repeatables = if options.target.is_some() {
+            Vec::new()
+        } else {
+            self.repeatables_all.clone()
+        };
+        Plan {
+            reset: Some(reason.to_owned()),
+            apply,
+            repeatables,
+            ..Plan::default()
+        }
+    }
+
+    /// The qa column of DESIGN §5: with a divergence, restore the newest snapshot whose applied
+    /// sequence is a prefix of the desired one and roll forward; otherwise snapshot, then apply.
+    pub fn plan_qa(
+        &self,
+        options: &PlanOptions,
+        snapshots: &[SnapshotRecord],
+    ) -> Result<Plan<'m, 'r>> {
+        let Some(at) = self.divergence else {
+            let mut plan = self.plan_dev(options)?;
+            plan.snapshot = !plan.apply.is_empty() || !plan.repeatables.is_empty();
+            return Ok(plan);
+        };
+        let desired: Vec<String> = self
+            .desired
+            .iter()
+            .map(|m| catalogue::migration_key(m))
+            .collect();
+        let usable = snapshots.iter().rev().find(|s| {
+            s.applied.len() <= desired.len()
+                && s.applied
+                    .iter()
+                    .zip(&desired)
+                    .all(|(taken, wanted)| same_key(taken, wanted))
+        });
+        let Some(record) = usable else {
+            return Err(Error::NoSnapshot {
+                label: self.sequence[at].label(),
+                reason: self.divergence_reason.clone().unwrap_or_default(),
+                count: snapshots.len(),
+            });
+        };
+        let apply: Vec<&Migration> = self.desired[record.applied.len()..]
+            .iter()
+            .copied()
+            .filter(|m| within_target(m, options.target.as_ref()))
+            .collect();
+        let repeatables = if options.target.is_some() {
+            Vec::new()
+        } else {
+            self.repeatables_all.clone()
+        };
+        Ok(Plan {
+            restore: Some(record.clone()),
+            apply,
+            repeatables,
+            ..Plan::default()
+        })
+    }
+
+    /// The divergence as callers see it.
+    pub fn divergence_view(&self) -> Option<view::Divergence> {
+        let at = self.divergence?;
+        Some(view::Divergence {
+            position: at,
+            label: self.sequence[at].label(),
+            reason: self.divergence_reason.clone().unwrap_or_default(),
         })
     }
 
@@ -339,6 +510,7 @@ impl<'m, 'r> Analysis<'m, 'r> {
             duration_ms: row.map(|r| r.duration_ms),
             applied_checksum: row.map(|r| r.checksum.clone()),
             file_checksum: Some(m.checksum().to_string()),
+            applied_sql: None,
         };
         for m in &self.desired {
             let row = migration_key(m).and_then(|k| applied.get(&k).copied());
@@ -362,6 +534,7 @@ impl<'m, 'r> Analysis<'m, 'r> {
                 duration_ms: Some(row.duration_ms),
                 applied_checksum: Some(row.checksum.clone()),
                 file_checksum: None,
+                applied_sql: None,
             });
         }
         for m in migrations.repeatables() {
@@ -613,10 +786,101 @@ mod tests {
         second.checksum = Checksum::of(b"b").to_string();
         second.has_down = false;
         let rows = vec![row(1, &set.all()[0]), second];
-        let err = analyze(&set, &rows, Workflow::Dev)
+        let plan = analyze(&set, &rows, Workflow::Dev)
             .plan_dev(&PlanOptions::default())
+            .unwrap();
+        assert_eq!(
+            plan.reset.as_deref(),
+            Some("2 m2 has no captured down script")
+        );
+        assert!(plan.revert.is_empty());
+        assert_eq!(versions(&plan.apply), ["1", "2"]);
+    }
+
+    fn record(id: i64, applied: &[&Migration]) -> SnapshotRecord {
+        SnapshotRecord {
+            info: crate::snapshot::SnapshotInfo {
+                id,
+                taken_at: String::new(),
+                strategy: "pg_dump".to_owned(),
+                location: String::new(),
+                label: String::new(),
+                applied_count: applied.len(),
+                size_bytes: None,
+            },
+            applied: applied
+                .iter()
+                .map(|m| catalogue::migration_key(m))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn qa_restores_the_newest_snapshot_that_is_a_prefix() {
+        let original = v("2", "b");
+        let set = set(vec![v("1", "a"), v("2", "edited"), v("3", "c")]);
+        let first = &set.all()[0];
+        let mut second = row(2, &set.all()[1]);
+        second.checksum = original.checksum().to_string();
+        let rows = vec![row(1, first), second, row(3, &set.all()[2])];
+        let snapshots = vec![
+            record(1, &[]),
+            record(2, &[first]),
+            record(3, &[first, &original]),
+        ];
+        let analysis = analyze(&set, &rows, Workflow::Qa);
+        assert_eq!(analysis.divergence, Some(1));
+        let plan = analysis
+            .plan_qa(&PlanOptions::default(), &snapshots)
+            .unwrap();
+        assert_eq!(plan.restore.as_ref().map(|r| r.info.id), Some(2));
+        assert_eq!(versions(&plan.apply), ["2", "3"]);
+        let view = plan.view(Workflow::Qa, &analysis);
+        assert_eq!(
+            view.divergence.unwrap().reason,
+            "edited since it was applied"
+        );
+
+        let err = analysis
+            .plan_qa(&PlanOptions::default(), &snapshots[2..])
             .unwrap_err();
-        assert!(matches!(err, Error::Divergence { .. }), "{err}");
+        assert!(matches!(err, Error::NoSnapshot { count: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn qa_snapshots_before_applying_and_not_when_up_to_date() {
+        let set = set(vec![v("1", "a"), v("2", "b")]);
+        let rows = vec![row(1, &set.all()[0])];
+        let plan = analyze(&set, &rows, Workflow::Qa)
+            .plan_qa(&PlanOptions::default(), &[])
+            .unwrap();
+        assert!(plan.snapshot);
+        assert_eq!(versions(&plan.apply), ["2"]);
+        let rows = vec![row(1, &set.all()[0]), row(2, &set.all()[1])];
+        let plan = analyze(&set, &rows, Workflow::Qa)
+            .plan_qa(&PlanOptions::default(), &[])
+            .unwrap();
+        assert!(!plan.snapshot && plan.is_noop());
+    }
+
+    #[test]
+    fn a_seed_applied_before_a_new_migration_is_the_divergence_point() {
+        let seed = script(Kind::Seed, Some("1"), "t1", "insert", false);
+        let before = set(vec![v("1", "a"), v("2", "b"), seed.clone()]);
+        let rows = vec![
+            row(1, &before.all()[0]),
+            row(2, &before.all()[1]),
+            row(3, &seed),
+        ];
+        let after = set(vec![v("1", "a"), v("2", "b"), v("3", "c"), seed]);
+        let analysis = analyze(&after, &rows, Workflow::Dev);
+        assert_eq!(analysis.divergence, Some(2));
+        assert_eq!(
+            analysis.divergence_reason.as_deref(),
+            Some("3 m3 is new and comes before it")
+        );
+        let plan = analysis.plan_dev(&PlanOptions::default()).unwrap();
+        assert!(plan.reset.is_some(), "the seed has no down: reset");
     }
 
     #[test]

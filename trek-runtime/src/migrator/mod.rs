@@ -1,12 +1,18 @@
 //! [`Migrator`]: the entry point that runs a workflow, reports status, reverts, repairs and
-//! baselines.
+//! baselines. [`run`] holds the workflows' steps; [`snapshots`] the qa snapshot operations.
 
+mod run;
+mod snapshots;
+
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 use trek_core::{Kind, Migrations, Version};
 
 use crate::apply::{Executor, Subject};
+use crate::connect::Connect;
 use crate::error::{Error, Result};
 use crate::history::applied::{self, History};
 use crate::history::audit::{self, Action, AuditEntry};
@@ -14,8 +20,9 @@ use crate::history::meta;
 use crate::lock::{default_lock_key, LockGuard, Release};
 use crate::plan::{analyze, Plan, PlanOptions};
 use crate::report::{Report, Step, Warning};
+use crate::reset::ResetMode;
+use crate::snapshot::{SnapshotInfo, Snapshots};
 use crate::sql::{quote_ident, quote_literal};
-use crate::stale;
 use crate::status::Status;
 use crate::{TransactionMode, Workflow};
 
@@ -44,6 +51,22 @@ pub struct Migrator<'m> {
     options: PlanOptions,
     allow_destructive_on: Option<String>,
     client_label: String,
+    snapshots: Option<Snapshots>,
+    connector: Option<SharedConnector>,
+    reset_mode: ResetMode,
+    managed_schemas: Option<Vec<String>>,
+    terminate_sessions: bool,
+    force_reset: bool,
+}
+
+/// The caller's [`Connect`], shared between clones of a migrator.
+#[derive(Clone)]
+struct SharedConnector(Arc<dyn Connect>);
+
+impl fmt::Debug for SharedConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Connect")
+    }
 }
 
 impl<'m> Migrator<'m> {
@@ -61,7 +84,48 @@ impl<'m> Migrator<'m> {
             options: PlanOptions::default(),
             allow_destructive_on: None,
             client_label: default_client_label(),
+            snapshots: None,
+            connector: None,
+            reset_mode: ResetMode::Schemas,
+            managed_schemas: None,
+            terminate_sessions: false,
+            force_reset: false,
         }
+    }
+
+    /// The qa workflow's snapshots: how they are taken and restored, how many are kept. The qa
+    /// workflow refuses to run without them.
+    pub fn snapshots(mut self, snapshots: Snapshots) -> Self {
+        self.snapshots = Some(snapshots);
+        self
+    }
+
+    /// How trek reaches the server beyond the client it is given: sessions to other databases
+    /// (`template` snapshots, database resets) and the connection parameters of client
+    /// programs (`pg_dump`, `psql`) and snapshot commands.
+    pub fn connector(mut self, connector: impl Connect + 'static) -> Self {
+        self.connector = Some(SharedConnector(Arc::new(connector)));
+        self
+    }
+
+    /// How a dev reset rebuilds the database (default: drop and recreate the managed schemas).
+    pub fn reset_mode(mut self, mode: ResetMode) -> Self {
+        self.reset_mode = mode;
+        self
+    }
+
+    /// The schemas a reset or restore drops and rebuilds (default: every schema but
+    /// PostgreSQL's own and trek's).
+    pub fn managed_schemas(mut self, schemas: Vec<String>) -> Self {
+        self.managed_schemas = Some(schemas).filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Terminate other sessions when a snapshot strategy needs the database to itself, instead
+    /// of stopping with an error that names them.
+    pub fn terminate_sessions(mut self, yes: bool) -> Self {
+        self.terminate_sessions = yes;
+        self
     }
 
     /// The workflow [`Migrator::run`] follows (default [`Workflow::Prod`]).
@@ -113,7 +177,7 @@ impl<'m> Migrator<'m> {
         self
     }
 
-    /// Allow destructive actions (dev workflow, revert) on a database stamped `prod`, naming
+    /// Allow destructive actions (dev and qa workflows, reset, revert) on a database stamped `prod`, naming
     /// the database so the override cannot apply to another one by accident.
     pub fn allow_destructive_on(mut self, database: impl Into<String>) -> Self {
         self.allow_destructive_on = Some(database.into());
@@ -150,17 +214,79 @@ impl<'m> Migrator<'m> {
     /// protected database), or the database could not be reached.
     pub fn run(&self, client: &mut Client) -> Result<Report> {
         self.check_target()?;
+        let started = Instant::now();
         let mut report = Report {
             workflow: Some(self.workflow),
             ..Report::default()
         };
-        self.locked(client, &mut report, |guard, report| {
-            self.run_locked(guard, report)
-        })?;
+        let mut state = run::RunState::default();
+        // Each pass holds the lock for one step; a step that needs the database to itself
+        // (template snapshots, database resets) hands over to `exclusive` between passes.
+        let passes = 2 * self.migrations.all().len() + 6;
+        for _ in 0..passes {
+            let next = self.locked(client, &mut report, |guard, report| {
+                self.step(guard, report, &mut state)
+            })?;
+            match next {
+                run::Next::Done => break,
+                run::Next::Again => {}
+                run::Next::Exclusive(op) => self.exclusive(client, op, &mut report, &mut state)?,
+            }
+        }
+        report.duration = started.elapsed();
         for warning in &report.warnings {
             tracing::warn!("{warning}");
         }
         Ok(report)
+    }
+
+    /// Rebuilds the database from nothing: drops the managed schemas (or the database, per
+    /// [`Migrator::reset_mode`]) and applies every migration, repeatable and (in dev and qa)
+    /// seed. The audit log is kept and records the reset.
+    ///
+    /// # Errors
+    /// [`Error::Protected`] on a database stamped prod (or with the prod workflow) without
+    /// [`Migrator::allow_destructive_on`]; otherwise as [`Migrator::run`].
+    pub fn reset(&self, client: &mut Client) -> Result<Report> {
+        let mut migrator = self.clone();
+        migrator.force_reset = true;
+        migrator.run(client)
+    }
+
+    /// What [`Migrator::run`] would do now. Read-only: takes no lock and creates nothing. A plan
+    /// the workflow refuses (prod with out-of-order migrations, qa without a usable snapshot)
+    /// comes back with [`crate::Undo::Blocked`] saying why.
+    ///
+    /// # Errors
+    /// When the history cannot be read.
+    pub fn plan(&self, client: &mut Client) -> Result<crate::Plan> {
+        let history = applied::load(client, &self.schema)?;
+        let catalogue = self.catalogue_for_plan(client)?;
+        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        Ok(self.plan_view(&analysis, &catalogue))
+    }
+
+    /// The snapshot catalogue, oldest first.
+    ///
+    /// # Errors
+    /// When the catalogue cannot be read.
+    pub fn list_snapshots(&self, client: &mut Client) -> Result<Vec<SnapshotInfo>> {
+        Ok(crate::snapshot::catalogue::read(client, &self.schema)?
+            .into_iter()
+            .map(|r| r.info)
+            .collect())
+    }
+
+    /// Deletes all but the newest `keep` snapshots (their dumps, databases or, with a
+    /// `delete` command, whatever the team's command keeps) and forgets them. Returns the
+    /// deleted ones.
+    ///
+    /// # Errors
+    /// When the catalogue cannot be read, or a snapshot cannot be deleted (the ones before it
+    /// stay deleted).
+    pub fn prune_snapshots(&self, client: &mut Client, keep: usize) -> Result<Vec<SnapshotInfo>> {
+        let mut report = Report::default();
+        self.locked(client, &mut report, |guard, _| self.prune(guard, keep))
     }
 
     /// Runs `work` holding trek's advisory lock and releases it on every path (the guard rolls
@@ -174,34 +300,13 @@ impl<'m> Migrator<'m> {
     ) -> Result<T> {
         let started = Instant::now();
         let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
-        report.lock_wait = lock_wait;
+        report.lock_wait += lock_wait;
         let outcome = work(&mut guard, report);
         let released = guard.release();
         let value = outcome?;
         self.check_release(released?, report);
         report.duration = started.elapsed();
         Ok(value)
-    }
-
-    fn run_locked(&self, guard: &mut LockGuard<'_>, report: &mut Report) -> Result<()> {
-        let session = guard.session.clone();
-        let history = self.load_for_write(guard, Some(self.workflow))?;
-        if self.workflow.is_destructive() {
-            self.check_protection(
-                &history,
-                &session.database,
-                &format!("run the {} workflow", self.workflow),
-            )?;
-        }
-        if self.workflow == Workflow::Dev {
-            report.warnings.extend(stale::check(self.migrations));
-        }
-        let analysis = analyze(self.migrations, &history.rows, self.workflow);
-        let plan = match self.workflow {
-            Workflow::Prod => analysis.plan_prod(&self.options)?,
-            Workflow::Dev => analysis.plan_dev(&self.options)?,
-        };
-        self.execute(guard, plan, report)
     }
 
     fn execute(&self, client: &mut Client, plan: Plan<'_, '_>, report: &mut Report) -> Result<()> {
@@ -246,11 +351,30 @@ impl<'m> Migrator<'m> {
     /// When the history cannot be read.
     pub fn status(&self, client: &mut Client) -> Result<Status> {
         let history = applied::load(client, &self.schema)?;
+        let catalogue = self.catalogue_for_plan(client)?;
         let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        let mut entries = analysis.status_entries(self.migrations, &history.rows);
+        let modified: Vec<i64> = analysis.modified.iter().map(|(r, _)| r.id).collect();
+        if !modified.is_empty() {
+            let scripts = applied::up_scripts(client, &self.schema, &modified)?;
+            for (row, _) in &analysis.modified {
+                let Some(sql) = scripts.iter().find(|(id, _)| *id == row.id).map(|(_, s)| s) else {
+                    continue;
+                };
+                if let Some(entry) = entries.iter_mut().find(|e| {
+                    e.kind == row.kind
+                        && e.version == row.version
+                        && e.state == crate::State::Modified
+                }) {
+                    entry.applied_sql = Some(sql.clone());
+                }
+            }
+        }
         Ok(Status {
-            entries: analysis.status_entries(self.migrations, &history.rows),
+            entries,
             initialized: history.meta.layout.is_some(),
             stamp: history.meta.stamp.clone(),
+            plan: self.plan_view(&analysis, &catalogue),
         })
     }
 

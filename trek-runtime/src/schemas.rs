@@ -1,0 +1,114 @@
+//! The managed schemas: what a dev reset and a qa restore drop and rebuild.
+//!
+//! By default every schema of the database except PostgreSQL's own (`pg_*`,
+//! `information_schema`) and trek's is managed; [`crate::Migrator::managed_schemas`] narrows
+//! that to a list. A reset drops them with `CASCADE` (extensions installed in them go too, and
+//! the migrations install them again) and recreates only `public`, with its owner and grants,
+//! because that is the one schema a new database has: the result is the database as `CREATE
+//! DATABASE` made it, and the migrations create every other schema themselves.
+
+use postgres::types::Type;
+use postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::sql::{quote_ident, quote_literal};
+
+/// A managed schema as it was before a reset, with what is needed to recreate it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManagedSchema {
+    pub name: String,
+    pub owner: String,
+    /// `(grantee, privilege)` pairs; grantee `PUBLIC` or a quoted role name.
+    pub grants: Vec<(String, String)>,
+}
+
+/// Reads the managed schemas: `only` when given (those of them that exist), else every schema
+/// but PostgreSQL's and `trek_schema`.
+pub(crate) fn managed(
+    client: &mut Client,
+    trek_schema: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<ManagedSchema>> {
+    let only: Vec<String> = only.map(<[String]>::to_vec).unwrap_or_default();
+    let filter = !only.is_empty();
+    let rows = client
+        .query_typed(
+            "SELECT n.nspname::text, pg_get_userbyid(n.nspowner)::text, \
+                    coalesce((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
+                                    ELSE quote_ident(pg_get_userbyid(a.grantee)) END \
+                                    || ' ' || a.privilege_type) \
+                              FROM aclexplode(n.nspacl) a), '{}')::text[] \
+             FROM pg_namespace n \
+             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
+               AND n.nspname <> $1 AND (NOT $2 OR n.nspname = ANY($3)) \
+             ORDER BY 1",
+            &[
+                (&trek_schema, Type::TEXT),
+                (&filter, Type::BOOL),
+                (&only, Type::TEXT_ARRAY),
+            ],
+        )
+        .map_err(|e| Error::db("could not list the schemas to reset", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let grants: Vec<String> = row.get(2);
+            ManagedSchema {
+                name: row.get(0),
+                owner: row.get(1),
+                grants: grants
+                    .into_iter()
+                    .filter_map(|g| {
+                        let (grantee, privilege) = g.rsplit_once(' ')?;
+                        Some((grantee.to_owned(), privilege.to_owned()))
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// Statements (each ending in `;\n`) that drop `schemas` and recreate `public` as it was.
+/// Run them inside a transaction.
+pub(crate) fn drop_sql(schemas: &[ManagedSchema]) -> String {
+    let mut sql = String::new();
+    for schema in schemas {
+        sql.push_str(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE;\n",
+            quote_ident(&schema.name)
+        ));
+    }
+    for schema in schemas.iter().filter(|s| s.name == "public") {
+        sql.push_str("CREATE SCHEMA public;\n");
+        // Giving the schema back to its owner needs membership in that role; when the
+        // current user lacks it, the schema stays the current user's.
+        sql.push_str(&format!(
+            "DO $trek$ BEGIN EXECUTE format('ALTER SCHEMA public OWNER TO %I', {owner}); \
+             EXCEPTION WHEN insufficient_privilege THEN NULL; END $trek$;\n",
+            owner = quote_literal(&schema.owner)
+        ));
+        for (grantee, privilege) in &schema.grants {
+            if privilege
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == ' ')
+            {
+                sql.push_str(&format!(
+                    "GRANT {privilege} ON SCHEMA public TO {grantee};\n"
+                ));
+            }
+        }
+    }
+    sql
+}
+
+/// The names, for messages: `public, billing`.
+pub(crate) fn names(schemas: &[ManagedSchema]) -> String {
+    if schemas.is_empty() {
+        return "no schemas".to_owned();
+    }
+    schemas
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,152 @@
+//! qa snapshots: taken before a run applies anything, restored when an applied migration
+//! changes (DESIGN §5).
+//!
+//! Four strategies ([`SnapshotStrategy`]): `pg_dump` (a custom-format dump in a folder, restored
+//! with `pg_restore` and `psql` in one transaction), `template` (`CREATE DATABASE … TEMPLATE`
+//! on the same server, restored by cloning the snapshot and swapping names in one
+//! transaction), `command` (the team's own commands) and `restore_point`
+//! (`pg_create_restore_point`, restored by the team's point-in-time-recovery command).
+//!
+//! The catalogue, `trek.snapshots`, records for each snapshot the applied sequence it holds;
+//! like the audit log it is carried across every restore ([`carry`]), so it survives the
+//! restore it drives.
+
+pub(crate) mod carry;
+pub(crate) mod catalogue;
+pub(crate) mod command;
+pub(crate) mod pg_dump;
+pub(crate) mod template;
+pub(crate) mod tools;
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// How qa snapshots are taken and restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotStrategy {
+    /// `pg_dump --format=custom` into `dir` (one file per snapshot); restored by dropping the
+    /// managed schemas and replaying the dump with `pg_restore` into `psql`, in one
+    /// transaction, using the client programs that match the server's major version.
+    PgDump {
+        /// The folder the dumps go to (created when missing).
+        dir: PathBuf,
+    },
+    /// `CREATE DATABASE <db>__trek_<id> TEMPLATE <db>` on the same server. Fast, but
+    /// PostgreSQL needs the database free of other sessions while it is copied or swapped.
+    Template,
+    /// The team's own commands, run with `sh -c`. `{id}`, `{database}` and `{url}` in them are
+    /// replaced by the snapshot id, the database name and its URL; the same values are in the
+    /// environment as `TREK_SNAPSHOT_ID`, `TREK_DATABASE` and `TREK_DATABASE_URL`, beside
+    /// libpq's `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`.
+    Command {
+        /// Takes snapshot `{id}`.
+        snapshot: String,
+        /// Restores snapshot `{id}` into the database.
+        restore: String,
+        /// Deletes snapshot `{id}` (pruning); without it pruning only forgets the entry.
+        delete: Option<String>,
+    },
+    /// `pg_create_restore_point('<db>__trek_<id>')`, restored by the team's point-in-time
+    /// recovery, given `{label}` (and `{lsn}`, `{database}`, `{url}`). Needs WAL archiving and
+    /// a role allowed to create restore points.
+    RestorePoint {
+        /// Restores the cluster to restore point `{label}`.
+        restore: String,
+    },
+}
+
+impl SnapshotStrategy {
+    /// `pg_dump`, `template`, `command` or `restore_point`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SnapshotStrategy::PgDump { .. } => "pg_dump",
+            SnapshotStrategy::Template => "template",
+            SnapshotStrategy::Command { .. } => "command",
+            SnapshotStrategy::RestorePoint { .. } => "restore_point",
+        }
+    }
+}
+
+impl fmt::Display for SnapshotStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The qa workflow's snapshot settings ([`crate::Migrator::snapshots`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Snapshots {
+    /// How snapshots are taken and restored.
+    pub strategy: SnapshotStrategy,
+    /// How many snapshots to keep; older ones are deleted after a new one is taken.
+    pub keep: Option<usize>,
+    /// Take a snapshot before each migration, not only before each run.
+    pub each_migration: bool,
+    /// Terminate other sessions on the database when a strategy needs it to itself
+    /// (`template`), instead of stopping with an error that names them.
+    pub terminate_sessions: bool,
+}
+
+impl Snapshots {
+    /// Settings with `strategy`, keeping every snapshot, one per run, never terminating
+    /// sessions.
+    pub fn new(strategy: SnapshotStrategy) -> Self {
+        Snapshots {
+            strategy,
+            keep: None,
+            each_migration: false,
+            terminate_sessions: false,
+        }
+    }
+
+    /// Keep only the newest `keep` snapshots.
+    pub fn keep(mut self, keep: usize) -> Self {
+        self.keep = Some(keep);
+        self
+    }
+
+    /// Take a snapshot before each migration.
+    pub fn each_migration(mut self, yes: bool) -> Self {
+        self.each_migration = yes;
+        self
+    }
+
+    /// Terminate other sessions when the strategy needs the database to itself.
+    pub fn terminate_sessions(mut self, yes: bool) -> Self {
+        self.terminate_sessions = yes;
+        self
+    }
+}
+
+/// One entry of the snapshot catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotInfo {
+    /// The snapshot's id, increasing with time.
+    pub id: i64,
+    /// When it was taken (UTC, RFC 3339).
+    pub taken_at: String,
+    /// The strategy that took it.
+    pub strategy: String,
+    /// Where it is: a file, a database, a restore point label, or the id the team's command
+    /// was given.
+    pub location: String,
+    /// What the database held: `before 0003 add_orders`, `before seed 0001 demo`.
+    pub label: String,
+    /// How many versioned migrations and seeds were applied when it was taken.
+    pub applied_count: usize,
+    /// Its size in bytes, when known.
+    pub size_bytes: Option<i64>,
+}
+
+impl fmt::Display for SnapshotInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "snapshot #{} ({}, {}, taken {})",
+            self.id, self.label, self.strategy, self.taken_at
+        )
+    }
+}

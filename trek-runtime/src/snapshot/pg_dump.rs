@@ -1,0 +1,217 @@
+//! The `pg_dump` strategy: a custom-format dump per snapshot, restored in one transaction.
+//!
+//! Restoring streams `pg_restore --file=-` through trek into `psql`, wrapped as
+//! `BEGIN; <drop the managed schemas>; <the dump>; <carried rows>; COMMIT;`. The database is
+//! therefore either restored or untouched: if trek is killed midway, `psql` reads the end of
+//! its input before `COMMIT` and the server rolls the transaction back.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+
+use super::tools::ClientTools;
+use crate::error::{Error, Result};
+
+/// Dumps the database `env` points at into `dir/<name>.dump` (written under a temporary name
+/// and renamed, so a file of that name is always complete). `schemas` limits the dump.
+pub(crate) fn take(
+    tools: &ClientTools,
+    env: &[(String, String)],
+    dir: &Path,
+    name: &str,
+    schemas: &[String],
+) -> Result<(PathBuf, i64)> {
+    fs::create_dir_all(dir)
+        .map_err(|e| io_error(&format!("could not create {}", dir.display()), &e))?;
+    let file = dir.join(format!("{name}.dump"));
+    let partial = dir.join(format!("{name}.dump.partial"));
+    let mut command = Command::new(tools.program("pg_dump"));
+    command
+        .arg("--format=custom")
+        .arg("--compress=1")
+        .arg("--no-sync")
+        .arg(format!("--file={}", partial.display()));
+    for schema in schemas {
+        command.arg(format!("--schema={}", pattern(schema)));
+    }
+    run(&mut command, env, "pg_dump")?;
+    fs::rename(&partial, &file).map_err(|e| {
+        io_error(
+            &format!("could not move the dump to {}", file.display()),
+            &e,
+        )
+    })?;
+    let size = fs::metadata(&file).map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX));
+    Ok((file, size))
+}
+
+/// Restores `file` into the database `env` points at, in one transaction that runs `prelude`
+/// first and `postlude` last.
+pub(crate) fn restore(
+    tools: &ClientTools,
+    env: &[(String, String)],
+    file: &Path,
+    prelude: &str,
+    postlude: &str,
+) -> Result<()> {
+    if !file.is_file() {
+        return Err(Error::Snapshot {
+            message: format!("the snapshot's dump {} is gone", file.display()),
+        });
+    }
+    let mut psql = Command::new(tools.program("psql"));
+    psql.args(["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut psql = psql
+        .spawn()
+        .map_err(|e| io_error("could not start psql", &e))?;
+    let psql_errors = drain(&mut psql);
+
+    let mut restore = Command::new(tools.program("pg_restore"));
+    restore
+        .arg("--file=-")
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut pg_restore = match restore.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = psql.kill();
+            let _ = psql.wait();
+            return Err(io_error("could not start pg_restore", &e));
+        }
+    };
+    let restore_errors = drain(&mut pg_restore);
+
+    let streamed = (|| -> io::Result<()> {
+        let stdin = psql
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::other("psql has no stdin"))?;
+        stdin.write_all(b"BEGIN;\n")?;
+        stdin.write_all(prelude.as_bytes())?;
+        let mut dump = pg_restore
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("pg_restore has no stdout"))?;
+        io::copy(&mut dump, stdin)?;
+        Ok(())
+    })();
+    let restore_status = pg_restore.wait();
+    let restore_ok = restore_status.as_ref().is_ok_and(|s| s.success()) && streamed.is_ok();
+    if !restore_ok {
+        // Close psql's input without COMMIT: the server rolls everything back.
+        let _ = psql.kill();
+        let _ = psql.wait();
+        let errors = restore_errors.join().unwrap_or_default();
+        return Err(Error::Snapshot {
+            message: format!(
+                "pg_restore could not read {}: {}; the database was not changed",
+                file.display(),
+                first_lines(&errors, streamed.err())
+            ),
+        });
+    }
+    let finished = (|| -> io::Result<()> {
+        let stdin = psql
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::other("psql has no stdin"))?;
+        stdin.write_all(b"\n")?;
+        stdin.write_all(postlude.as_bytes())?;
+        stdin.write_all(b"COMMIT;\n")?;
+        Ok(())
+    })();
+    drop(psql.stdin.take());
+    let status = psql
+        .wait()
+        .map_err(|e| io_error("psql did not finish", &e))?;
+    let errors = psql_errors.join().unwrap_or_default();
+    if !status.success() || finished.is_err() {
+        return Err(Error::Snapshot {
+            message: format!(
+                "restoring {} failed and was rolled back: {}",
+                file.display(),
+                first_lines(&errors, finished.err())
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Deletes a snapshot's dump; a dump already gone is not an error.
+pub(crate) fn delete(file: &Path) -> Result<()> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(
+            &format!("could not delete {}", file.display()),
+            &e,
+        )),
+    }
+}
+
+/// Runs a client program with `env`, failing with its error output.
+fn run(command: &mut Command, env: &[(String, String)], name: &str) -> Result<()> {
+    let out = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| io_error(&format!("could not start {name}"), &e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::Snapshot {
+        message: format!(
+            "{name} failed ({}): {}",
+            out.status,
+            first_lines(&String::from_utf8_lossy(&out.stderr), None)
+        ),
+    })
+}
+
+/// Reads a child's stderr on a thread, so it never blocks on a full pipe.
+fn drain(child: &mut Child) -> thread::JoinHandle<String> {
+    let stderr = child.stderr.take();
+    thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+fn first_lines(text: &str, io: Option<io::Error>) -> String {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(5)
+        .collect();
+    let io = io.map(|e| e.to_string());
+    if let Some(io) = &io {
+        lines.push(io);
+    }
+    if lines.is_empty() {
+        "no error output".to_owned()
+    } else {
+        lines.join("; ")
+    }
+}
+
+/// A `pg_dump --schema` pattern matching exactly `schema`.
+fn pattern(schema: &str) -> String {
+    format!("\"{}\"", schema.replace('"', "\"\""))
+}
+
+fn io_error(context: &str, e: &io::Error) -> Error {
+    Error::Snapshot {
+        message: format!("{context}: {e}"),
+    }
+}
