@@ -10,12 +10,19 @@
 //! url = "postgres://localhost/app_dev"
 //! workflow = "dev"
 //!
+//! [env.qa]
+//! url_env = "QA_DATABASE_URL"
+//! workflow = "qa"
+//! snapshot = { strategy = "pg_dump", dir = "/var/backups/trek", keep = 10 }
+//!
 //! [env.prod]
 //! url_env = "DATABASE_URL"    # the variable holding the URL, so secrets stay out of the file
 //! workflow = "prod"
 //! ```
 //!
-//! Unknown keys are errors that name the key, the file and the line.
+//! Unknown keys are errors that name the key, the file and the line. Combinations that make
+//! no sense (a `snapshot` table outside a qa environment, a `command` strategy without its
+//! commands) are errors that name the environment and the key.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +59,9 @@ pub struct TrekSection {
     pub lock_timeout: Option<String>,
     /// The advisory lock key (default: derived from the schema).
     pub lock_key: Option<i64>,
+    /// The schemas a reset or a qa restore drops and rebuilds (default: every schema but
+    /// PostgreSQL's and trek's).
+    pub schemas: Option<Vec<String>>,
 }
 
 /// `[env.NAME]`.
@@ -62,12 +72,193 @@ pub struct EnvSection {
     pub url: Option<String>,
     /// The name of the environment variable holding the database URL.
     pub url_env: Option<String>,
-    /// `dev` or `prod` (default: the environment's name when it is one of those).
+    /// `dev`, `qa` or `prod` (default: the environment's name when it is one of those).
     pub workflow: Option<String>,
     /// The schema of trek's tables for this environment, overriding `[trek]`.
     pub schema: Option<String>,
     /// The lock timeout for this environment, overriding `[trek]`.
     pub lock_timeout: Option<String>,
+    /// qa only: how snapshots are taken and restored (default: `pg_dump` into
+    /// `<target dir>/trek/snapshots/<env>`).
+    pub snapshot: Option<SnapshotSection>,
+    /// How a reset rebuilds the database: `schemas` (drop the managed schemas, the default) or
+    /// `database` (drop and recreate the database).
+    pub reset: Option<String>,
+    /// The managed schemas for this environment, overriding `[trek]`.
+    pub schemas: Option<Vec<String>>,
+}
+
+/// `snapshot = { ... }` of a qa environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSection {
+    /// `pg_dump` (the default), `template`, `command` or `restore_point`.
+    pub strategy: Option<String>,
+    /// `pg_dump`: the folder of the dumps, relative to `Cargo.toml` (default
+    /// `<target dir>/trek/snapshots/<env>`).
+    pub dir: Option<PathBuf>,
+    /// How many snapshots to keep (default: all); older ones are deleted after a new one.
+    pub keep: Option<usize>,
+    /// Take a snapshot before each migration, not only before each run.
+    pub each_migration: Option<bool>,
+    /// Terminate other sessions when the strategy needs the database to itself (`template`).
+    pub terminate_sessions: Option<bool>,
+    /// `command`: takes snapshot `{id}` (run with `sh -c`).
+    pub snapshot_command: Option<String>,
+    /// `command`: restores snapshot `{id}`; `restore_point`: restores restore point `{label}`.
+    pub restore_command: Option<String>,
+    /// `command`: deletes snapshot `{id}` when pruning.
+    pub delete_command: Option<String>,
+}
+
+/// A snapshot strategy as `Trek.toml` says it, checked; paths not yet resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyConfig {
+    /// `pg_dump`, into `dir` when given (relative to the package).
+    PgDump {
+        /// The folder, as written.
+        dir: Option<PathBuf>,
+    },
+    /// `template`.
+    Template,
+    /// `command`.
+    Command {
+        /// `snapshot_command`.
+        snapshot: String,
+        /// `restore_command`.
+        restore: String,
+        /// `delete_command`.
+        delete: Option<String>,
+    },
+    /// `restore_point`.
+    RestorePoint {
+        /// `restore_command`.
+        restore: String,
+    },
+}
+
+/// `reset = "schemas" | "database"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResetConfig {
+    /// Drop the managed schemas and rebuild them (the default).
+    #[default]
+    Schemas,
+    /// Drop and recreate the whole database.
+    Database,
+}
+
+impl ResetConfig {
+    /// Parses the value of `reset`.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse(text: &str) -> Result<ResetConfig, String> {
+        match text {
+            "schemas" => Ok(ResetConfig::Schemas),
+            "database" => Ok(ResetConfig::Database),
+            other => Err(format!(
+                "`{other}` is not a reset mode: use \"schemas\" (drop the managed schemas) or \
+                 \"database\" (drop and recreate the database)"
+            )),
+        }
+    }
+}
+
+impl From<ResetConfig> for trek::ResetMode {
+    fn from(mode: ResetConfig) -> Self {
+        match mode {
+            ResetConfig::Schemas => trek::ResetMode::Schemas,
+            ResetConfig::Database => trek::ResetMode::Database,
+        }
+    }
+}
+
+impl SnapshotSection {
+    /// The strategy this table describes, checked: the keys a strategy needs are there, and
+    /// no key of another strategy is.
+    ///
+    /// # Errors
+    /// A message naming the key, to follow `[env.NAME] snapshot: `.
+    pub fn strategy(&self) -> Result<StrategyConfig, String> {
+        let strategy = self.strategy.as_deref().unwrap_or("pg_dump");
+        let given = |key: &str| match key {
+            "dir" => self.dir.is_some(),
+            "snapshot_command" => self.snapshot_command.is_some(),
+            "restore_command" => self.restore_command.is_some(),
+            "delete_command" => self.delete_command.is_some(),
+            _ => false,
+        };
+        let allowed: &[&str] = match strategy {
+            "pg_dump" => &["dir"],
+            "template" => &[],
+            "command" => &["snapshot_command", "restore_command", "delete_command"],
+            "restore_point" => &["restore_command"],
+            other => {
+                return Err(format!(
+                    "strategy: `{other}` is not a snapshot strategy: use \"pg_dump\", \
+                     \"template\", \"command\" or \"restore_point\""
+                ))
+            }
+        };
+        for key in [
+            "dir",
+            "snapshot_command",
+            "restore_command",
+            "delete_command",
+        ] {
+            if given(key) && !allowed.contains(&key) {
+                return Err(format!(
+                    "`{key}` does not apply to strategy \"{strategy}\"{}",
+                    match key {
+                        "dir" => " (only pg_dump writes files)",
+                        "snapshot_command" | "delete_command" =>
+                            " (only strategy \"command\" runs it)",
+                        _ => " (only strategies \"command\" and \"restore_point\" run it)",
+                    }
+                ));
+            }
+        }
+        let required = |key: &str, value: &Option<String>| -> Result<String, String> {
+            match value.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => Ok(text.to_owned()),
+                Some(_) => Err(format!("`{key}` is empty")),
+                None => Err(format!(
+                    "strategy \"{strategy}\" needs `{key}`: the shell command that {}",
+                    match key {
+                        "snapshot_command" => "takes snapshot {id}",
+                        _ if strategy == "restore_point" => {
+                            "restores the cluster to restore point {label}"
+                        }
+                        _ => "restores snapshot {id}",
+                    }
+                )),
+            }
+        };
+        if self.keep == Some(0) {
+            return Err(
+                "`keep` is 0, which would delete the snapshot just taken: keep at least 1, \
+                 or leave it out to keep every snapshot"
+                    .to_owned(),
+            );
+        }
+        Ok(match strategy {
+            "pg_dump" => StrategyConfig::PgDump {
+                dir: self.dir.clone(),
+            },
+            "template" => StrategyConfig::Template,
+            "command" => StrategyConfig::Command {
+                snapshot: required("snapshot_command", &self.snapshot_command)?,
+                restore: required("restore_command", &self.restore_command)?,
+                delete: match &self.delete_command {
+                    Some(_) => Some(required("delete_command", &self.delete_command)?),
+                    None => None,
+                },
+            },
+            _ => StrategyConfig::RestorePoint {
+                restore: required("restore_command", &self.restore_command)?,
+            },
+        })
+    }
 }
 
 /// A `Trek.toml` as read: its path (when it exists) and its content.
@@ -122,6 +313,9 @@ pub fn parse(text: &str) -> Result<TrekToml, String> {
     if let Some(schema) = &toml.trek.schema {
         check_schema(schema).map_err(|e| format!("[trek] schema: {e}"))?;
     }
+    if let Some(schemas) = &toml.trek.schemas {
+        check_schemas(schemas).map_err(|e| format!("[trek] schemas: {e}"))?;
+    }
     for (name, env) in &toml.env {
         if env.url.is_some() && env.url_env.is_some() {
             return Err(format!(
@@ -134,8 +328,38 @@ pub fn parse(text: &str) -> Result<TrekToml, String> {
         if let Some(schema) = &env.schema {
             check_schema(schema).map_err(|e| format!("[env.{name}] schema: {e}"))?;
         }
-        if let Some(workflow) = &env.workflow {
-            check_workflow(workflow).map_err(|e| format!("[env.{name}] workflow: {e}"))?;
+        let workflow = match &env.workflow {
+            Some(workflow) => {
+                Some(check_workflow(workflow).map_err(|e| format!("[env.{name}] workflow: {e}"))?)
+            }
+            None => name.parse::<trek::Workflow>().ok(),
+        };
+        if let Some(reset) = &env.reset {
+            ResetConfig::parse(reset).map_err(|e| format!("[env.{name}] reset: {e}"))?;
+        }
+        if let Some(schemas) = &env.schemas {
+            check_schemas(schemas).map_err(|e| format!("[env.{name}] schemas: {e}"))?;
+        }
+        if let Some(snapshot) = &env.snapshot {
+            match workflow {
+                Some(trek::Workflow::Qa) => {}
+                Some(other) => {
+                    return Err(format!(
+                        "[env.{name}] snapshot: only the qa workflow takes snapshots, and this \
+                         environment's workflow is {other}; remove `snapshot` or set \
+                         workflow = \"qa\""
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "[env.{name}] snapshot: only the qa workflow takes snapshots, and this \
+                         environment has no workflow; add workflow = \"qa\""
+                    ))
+                }
+            }
+            snapshot
+                .strategy()
+                .map_err(|e| format!("[env.{name}] snapshot: {e}"))?;
         }
     }
     Ok(toml)
@@ -146,14 +370,7 @@ pub fn parse(text: &str) -> Result<TrekToml, String> {
 /// # Errors
 /// When `name` is not a workflow this trek runs.
 pub fn check_workflow(name: &str) -> Result<trek::Workflow, String> {
-    match name.parse::<trek::Workflow>() {
-        Ok(workflow) => Ok(workflow),
-        Err(_) if name == "qa" => Err(
-            "the qa workflow is not available in this version of trek; use `dev` or `prod`"
-                .to_owned(),
-        ),
-        Err(e) => Err(e.to_string()),
-    }
+    name.parse::<trek::Workflow>().map_err(|e| e.to_string())
 }
 
 fn check_schema(schema: &str) -> Result<(), String> {
@@ -162,6 +379,23 @@ fn check_schema(schema: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+fn check_schemas(schemas: &[String]) -> Result<(), String> {
+    if schemas.is_empty() {
+        return Err(
+            "the list is empty; name the schemas a reset may drop, or leave `schemas` out to \
+             manage every schema"
+                .to_owned(),
+        );
+    }
+    for (i, schema) in schemas.iter().enumerate() {
+        check_schema(schema)?;
+        if schemas[..i].contains(schema) {
+            return Err(format!("`{schema}` is listed twice"));
+        }
+    }
+    Ok(())
 }
 
 /// Parses a duration as people write it: `500ms`, `30s`, `5min` (or `5m`), `2h`, or a bare
@@ -227,6 +461,153 @@ mod tests {
         assert!(parse("[env.x]\nworkflow = \"staging\"\n").is_err());
         assert!(parse("[env.x]\nurl = \"a\"\nurl_env = \"B\"\n").is_err());
         assert!(parse("[trek]\nschema = 3\n").is_err());
+    }
+
+    fn qa_env(snapshot: &str) -> Result<TrekToml, String> {
+        parse(&format!(
+            "[env.qa]\nurl_env = \"QA_URL\"\nworkflow = \"qa\"\nsnapshot = {{ {snapshot} }}\n"
+        ))
+    }
+
+    fn strategy(toml: &TrekToml, env: &str) -> StrategyConfig {
+        toml.env[env].snapshot.as_ref().unwrap().strategy().unwrap()
+    }
+
+    #[test]
+    fn qa_is_a_workflow() {
+        let toml = parse("[env.qa]\nworkflow = \"qa\"\n").unwrap();
+        assert!(toml.env["qa"].snapshot.is_none());
+        assert_eq!(check_workflow("qa"), Ok(trek::Workflow::Qa));
+    }
+
+    #[test]
+    fn snapshot_strategies_parse() {
+        let toml = qa_env("strategy = \"pg_dump\", dir = \"snaps\", keep = 3").unwrap();
+        assert_eq!(
+            strategy(&toml, "qa"),
+            StrategyConfig::PgDump {
+                dir: Some(PathBuf::from("snaps"))
+            }
+        );
+        let snapshot = toml.env["qa"].snapshot.as_ref().unwrap();
+        assert_eq!(snapshot.keep, Some(3));
+
+        // pg_dump is the default strategy.
+        let toml = qa_env("keep = 2, each_migration = true, terminate_sessions = true").unwrap();
+        assert_eq!(strategy(&toml, "qa"), StrategyConfig::PgDump { dir: None });
+
+        let toml = qa_env("strategy = \"template\"").unwrap();
+        assert_eq!(strategy(&toml, "qa"), StrategyConfig::Template);
+
+        let toml = qa_env(
+            "strategy = \"command\", snapshot_command = \"snap {id}\", \
+             restore_command = \"restore {id}\", delete_command = \"rm {id}\"",
+        )
+        .unwrap();
+        assert_eq!(
+            strategy(&toml, "qa"),
+            StrategyConfig::Command {
+                snapshot: "snap {id}".to_owned(),
+                restore: "restore {id}".to_owned(),
+                delete: Some("rm {id}".to_owned()),
+            }
+        );
+
+        let toml =
+            qa_env("strategy = \"restore_point\", restore_command = \"pitr {label}\"").unwrap();
+        assert_eq!(
+            strategy(&toml, "qa"),
+            StrategyConfig::RestorePoint {
+                restore: "pitr {label}".to_owned()
+            }
+        );
+
+        // An environment named qa is the qa workflow without saying so.
+        assert!(parse("[env.qa]\nsnapshot = { strategy = \"template\" }\n").is_ok());
+    }
+
+    #[test]
+    fn bad_snapshot_tables_name_the_environment_and_the_key() {
+        let err = |snapshot: &str| qa_env(snapshot).unwrap_err();
+        let e = err("strategy = \"zfs\"");
+        assert!(
+            e.contains("[env.qa] snapshot: strategy") && e.contains("zfs"),
+            "{e}"
+        );
+        let e = err("strategy = \"command\", restore_command = \"r\"");
+        assert!(
+            e.contains("[env.qa] snapshot") && e.contains("snapshot_command"),
+            "{e}"
+        );
+        let e = err("strategy = \"command\", snapshot_command = \"s\"");
+        assert!(e.contains("restore_command"), "{e}");
+        let e = err("strategy = \"restore_point\"");
+        assert!(e.contains("restore_command"), "{e}");
+        let e =
+            err("strategy = \"restore_point\", restore_command = \"r\", snapshot_command = \"s\"");
+        assert!(e.contains("`snapshot_command` does not apply"), "{e}");
+        let e = err("strategy = \"template\", dir = \"x\"");
+        assert!(e.contains("`dir` does not apply"), "{e}");
+        let e = err("restore_command = \"r\"");
+        assert!(
+            e.contains("`restore_command` does not apply to strategy \"pg_dump\""),
+            "{e}"
+        );
+        let e = err("keep = 0");
+        assert!(e.contains("`keep`"), "{e}");
+        let e = err("strategy = \"command\", snapshot_command = \" \", restore_command = \"r\"");
+        assert!(e.contains("`snapshot_command` is empty"), "{e}");
+        // Unknown keys and wrong types are TOML errors naming the key and the line.
+        let e = err("stratgy = \"pg_dump\"");
+        assert!(e.contains("stratgy") && e.contains("line 4"), "{e}");
+        let e = err("keep = \"ten\"");
+        assert!(e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn a_snapshot_outside_qa_is_an_error() {
+        let e = parse("[env.prod]\nworkflow = \"prod\"\nsnapshot = { keep = 1 }\n").unwrap_err();
+        assert!(
+            e.contains("[env.prod] snapshot") && e.contains("workflow is prod"),
+            "{e}"
+        );
+        // The environment's name counts as its workflow.
+        let e = parse("[env.dev]\nsnapshot = { keep = 1 }\n").unwrap_err();
+        assert!(e.contains("[env.dev] snapshot"), "{e}");
+        let e = parse("[env.staging]\n[env.staging.snapshot]\nkeep = 1\n").unwrap_err();
+        assert!(
+            e.contains("[env.staging] snapshot") && e.contains("no workflow"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reset_and_schemas() {
+        let toml = parse(
+            "[trek]\nschemas = [\"public\", \"app\"]\n[env.dev]\nreset = \"database\"\n\
+             schemas = [\"app\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            toml.trek.schemas,
+            Some(vec!["public".to_owned(), "app".to_owned()])
+        );
+        assert_eq!(toml.env["dev"].reset.as_deref(), Some("database"));
+        assert_eq!(ResetConfig::parse("schemas"), Ok(ResetConfig::Schemas));
+        let e = parse("[env.dev]\nreset = \"everything\"\n").unwrap_err();
+        assert!(
+            e.contains("[env.dev] reset") && e.contains("everything"),
+            "{e}"
+        );
+        let e = parse("[trek]\nschemas = []\n").unwrap_err();
+        assert!(e.contains("[trek] schemas"), "{e}");
+        let e = parse("[env.dev]\nschemas = [\"a\", \"a\"]\n").unwrap_err();
+        assert!(
+            e.contains("[env.dev] schemas") && e.contains("twice"),
+            "{e}"
+        );
+        let e = parse("[env.dev]\nschemas = [\"\"]\n").unwrap_err();
+        assert!(e.contains("empty"), "{e}");
     }
 
     #[test]

@@ -16,17 +16,22 @@
 //! database is `<package>_<environment>` (`<package>_dev` by default).
 //!
 //! The workflow is the environment's `workflow`, else its name when that is a workflow (`dev`,
-//! `prod`); with no environment it is `dev` on the local server and `prod` (forward only) on
-//! a database given by URL, the safe choice for a URL trek knows nothing about.
+//! `qa`, `prod`); with no environment it is `dev` on the local server and `prod` (forward
+//! only) on a database given by URL, the safe choice for a URL trek knows nothing about.
+//!
+//! A qa environment takes snapshots as its `snapshot` table says, by default with `pg_dump`
+//! into `<target dir>/trek/snapshots/<env>`; a relative `dir` is relative to the package.
+//! `reset` (`schemas` or `database`) and `schemas` (the managed schemas, `[env.NAME]` then
+//! `[trek]`; default all) say what a reset drops.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trek::{Migrations, Migrator, Workflow};
+use trek::{Migrations, Migrator, SnapshotInfo, SnapshotStrategy, Snapshots, Workflow};
 
 use crate::cli::GlobalArgs;
-use crate::config::{self, ConfigFile};
+use crate::config::{self, ConfigFile, ResetConfig, SnapshotSection, StrategyConfig};
 use crate::error::Error;
 use crate::project::Project;
 
@@ -140,6 +145,13 @@ pub struct Context {
     pub database: Database,
     /// The folder cargo trek was run from (paths are printed relative to it).
     pub cwd: PathBuf,
+    /// The qa workflow's snapshot settings (`None` in the other workflows).
+    pub snapshots: Option<Snapshots>,
+    /// How a reset rebuilds the database (`reset` in `[env.NAME]`; default: the schemas).
+    pub reset: ResetConfig,
+    /// The schemas a reset or a restore drops and rebuilds, when narrowed (`schemas`);
+    /// `None` means every schema but PostgreSQL's and trek's.
+    pub schemas: Option<Vec<String>>,
 }
 
 impl Context {
@@ -244,7 +256,7 @@ impl Context {
                 .map_err(|e| config_error(format!("[env.{name}] workflow: {e}")))?,
             (None, Some(name)) => name.parse::<Workflow>().map_err(|_| {
                 config_error(format!(
-                    "[env.{name}] has no workflow; add workflow = \"dev\" or workflow = \"prod\""
+                    "[env.{name}] has no workflow; add workflow = \"dev\", \"qa\" or \"prod\""
                 ))
             })?,
             _ => match database {
@@ -280,6 +292,27 @@ impl Context {
                 .map_err(config_error)?,
         };
 
+        let snapshots = match (workflow, env) {
+            (Workflow::Qa, env) => Some(
+                snapshots(
+                    &project,
+                    env_name.as_deref().unwrap_or("qa"),
+                    env.and_then(|e| e.snapshot.as_ref()),
+                )
+                .map_err(config_error)?,
+            ),
+            _ => None,
+        };
+        let reset = env
+            .and_then(|e| e.reset.as_deref())
+            .map(ResetConfig::parse)
+            .transpose()
+            .map_err(config_error)?
+            .unwrap_or_default();
+        let schemas = env
+            .and_then(|e| e.schemas.clone())
+            .or_else(|| toml.trek.schemas.clone());
+
         Ok(Context {
             project,
             config_path: file.path,
@@ -291,6 +324,9 @@ impl Context {
             lock_key: toml.trek.lock_key,
             database,
             cwd,
+            snapshots,
+            reset,
+            schemas,
         })
     }
 
@@ -304,6 +340,17 @@ impl Context {
         path.strip_prefix(&self.cwd)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string())
+    }
+
+    /// `snapshot` as people should see it: a dump file's location relative to the current
+    /// folder when inside it.
+    pub fn show_snapshot(&self, snapshot: &SnapshotInfo) -> SnapshotInfo {
+        let mut shown = snapshot.clone();
+        let path = Path::new(&snapshot.location);
+        if path.is_absolute() {
+            shown.location = self.show_path(path);
+        }
+        shown
     }
 
     /// Reads and checks the migrations folder.
@@ -329,8 +376,76 @@ impl Context {
         if let Some(key) = self.lock_key {
             migrator = migrator.lock_key(key);
         }
+        if let Some(snapshots) = &self.snapshots {
+            migrator = migrator.snapshots(snapshots.clone());
+        }
+        migrator = migrator.reset_mode(self.reset.into());
+        if let Some(schemas) = &self.schemas {
+            migrator = migrator.managed_schemas(schemas.clone());
+        }
         migrator
     }
+
+    /// How many snapshots the environment keeps (`keep` in its `snapshot` table).
+    pub fn snapshot_keep(&self) -> Option<usize> {
+        self.snapshots.as_ref().and_then(|s| s.keep)
+    }
+}
+
+/// The snapshot settings of qa environment `env` from its `snapshot` table (all defaults when
+/// there is none).
+fn snapshots(
+    project: &Project,
+    env: &str,
+    section: Option<&SnapshotSection>,
+) -> Result<Snapshots, String> {
+    let default = SnapshotSection::default();
+    let section = section.unwrap_or(&default);
+    let strategy = match section
+        .strategy()
+        .map_err(|e| format!("[env.{env}] snapshot: {e}"))?
+    {
+        StrategyConfig::PgDump { dir } => SnapshotStrategy::PgDump {
+            dir: match dir {
+                Some(dir) => project.root.join(dir),
+                None => default_snapshot_dir(&project.target_dir, env),
+            },
+        },
+        StrategyConfig::Template => SnapshotStrategy::Template,
+        StrategyConfig::Command {
+            snapshot,
+            restore,
+            delete,
+        } => SnapshotStrategy::Command {
+            snapshot,
+            restore,
+            delete,
+        },
+        StrategyConfig::RestorePoint { restore } => SnapshotStrategy::RestorePoint { restore },
+    };
+    let mut snapshots = Snapshots::new(strategy)
+        .each_migration(section.each_migration.unwrap_or(false))
+        .terminate_sessions(section.terminate_sessions.unwrap_or(false));
+    if let Some(keep) = section.keep {
+        snapshots = snapshots.keep(keep);
+    }
+    Ok(snapshots)
+}
+
+/// Where `pg_dump` snapshots of environment `env` go by default:
+/// `<target dir>/trek/snapshots/<env>`.
+pub fn default_snapshot_dir(target_dir: &Path, env: &str) -> PathBuf {
+    let env: String = env
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    target_dir.join("trek").join("snapshots").join(env)
 }
 
 /// The local server's database for a package and environment: `<package>_<env>`, lower case,
@@ -489,6 +604,90 @@ mod tests {
             "{message}"
         );
         assert_eq!(err.exit_code(), 2);
+    }
+
+    fn pg_dump_dir(ctx: &Context) -> PathBuf {
+        match &ctx.snapshots.as_ref().unwrap().strategy {
+            SnapshotStrategy::PgDump { dir } => dir.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_qa_environment_snapshots_with_pg_dump_by_default() {
+        let flags = GlobalArgs {
+            env: Some("qa".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let ctx = resolve(&flags, "[env.qa]\nworkflow = \"qa\"\n", &Vars::default()).unwrap();
+        assert_eq!(ctx.workflow, Workflow::Qa);
+        assert_eq!(
+            pg_dump_dir(&ctx),
+            PathBuf::from("/p/target/trek/snapshots/qa")
+        );
+        let snapshots = ctx.snapshots.as_ref().unwrap();
+        assert_eq!(snapshots.keep, None);
+        assert!(!snapshots.each_migration && !snapshots.terminate_sessions);
+
+        // A relative dir is relative to the package; an absolute one stays.
+        let ctx = resolve(
+            &flags,
+            "[env.qa]\nsnapshot = { dir = \"snaps\", keep = 4, each_migration = true }\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        assert_eq!(pg_dump_dir(&ctx), PathBuf::from("/p/snaps"));
+        assert_eq!(ctx.snapshot_keep(), Some(4));
+        assert!(ctx.snapshots.as_ref().unwrap().each_migration);
+        let ctx = resolve(
+            &flags,
+            "[env.qa]\nsnapshot = { dir = \"/var/backups/trek\" }\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        assert_eq!(pg_dump_dir(&ctx), PathBuf::from("/var/backups/trek"));
+
+        let ctx = resolve(
+            &flags,
+            "[env.qa]\nsnapshot = { strategy = \"command\", snapshot_command = \"s {id}\", \
+             restore_command = \"r {id}\", terminate_sessions = true }\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        let snapshots = ctx.snapshots.as_ref().unwrap();
+        assert!(snapshots.terminate_sessions);
+        assert_eq!(
+            snapshots.strategy,
+            SnapshotStrategy::Command {
+                snapshot: "s {id}".to_owned(),
+                restore: "r {id}".to_owned(),
+                delete: None
+            }
+        );
+    }
+
+    #[test]
+    fn other_workflows_take_no_snapshots_and_reset_settings_resolve() {
+        let text = "[trek]\nschemas = [\"public\", \"app\"]\n\
+                    [env.dev]\nreset = \"database\"\n\
+                    [env.other]\nworkflow = \"dev\"\nschemas = [\"app\"]\n";
+        let ctx = resolve(&GlobalArgs::default(), text, &Vars::default()).unwrap();
+        assert!(ctx.snapshots.is_none());
+        assert_eq!(ctx.reset, ResetConfig::Database);
+        assert_eq!(
+            ctx.schemas,
+            Some(vec!["public".to_owned(), "app".to_owned()])
+        );
+        let flags = GlobalArgs {
+            env: Some("other".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let ctx = resolve(&flags, text, &Vars::default()).unwrap();
+        assert_eq!(ctx.reset, ResetConfig::Schemas);
+        assert_eq!(ctx.schemas, Some(vec!["app".to_owned()]));
+        let ctx = resolve(&GlobalArgs::default(), "", &Vars::default()).unwrap();
+        assert_eq!(ctx.schemas, None);
+        assert_eq!(ctx.reset, ResetConfig::Schemas);
     }
 
     #[test]
