@@ -1,16 +1,22 @@
 //! Connecting to the database a command talks to: a URL (over TLS as its `sslmode` says, see
 //! [`crate::tls`]), or the local server started on demand (plain TCP on the loopback); and
 //! showing URLs without their passwords.
+//!
+//! Each [`Connection`] carries a [`ServerConnector`], which reaches the other databases of the
+//! same server the same way (TLS options included): qa snapshots and database resets need
+//! sessions on other databases, and `pg_dump`, `pg_restore` and `psql` need the parameters.
+//! The password goes to those sessions and child processes only, never into any output.
 
 use std::time::Duration;
 
-use trek::postgres::{Client, Config};
-use trek::LocalServer;
+use tokio_postgres_rustls::MakeRustlsConnect;
+use trek::postgres::{Client, Config, NoTls};
+use trek::{ConfigConnector, Connect, LocalServer};
 
 use crate::context::{Context, Database};
 use crate::error::Error;
 use crate::output::Printer;
-use crate::tls::{Connector, TlsOptions};
+use crate::tls::{Connector, Roots, SslMode, TlsOptions};
 
 /// An open connection, with what to call it in messages.
 pub struct Connection {
@@ -20,6 +26,100 @@ pub struct Connection {
     pub url: String,
     /// The database's name (what `--allow-destructive` takes).
     pub name: String,
+    /// Reaches other databases on the same server, as the client was connected.
+    pub connector: ServerConnector,
+}
+
+/// A [`trek::Connect`] that opens sessions to other databases of the server a [`Connection`]
+/// was made to, with the same user, password and TLS settings, and gives `pg_dump` and friends
+/// the matching libpq environment (`PGSSLMODE`, and `PGSSLROOTCERT` for a `sslrootcert`
+/// file).
+#[derive(Clone)]
+pub struct ServerConnector {
+    inner: Inner,
+    /// `PGSSLROOTCERT` / `sslrootcert` for libpq's client programs.
+    rootcert: Option<String>,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Plain(ConfigConnector<NoTls>),
+    Tls(ConfigConnector<MakeRustlsConnect>),
+}
+
+impl std::fmt::Debug for ServerConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ConfigConnector's Debug shows the hosts and the user, never the password.
+        let mut d = f.debug_struct("ServerConnector");
+        match &self.inner {
+            Inner::Plain(c) => d.field("plain", c),
+            Inner::Tls(c) => d.field("tls", c),
+        };
+        d.field("rootcert", &self.rootcert).finish()
+    }
+}
+
+impl ServerConnector {
+    /// The connector for the server `config` points at, reached through `connector` with the
+    /// TLS `options` of the URL.
+    pub fn new(config: &Config, connector: &Connector, options: &TlsOptions) -> ServerConnector {
+        let sslmode = options.mode.name();
+        let inner = match connector {
+            Connector::Plain => {
+                Inner::Plain(ConfigConnector::new(config.clone(), NoTls).client_sslmode(sslmode))
+            }
+            Connector::Tls(tls) => Inner::Tls(
+                ConfigConnector::new(config.clone(), tls.clone()).client_sslmode(sslmode),
+            ),
+        };
+        let rootcert = match (&options.roots, options.mode) {
+            (_, SslMode::Disable | SslMode::Prefer | SslMode::Require) => None,
+            (Roots::File(path), _) => Some(path.display().to_string()),
+            // libpq (16 and later) names its built-in trust store `system`; it needs
+            // verify-full, as here.
+            (Roots::Builtin, SslMode::VerifyFull) => Some("system".to_owned()),
+            (Roots::Builtin, SslMode::VerifyCa) => None,
+        };
+        ServerConnector { inner, rootcert }
+    }
+
+    fn connector(&self) -> &dyn Connect {
+        match &self.inner {
+            Inner::Plain(c) => c,
+            Inner::Tls(c) => c,
+        }
+    }
+}
+
+impl Connect for ServerConnector {
+    fn connect(&self, database: &str) -> Result<Client, trek::postgres::Error> {
+        self.connector().connect(database)
+    }
+
+    fn client_env(&self, database: &str) -> Vec<(String, String)> {
+        let mut env = self.connector().client_env(database);
+        if let Some(rootcert) = &self.rootcert {
+            env.push(("PGSSLROOTCERT".to_owned(), rootcert.clone()));
+        }
+        env
+    }
+
+    fn url(&self, database: &str) -> String {
+        let mut url = self.connector().url(database);
+        if let Some(rootcert) = &self.rootcert {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("sslrootcert=");
+            for byte in rootcert.bytes() {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/')
+                {
+                    url.push(char::from(byte));
+                } else {
+                    url.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+        url
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -58,11 +158,13 @@ pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
                 .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
             tracing::info!(url = %mask(url), source = %source, sslmode = ?tls.mode, "connecting");
             let connector = tls.connector().map_err(invalid)?;
+            let server = ServerConnector::new(&config, &connector, &tls);
             let client = open(&config, connector, &tls, url)?;
             Ok(Connection {
                 client,
                 url: mask(url),
                 name,
+                connector: server,
             })
         }
         Database::Missing { message } => Err(Error::Config {
@@ -81,11 +183,12 @@ pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
                     ", dev workflow".to_owned()
                 }
             ));
-            let client = open_local(&url)?;
+            let (client, connector) = open_local(&url)?;
             Ok(Connection {
                 client,
                 url: mask(&url),
                 name: database.clone(),
+                connector,
             })
         }
     }
@@ -100,7 +203,7 @@ pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error>
     let server = LocalServer::for_target_dir(&ctx.project.target_dir);
     let info = server.start().map_err(Error::LocalServer)?;
     let admin_url = info.url("postgres");
-    let mut client = open_local(&admin_url)?;
+    let (mut client, _) = open_local(&admin_url)?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
         .map_err(|e| Error::connect(&admin_url, &e))?
@@ -153,14 +256,15 @@ fn open(
 }
 
 /// Connects to the local server, which listens only on the loopback: plain TCP.
-fn open_local(url: &str) -> Result<Client, Error> {
+fn open_local(url: &str) -> Result<(Client, ServerConnector), Error> {
     let tls = TlsOptions::plain();
     let mut config = parse(url).map_err(|message| Error::Config {
         path: None,
         message: format!("the local server's URL {message}"),
     })?;
     config.ssl_mode(tls.postgres_mode());
-    open(&config, Connector::Plain, &tls, url)
+    let connector = ServerConnector::new(&config, &Connector::Plain, &tls);
+    Ok((open(&config, Connector::Plain, &tls, url)?, connector))
 }
 
 /// `url` with its password replaced by `***`, in both URL (`postgres://user:pw@host/db`,
@@ -250,7 +354,49 @@ fn find_password_key(text: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::*;
+
+    fn server(url: &str) -> ServerConnector {
+        let (rest, tls) = TlsOptions::take(url).unwrap();
+        let config = parse(&rest).unwrap();
+        let tls = tls.for_hosts(&config);
+        let connector = tls.connector().unwrap();
+        ServerConnector::new(&config, &connector, &tls)
+    }
+
+    fn get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn the_server_connector_reaches_other_databases_like_the_url() {
+        let c = server("postgres://app:s3cret@db.example.com:6543/app?sslmode=require");
+        let env = c.client_env("app__trek_1");
+        assert_eq!(get(&env, "PGHOST"), Some("db.example.com"));
+        assert_eq!(get(&env, "PGPORT"), Some("6543"));
+        assert_eq!(get(&env, "PGDATABASE"), Some("app__trek_1"));
+        assert_eq!(get(&env, "PGPASSWORD"), Some("s3cret"));
+        assert_eq!(get(&env, "PGSSLMODE"), Some("require"));
+        assert_eq!(get(&env, "PGSSLROOTCERT"), None);
+        assert_eq!(
+            c.url("other"),
+            "postgresql://app:s3cret@db.example.com:6543/other?sslmode=require"
+        );
+        // Debug never shows the password.
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+
+        let c = server("postgres://app@db/app?sslmode=verify-full");
+        let env = c.client_env("app");
+        assert_eq!(get(&env, "PGSSLMODE"), Some("verify-full"));
+        assert_eq!(get(&env, "PGSSLROOTCERT"), Some("system"));
+        assert_eq!(
+            c.url("app"),
+            "postgresql://app@db:5432/app?sslmode=verify-full&sslrootcert=system"
+        );
+
+        let c = server("postgres://app@db/app?sslmode=disable");
+        assert_eq!(get(&c.client_env("app"), "PGSSLMODE"), Some("disable"));
+    }
 
     #[test]
     fn masks_url_passwords() {

@@ -65,7 +65,9 @@ impl SslMode {
         })
     }
 
-    fn name(self) -> &'static str {
+    /// The name libpq gives the mode: `disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`.
+    pub fn name(self) -> &'static str {
         match self {
             SslMode::Disable => "disable",
             SslMode::Prefer => "prefer",
@@ -288,6 +290,7 @@ fn as_rustls<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a rus
 }
 
 /// How a connection is made: plain, or through rustls.
+#[derive(Clone)]
 pub enum Connector {
     /// No TLS.
     Plain,
