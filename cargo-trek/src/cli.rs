@@ -107,10 +107,16 @@ pub enum Command {
     New(NewArgs),
     /// Show every migration with its state in the database
     Status(StatusArgs),
-    /// Run the environment's workflow: apply pending migrations (dev also rewinds edited ones)
+    /// Run the environment's workflow: apply pending migrations (dev rewinds edited ones, qa
+    /// restores a snapshot)
     Up(UpArgs),
     /// Revert applied migrations with the down scripts captured when they were applied
     Down(DownArgs),
+    /// Rebuild the database from nothing: drop the managed schemas (or the database) and
+    /// apply every migration
+    Reset(ResetArgs),
+    /// The qa snapshot catalogue: list the snapshots (the default) or prune old ones
+    Snapshots(SnapshotsArgs),
     /// Check the migrations folder offline: names, versions, directives, encoding
     Verify,
     /// Accept the current files of edited applied migrations and clear failed ones (audited)
@@ -172,6 +178,47 @@ pub struct UpArgs {
     /// Allow destructive actions on a database stamped prod; name the database
     #[arg(long, value_name = "DBNAME")]
     pub allow_destructive: Option<String>,
+    /// Terminate other sessions on the database when a snapshot, restore or reset needs it to
+    /// itself (otherwise trek stops and names them)
+    #[arg(long)]
+    pub terminate_sessions: bool,
+}
+
+/// `reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Allow resetting a database stamped prod; name the database
+    #[arg(long, value_name = "DBNAME")]
+    pub allow_destructive: Option<String>,
+    /// Terminate other sessions on the database when the reset needs it to itself
+    /// (`reset = "database"`)
+    #[arg(long)]
+    pub terminate_sessions: bool,
+}
+
+/// `snapshots`.
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    /// What to do (default: list)
+    #[command(subcommand)]
+    pub command: Option<SnapshotsCommand>,
+}
+
+/// `snapshots list | prune`.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// List the snapshots of the database, newest first
+    List,
+    /// Delete all but the newest snapshots (their files or databases too)
+    Prune(PruneArgs),
+}
+
+/// `snapshots prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// How many of the newest snapshots to keep (default: the environment's `keep`)
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
 }
 
 /// `down`.

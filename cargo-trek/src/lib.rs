@@ -144,6 +144,8 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Status(args) => commands::status::run(&ctx, printer, args),
         Command::Up(args) => commands::up::run(&ctx, printer, args),
         Command::Down(args) => commands::down::run(&ctx, printer, args),
+        Command::Reset(args) => commands::reset::run(&ctx, printer, args),
+        Command::Snapshots(args) => commands::snapshots::run(&ctx, printer, args),
         Command::Verify => commands::verify::run(&ctx, printer),
         Command::Repair => commands::repair::run(&ctx, printer),
         Command::Audit(args) => commands::audit::run(&ctx, printer, args),

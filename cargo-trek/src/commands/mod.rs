@@ -8,11 +8,13 @@ pub mod down;
 pub mod init;
 pub mod new;
 pub mod repair;
+pub mod reset;
+pub mod snapshots;
 pub mod status;
 pub mod up;
 pub mod verify;
 
-use trek::Migrations;
+use trek::{Migrations, Migrator};
 
 use crate::context::Context;
 use crate::database::{self, Connection};
@@ -25,6 +27,12 @@ fn prepare(ctx: &Context, printer: &Printer) -> Result<(Migrations, Connection),
     let migrations = ctx.load_migrations()?;
     let connection = database::connect(ctx, printer)?;
     Ok((migrations, connection))
+}
+
+/// The context's migrator, able to reach the other databases of `db`'s server (what
+/// snapshots, restores and resets need).
+fn migrator<'m>(ctx: &Context, migrations: &'m Migrations, db: &Connection) -> Migrator<'m> {
+    ctx.migrator(migrations).connector(db.connector.clone())
 }
 
 /// Wraps a runtime error with what makes it readable here.

@@ -1,9 +1,13 @@
-//! `cargo trek status [--check]`: every migration with its state in the database.
+//! `cargo trek status [--check]`: every migration with its state in the database, then the
+//! plan (what `up` would do now) and, for each migration edited since it was applied, a
+//! unified diff of the script as applied against the file.
+
+use trek::{Migrations, State, StatusEntry};
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{human, json, Printer};
+use crate::output::{human, json, paint, style, Printer};
 use crate::Exit;
 
 /// Runs `status`.
@@ -16,20 +20,43 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         .migrator(&migrations)
         .status(&mut db.client)
         .map_err(super::runtime(ctx))?;
+    let diff_of = |entry: &StatusEntry| edit(ctx, &migrations, entry);
     if printer.json {
-        printer.json(&json::status(&status, &db.url))?;
+        printer.json(&json::status(&status, &db.url, |e| {
+            diff_of(e).map(|(_, applied, file, path)| human::unified_diff(&applied, &file, &path))
+        }))?;
     } else {
         for line in human::status(&status, &db.url) {
             printer.line(&line)?;
         }
+        if !status.entries.is_empty() {
+            printer.line("")?;
+            for line in human::plan(&status.plan) {
+                printer.line(&line)?;
+            }
+        }
+        for entry in &status.entries {
+            let Some((label, applied, file, path)) = diff_of(entry) else {
+                continue;
+            };
+            printer.line("")?;
+            printer.line(&format!(
+                "{} {}",
+                paint(style::BOLD, label),
+                paint(style::DIM, "was edited since it was applied:")
+            ))?;
+            for line in human::diff(&applied, &file, &path) {
+                printer.line(&line)?;
+            }
+        }
     }
     if args.check && !status.is_up_to_date() {
         let counts: Vec<String> = [
-            trek::State::Pending,
-            trek::State::Modified,
-            trek::State::OutOfOrder,
-            trek::State::Missing,
-            trek::State::Failed,
+            State::Pending,
+            State::Modified,
+            State::OutOfOrder,
+            State::Missing,
+            State::Failed,
         ]
         .into_iter()
         .filter(|s| status.count(*s) > 0)
@@ -40,4 +67,26 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         });
     }
     Ok(Exit::Success)
+}
+
+/// For a modified entry whose applied script the database kept: its label, the script as
+/// applied, the file now, and the file's path as people see it.
+fn edit(
+    ctx: &Context,
+    migrations: &Migrations,
+    entry: &StatusEntry,
+) -> Option<(String, String, String, String)> {
+    if entry.state != State::Modified {
+        return None;
+    }
+    let applied = entry.applied_sql.as_deref()?;
+    let path = entry.path.as_deref()?;
+    let migration = migrations.all().iter().find(|m| m.path() == path)?;
+    let shown = format!("{}/{path}", ctx.migrations_display());
+    Some((
+        migration.label(),
+        applied.to_owned(),
+        migration.sql().to_owned(),
+        shown,
+    ))
 }

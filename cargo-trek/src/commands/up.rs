@@ -1,5 +1,7 @@
 //! `cargo trek up`: runs the environment's workflow — prod applies pending migrations and
-//! never rewinds; dev also rewinds edited ones and runs seeds.
+//! never rewinds; dev also rewinds edited ones (or resets the database when it cannot) and
+//! runs seeds; qa snapshots the database first, and restores the snapshot taken before an
+//! edited migration. The output says which path the run took and which snapshots it took.
 
 use crate::cli::UpArgs;
 use crate::context::Context;
@@ -14,7 +16,7 @@ use crate::Exit;
 /// (a failed statement is shown with its file, line and column).
 pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Error> {
     let (migrations, mut db) = super::prepare(ctx, printer)?;
-    let mut migrator = ctx.migrator(&migrations);
+    let mut migrator = super::migrator(ctx, &migrations, &db);
     if let Some(version) = &args.to {
         migrator = migrator.target(version.clone());
     }
@@ -30,6 +32,9 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
     if let Some(database) = &args.allow_destructive {
         migrator = migrator.allow_destructive_on(database.clone());
     }
+    if args.terminate_sessions {
+        migrator = migrator.terminate_sessions(true);
+    }
     tracing::info!(workflow = %ctx.workflow, database = %db.url, "running");
     let outcome = migrator.run(&mut db.client);
     log::clear_progress();
@@ -38,6 +43,12 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
         printer.json(&json::report(&report, &db.url))?;
     } else {
         super::warnings(printer, &report.warnings);
+        if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {
+            printer.line(&line)?;
+        }
+        for snapshot in &report.snapshots {
+            printer.line(&human::snapshot_taken(&ctx.show_snapshot(snapshot)))?;
+        }
         for line in human::report(
             &report,
             "applied",

@@ -1,7 +1,9 @@
-//! Text for people: tables, states in colour, run reports.
+//! Text for people: tables, states in colour, run reports, plans, snapshots and diffs.
 
 use anstyle::Style;
-use trek::{AuditEntry, Kind, Report, State, Status, StatusEntry, Step};
+use trek::{
+    AuditEntry, Kind, Plan, Report, SnapshotInfo, State, Status, StatusEntry, Step, Undo, Workflow,
+};
 
 use super::{paint, style};
 
@@ -194,6 +196,213 @@ pub fn report(report: &Report, verb_done: &str, database: &str, noop: &str) -> V
     lines
 }
 
+/// What a workflow run will do, for `status` (and any command that shows a plan before
+/// running it): where the database leaves the migrations and why, how that is undone, whether
+/// a snapshot is taken, and the scripts applied, in order.
+///
+/// ```text
+/// plan (qa workflow):
+///   differs at  0003 add_orders: edited since it was applied
+///   undo        restore snapshot #4 (before 0003 add_orders, pg_dump, taken 2026-11-21 09:30:00)
+///   snapshot    taken before applying
+///   apply       0003 add_orders
+///               0004 add_index
+/// ```
+pub fn plan(plan: &Plan) -> Vec<String> {
+    let workflow = plan.workflow;
+    if plan.is_noop() && plan.divergence.is_none() {
+        return vec![format!(
+            "{} {}",
+            paint(style::BOLD, "plan:"),
+            paint(style::DIM, format!("nothing to do ({workflow} workflow)"))
+        )];
+    }
+    let mut lines = vec![paint(style::BOLD, format!("plan ({workflow} workflow):"))];
+    let row = |key: &str, value: String| {
+        format!("  {}  {value}", paint(style::DIM, format!("{key:<10}")))
+    };
+    if let Some(d) = &plan.divergence {
+        lines.push(row(
+            "differs at",
+            format!("{}: {}", paint(style::WARN, &d.label), d.reason),
+        ));
+    }
+    let undo = match &plan.undo {
+        Undo::Nothing if plan.divergence.is_some() && workflow == Workflow::Prod => Some(paint(
+            style::DIM,
+            "nothing: the prod workflow never rewinds",
+        )),
+        Undo::Nothing => None,
+        Undo::Rewind { scripts } => Some(format!(
+            "rewind {} with the captured down scripts: {}",
+            plural(scripts.len(), "script"),
+            scripts.join(", ")
+        )),
+        Undo::Reset { reason } => Some(format!(
+            "{} ({reason})",
+            paint(style::WARN, "reset the database")
+        )),
+        Undo::Restore { snapshot } => Some(format!(
+            "restore snapshot #{} ({}, {}, taken {})",
+            snapshot.id,
+            snapshot.label,
+            snapshot.strategy,
+            when(&snapshot.taken_at)
+        )),
+        Undo::Blocked { reason } => Some(format!("{} {reason}", paint(style::ERROR, "blocked:"))),
+        other => Some(other.to_string()),
+    };
+    if let Some(undo) = undo {
+        lines.push(row("undo", undo));
+    }
+    if plan.snapshot {
+        lines.push(row("snapshot", "taken before applying".to_owned()));
+    }
+    if plan.apply.is_empty() {
+        lines.push(row("apply", paint(style::DIM, "nothing")));
+    }
+    for (i, script) in plan.apply.iter().enumerate() {
+        lines.push(row(if i == 0 { "apply" } else { "" }, script.to_string()));
+    }
+    lines
+}
+
+/// The path a run took to undo a divergence, in one line, from the plan it followed (`None`
+/// when there was nothing to undo):
+/// `rewound 2 scripts with their captured down scripts — 0003 x: edited since it was applied`,
+/// `reset the database: 0002 y has no captured down script`,
+/// `restored snapshot #4 (before 0003 add_orders, pg_dump) — 0003 add_orders: edited since it
+/// was applied`.
+pub fn path_taken(plan: &Plan) -> Option<String> {
+    let because = plan
+        .divergence
+        .as_ref()
+        .map(|d| format!("{}: {}", d.label, d.reason));
+    let line = match &plan.undo {
+        Undo::Nothing | Undo::Blocked { .. } => return None,
+        Undo::Rewind { scripts } => format!(
+            "{} {} with their captured down scripts{}",
+            paint(style::GOOD, "rewound"),
+            plural(scripts.len(), "script"),
+            because.map(|b| format!(" — {b}")).unwrap_or_default()
+        ),
+        Undo::Reset { reason } => format!("{} the database: {reason}", paint(style::GOOD, "reset")),
+        Undo::Restore { snapshot } => format!(
+            "{} snapshot #{} ({}, {}){}",
+            paint(style::GOOD, "restored"),
+            snapshot.id,
+            snapshot.label,
+            snapshot.strategy,
+            because.map(|b| format!(" — {b}")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    };
+    Some(line)
+}
+
+/// One line for a snapshot a run took: `took snapshot #5 (before 0004 x, pg_dump, 12.0 KiB)
+/// in target/trek/snapshots/qa/5.dump`.
+pub fn snapshot_taken(snapshot: &SnapshotInfo) -> String {
+    let size = snapshot
+        .size_bytes
+        .map(|b| format!(", {}", size(b)))
+        .unwrap_or_default();
+    format!(
+        "{} snapshot #{} ({}, {}{size}) {}",
+        paint(style::GOOD, "took"),
+        snapshot.id,
+        snapshot.label,
+        snapshot.strategy,
+        paint(style::DIM, format!("at {}", snapshot.location))
+    )
+}
+
+/// The snapshot catalogue as a table, newest first as given.
+pub fn snapshots(list: &[SnapshotInfo], database: &str) -> Vec<String> {
+    if list.is_empty() {
+        return vec![format!("no snapshots of {database}")];
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "TAKEN AT (UTC)",
+        "STRATEGY",
+        "LABEL",
+        "SIZE",
+        "LOCATION",
+    ]);
+    for s in list {
+        table.row(vec![
+            (s.id.to_string(), style::BOLD),
+            (when(&s.taken_at), style::DIM),
+            (s.strategy.clone(), style::PLAIN),
+            (s.label.clone(), style::PLAIN),
+            (
+                s.size_bytes.map(size).unwrap_or_else(|| "-".to_owned()),
+                style::PLAIN,
+            ),
+            (s.location.clone(), style::DIM),
+        ]);
+    }
+    let mut lines = table.render();
+    lines.push(String::new());
+    lines.push(paint(
+        style::DIM,
+        format!("{} · {database}", plural(list.len(), "snapshot")),
+    ));
+    lines
+}
+
+/// A size for people: `512 B`, `12.0 KiB`, `3.4 MiB`, `1.2 GiB`.
+pub fn size(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A unified diff of an edited migration: the script as it was applied against the file now,
+/// `-` lines red and `+` lines green (on a terminal), headers bold.
+pub fn diff(applied: &str, file: &str, path: &str) -> Vec<String> {
+    unified_diff(applied, file, path)
+        .lines()
+        .map(|line| {
+            if line.starts_with("---") || line.starts_with("+++") {
+                paint(style::BOLD, line)
+            } else if line.starts_with("@@") {
+                paint(style::HUNK, line)
+            } else if line.starts_with('-') {
+                paint(style::REMOVED, line)
+            } else if line.starts_with('+') {
+                paint(style::ADDED, line)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// The plain unified diff (`--- applied`, `+++ PATH`, hunks with 3 lines of context).
+pub fn unified_diff(applied: &str, file: &str, path: &str) -> String {
+    let mut text = similar::TextDiff::from_lines(applied, file)
+        .unified_diff()
+        .context_radius(3)
+        .header("applied", path)
+        .missing_newline_hint(false)
+        .to_string();
+    if !text.ends_with('\n') && !text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
 /// `1 script`, `3 scripts`.
 pub fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -253,6 +462,41 @@ pub fn audit(entries: &[AuditEntry]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(lines: &[String]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| anstream::adapter::strip_str(l).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn diffs_show_removed_and_added_lines() {
+        let lines = plain(&diff(
+            "CREATE TABLE users (\n  id int\n);\n",
+            "CREATE TABLE users (\n  id bigint\n);\n",
+            "migrations/0001_users.sql",
+        ));
+        assert_eq!(
+            lines,
+            vec![
+                "--- applied",
+                "+++ migrations/0001_users.sql",
+                "@@ -1,3 +1,3 @@",
+                " CREATE TABLE users (",
+                "-  id int",
+                "+  id bigint",
+                " );",
+            ]
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(12 * 1024), "12.0 KiB");
+        assert_eq!(size(3 * 1024 * 1024 + 400 * 1024), "3.4 MiB");
+    }
 
     #[test]
     fn table_pads_columns_and_drops_trailing_blanks() {

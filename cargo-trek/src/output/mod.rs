@@ -44,6 +44,12 @@ pub mod style {
     pub const DIM: Style = Style::new().dimmed();
     /// Nothing.
     pub const PLAIN: Style = Style::new();
+    /// Lines a diff removes.
+    pub const REMOVED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+    /// Lines a diff adds.
+    pub const ADDED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+    /// A diff's hunk headers.
+    pub const HUNK: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
 }
 
 impl Printer {
