@@ -706,6 +706,291 @@ fn a_closed_stdout_pipe_is_not_a_crash() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// reset, the plan and diffs in status, qa snapshots
+
+/// `url` with a password in it (the test server trusts local connections, so any password
+/// works): what must never be printed.
+fn with_password(url: &str, password: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) if !user.contains(':') => {
+                format!("{scheme}://{user}:{password}@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client().query_one(sql, &[]).unwrap().get(0)
+}
+
+#[test]
+fn reset_drops_what_was_made_by_hand_and_reapplies_the_migrations() {
+    let (p, db) = migrated_project("reset");
+    p.file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n");
+    let url = with_password(&db.url, "reset-s3cret");
+    let run = |args: &[&str]| {
+        let out = p.trek(args).env("DEV_DB", &url).run();
+        out.never_shows("reset-s3cret");
+        out
+    };
+    run(&["up"]).assert_code(0).stdout_has("(dev workflow)");
+    db.client()
+        .batch_execute(
+            "CREATE TABLE scratch (x int); INSERT INTO users (id, email) VALUES (1, 'a@b.c');",
+        )
+        .unwrap();
+
+    run(&["reset"])
+        .assert_code(0)
+        .stdout_has(&format!("reset {}", db.name))
+        .stdout_has("applied 0001 create_users")
+        .stdout_has("applied 0002 add_email");
+    assert!(
+        !table_exists(&db, "scratch"),
+        "the table made by hand is gone"
+    );
+    assert!(column_exists(&db, "users", "email"));
+    assert_eq!(count(&db, "SELECT count(*) FROM users"), 0);
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    // The audit log survives the reset: the first run's applies are still there.
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM trek.audit WHERE action = 'apply'"
+        ) >= 4
+    );
+
+    let out = run(&["reset", "--json"]);
+    out.assert_code(0);
+    assert_eq!(json(&out)["applied"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn reset_refuses_a_prod_database_and_leaves_its_data() {
+    let (p, db) = migrated_project("reset_prod");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n",
+    );
+    let run = |args: &[&str]| {
+        p.trek(args)
+            .env("PROD_DB", &db.url)
+            .env("TREK_ENV", "prod")
+            .run()
+    };
+    run(&["up"]).assert_code(0);
+    db.client()
+        .batch_execute("INSERT INTO users (id) VALUES (7)")
+        .unwrap();
+    run(&["reset"]).assert_code(1).stderr_has("stamped `prod`");
+    run(&["reset", "--allow-destructive", "some_other_db"]).assert_code(1);
+    let out = run(&["reset", "--json"]);
+    out.assert_code(1);
+    assert_eq!(json(&out)["error"]["kind"], "protected");
+    assert_eq!(count(&db, "SELECT count(*) FROM users WHERE id = 7"), 1);
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn status_shows_the_plan_and_the_diff_of_an_edited_migration() {
+    let (p, db) = migrated_project("status_diff");
+    let run = |args: &[&str]| p.trek(args).env("DATABASE_URL", &db.url).run();
+    run(&["up"]).assert_code(0);
+    run(&["status"])
+        .assert_code(0)
+        .stdout_has("plan: nothing to do (prod workflow)");
+
+    p.file(
+        "migrations/0002_add_email.sql",
+        "ALTER TABLE users ADD COLUMN email varchar(200);\n",
+    );
+    let out = run(&["status"]);
+    out.assert_code(0)
+        .stdout_has("plan (prod workflow):")
+        .stdout_has("0002 add_email: edited since it was applied")
+        .stdout_has("the prod workflow never rewinds")
+        .stdout_has("0002 add_email was edited since it was applied:")
+        .stdout_has("--- applied\n+++ migrations/0002_add_email.sql\n")
+        .stdout_has("\n-ALTER TABLE users ADD COLUMN email text;\n")
+        .stdout_has("\n+ALTER TABLE users ADD COLUMN email varchar(200);\n");
+
+    let out = run(&["status", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    let diff = doc["migrations"][1]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-ALTER TABLE users ADD COLUMN email text;\n")
+            && diff.contains("+ALTER TABLE users ADD COLUMN email varchar(200);\n"),
+        "{diff}"
+    );
+    assert!(doc["migrations"][0].get("diff").is_none());
+    assert_eq!(doc["plan"]["workflow"], "prod");
+    assert_eq!(doc["plan"]["divergence"]["label"], "0002 add_email");
+
+    // In dev, the plan is to rewind with the captured down script.
+    p.file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n");
+    let out = p.trek(&["status", "--json"]).env("DEV_DB", &db.url).run();
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["plan"]["workflow"], "dev");
+    assert_eq!(doc["plan"]["undo"]["action"], "rewind");
+    assert_eq!(doc["plan"]["apply"][0]["version"], "0002");
+}
+
+/// A project whose `qa` environment snapshots with pg_dump into `snaps/` beside Cargo.toml.
+fn qa_project(label: &str) -> (Project, TestDb) {
+    let (p, db) = migrated_project(label);
+    p.file(
+        "Trek.toml",
+        "[env.qa]\nurl_env = \"QA_DB\"\nworkflow = \"qa\"\n\
+         snapshot = { strategy = \"pg_dump\", dir = \"snaps\" }\n",
+    );
+    (p, db)
+}
+
+#[test]
+fn qa_snapshots_before_applying_and_restores_after_an_edit() {
+    let (p, db) = qa_project("qa");
+    let url = with_password(&db.url, "qa-s3cret");
+    let run = |args: &[&str]| {
+        let out = p.trek(args).env("QA_DB", &url).env("TREK_ENV", "qa").run();
+        out.never_shows("qa-s3cret");
+        out
+    };
+    run(&["up", "--to", "0001"])
+        .assert_code(0)
+        .stdout_has("took snapshot #")
+        .stdout_has("applied 0001 create_users");
+    let out = run(&["snapshots", "list"]);
+    out.assert_code(0)
+        .stdout_has("ID")
+        .stdout_has("STRATEGY")
+        .stdout_has("pg_dump")
+        .stdout_has("1 snapshot");
+    assert_eq!(p.list("snaps").len(), 1, "{:?}", p.list("snaps"));
+
+    // Data that the next snapshot holds.
+    db.client()
+        .batch_execute("INSERT INTO users (id) VALUES (42)")
+        .unwrap();
+    let out = run(&["up", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["snapshots"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(doc["plan"]["workflow"], "qa");
+    let out = run(&["snapshots", "--json"]);
+    out.assert_code(0);
+    assert_eq!(json(&out)["snapshots"].as_array().map(Vec::len), Some(2));
+
+    // Edit the applied 0002: qa restores the snapshot taken before it and rolls forward.
+    db.client()
+        .batch_execute("INSERT INTO users (id, email) VALUES (43, 'later')")
+        .unwrap();
+    p.file(
+        "migrations/0002_add_email.sql",
+        "ALTER TABLE users ADD COLUMN email varchar(200);\n",
+    );
+    run(&["status"])
+        .assert_code(0)
+        .stdout_has("restore snapshot #");
+    run(&["up"])
+        .assert_code(0)
+        .stdout_has("restored snapshot #")
+        .stdout_has("before 0002 add_email")
+        .stdout_has("applied 0002 add_email");
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+    let ids: Vec<i32> = db
+        .client()
+        .query("SELECT id FROM users ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec![42], "the restore kept what the snapshot held");
+    let kind: String = db
+        .client()
+        .query_one(
+            "SELECT data_type FROM information_schema.columns \
+             WHERE table_name = 'users' AND column_name = 'email'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kind, "character varying");
+}
+
+#[test]
+fn snapshots_prune_deletes_the_older_ones_and_their_files() {
+    let (p, db) = qa_project("qa_prune");
+    let run = |args: &[&str]| p.trek(args).env("QA_DB", &db.url).run();
+    run(&["up", "--env", "qa", "--to", "0001"]).assert_code(0);
+    run(&["up", "--env", "qa"]).assert_code(0);
+    let out = run(&["snapshots", "list", "--env", "qa", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    let list = doc["snapshots"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{doc}");
+    let locations: Vec<String> = list
+        .iter()
+        .map(|s| s["location"].as_str().unwrap().to_owned())
+        .collect();
+    let newest = list
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(p.list("snaps").len(), 2);
+
+    // No --keep and no keep in Trek.toml: bad usage.
+    run(&["snapshots", "prune", "--env", "qa"])
+        .assert_code(2)
+        .stderr_has("--keep");
+
+    let out = run(&["snapshots", "prune", "--env", "qa", "--keep", "1"]);
+    out.assert_code(0).stdout_has("deleted snapshot #");
+    let out = run(&["snapshots", "--env", "qa", "--json"]);
+    let doc = json(&out);
+    let list = doc["snapshots"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{doc}");
+    assert_eq!(list[0]["id"].as_i64(), Some(newest));
+    assert_eq!(p.list("snaps").len(), 1, "{:?}", p.list("snaps"));
+    let gone = locations
+        .iter()
+        .filter(|l| !std::path::Path::new(l.as_str()).exists())
+        .count();
+    assert_eq!(gone, 1, "{locations:?}");
+}
+
+#[test]
+fn a_snapshot_table_outside_a_qa_environment_exits_2_naming_the_key() {
+    let (p, db) = migrated_project("snapshot_prod");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n\
+         snapshot = { strategy = \"pg_dump\", keep = 3 }\n",
+    );
+    p.trek(&["up", "--env", "prod"])
+        .env("PROD_DB", &db.url)
+        .run()
+        .assert_code(2)
+        .stderr_has("[env.prod] snapshot")
+        .stderr_has("qa");
+    p.file(
+        "Trek.toml",
+        "[env.qa]\nworkflow = \"qa\"\nsnapshot = { strategy = \"command\" }\n",
+    );
+    p.trek(&["verify"])
+        .run()
+        .assert_code(2)
+        .stderr_has("[env.qa] snapshot")
+        .stderr_has("snapshot_command");
+    assert!(!table_exists(&db, "trek.applied"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // the local server
 
 #[test]
