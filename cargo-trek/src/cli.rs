@@ -178,8 +178,8 @@ pub struct UpArgs {
     /// Allow destructive actions on a database stamped prod; name the database
     #[arg(long, value_name = "DBNAME")]
     pub allow_destructive: Option<String>,
-    /// Terminate other sessions on the database when a snapshot, restore or reset needs it to
-    /// itself (otherwise trek stops and names them)
+    /// qa: terminate other sessions on the database when a snapshot or restore needs it to
+    /// itself (the template strategy); otherwise trek stops and names them
     #[arg(long)]
     pub terminate_sessions: bool,
 }
@@ -190,10 +190,6 @@ pub struct ResetArgs {
     /// Allow resetting a database stamped prod; name the database
     #[arg(long, value_name = "DBNAME")]
     pub allow_destructive: Option<String>,
-    /// Terminate other sessions on the database when the reset needs it to itself
-    /// (`reset = "database"`)
-    #[arg(long)]
-    pub terminate_sessions: bool,
 }
 
 /// `snapshots`.
@@ -207,7 +203,7 @@ pub struct SnapshotsArgs {
 /// `snapshots list | prune`.
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsCommand {
-    /// List the snapshots of the database, newest first
+    /// List the snapshots of the database, oldest first
     List,
     /// Delete all but the newest snapshots (their files or databases too)
     Prune(PruneArgs),

@@ -32,6 +32,11 @@ migrations = "{migrations}"
 workflow = "dev"            # rewinds edited migrations, runs seeds
 # url = "postgres://localhost/app_dev"
 
+# [env.qa]
+# url_env = "QA_DATABASE_URL"
+# workflow = "qa"           # snapshots before applying; an edited migration restores one
+# snapshot = { strategy = "pg_dump", keep = 10 }   # dumps under target/trek/snapshots/qa
+
 # [env.prod]
 # url_env = "DATABASE_URL"  # the variable holding the URL: secrets stay out of this file
 # workflow = "prod"         # forward only, never seeds; destructive actions are refused
@@ -249,5 +254,30 @@ mod tests {
             merge_build_script("// nothing\n", "migrations", LINE),
             Merge::NoMain
         );
+    }
+
+    #[test]
+    fn the_template_and_its_commented_examples_are_valid() {
+        let text = TREK_TOML.replace("{migrations}", "migrations");
+        crate::config::parse(&text).unwrap();
+        // Uncomment every example setting (not the prose comments) and it still parses.
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest
+                            .split_once(" = ")
+                            .is_some_and(|(k, _)| !k.contains(' ')) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let toml = crate::config::parse(&uncommented).unwrap();
+        assert!(toml.env["qa"].snapshot.is_some());
+        assert_eq!(toml.env.len(), 3);
     }
 }

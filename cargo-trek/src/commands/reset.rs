@@ -12,17 +12,13 @@ use crate::Exit;
 /// Runs `reset`.
 ///
 /// # Errors
-/// A bad migrations folder, an unreachable database, a database stamped prod without
-/// `--allow-destructive`, other sessions in the way of a database reset, or a failing
-/// migration.
+/// A bad migrations folder, an unreachable database, a database stamped prod (or a prod
+/// environment) without `--allow-destructive`, or a failing migration.
 pub fn run(ctx: &Context, printer: &Printer, args: &ResetArgs) -> Result<Exit, Error> {
     let (migrations, mut db) = super::prepare(ctx, printer)?;
     let mut migrator = super::migrator(ctx, &migrations, &db);
     if let Some(database) = &args.allow_destructive {
         migrator = migrator.allow_destructive_on(database.clone());
-    }
-    if args.terminate_sessions {
-        migrator = migrator.terminate_sessions(true);
     }
     tracing::info!(database = %db.url, reset = ?ctx.reset, "resetting");
     let outcome = migrator.reset(&mut db.client);

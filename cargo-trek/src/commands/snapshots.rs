@@ -1,5 +1,5 @@
 //! `cargo trek snapshots [list | prune [--keep N]]`: the qa snapshot catalogue. `list` (the
-//! default) shows every snapshot, newest first; `prune` deletes all but the newest N (the
+//! default) shows every snapshot, oldest first; `prune` deletes all but the newest N (the
 //! environment's `keep` unless `--keep` says), files and snapshot databases included.
 
 use serde_json::json as doc;
