@@ -817,6 +817,12 @@ fn status_shows_the_plan_and_the_diff_of_an_edited_migration() {
         .stdout_has("\n-ALTER TABLE users ADD COLUMN email text;\n")
         .stdout_has("\n+ALTER TABLE users ADD COLUMN email varchar(200);\n");
 
+    // On a terminal (or with --color always), removed lines are red and added lines green.
+    run(&["status", "--color", "always"])
+        .assert_code(0)
+        .stdout_has("\x1b[31m-ALTER TABLE users ADD COLUMN email text;")
+        .stdout_has("\x1b[32m+ALTER TABLE users ADD COLUMN email varchar(200);");
+
     let out = run(&["status", "--json"]);
     out.assert_code(0);
     let doc = json(&out);
@@ -876,7 +882,7 @@ fn qa_snapshots_before_applying_and_restores_after_an_edit() {
     db.client()
         .batch_execute("INSERT INTO users (id) VALUES (42)")
         .unwrap();
-    let out = run(&["up", "--json"]);
+    let out = run(&["up", "--json", "--terminate-sessions"]);
     out.assert_code(0);
     let doc = json(&out);
     assert_eq!(doc["snapshots"].as_array().map(Vec::len), Some(1), "{doc}");

@@ -18,20 +18,24 @@ use crate::Exit;
 /// folder, an unreachable database, or a snapshot that cannot be deleted.
 pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exit, Error> {
     let keep = match &args.command {
-        Some(SnapshotsCommand::Prune(prune)) => Some(
-            prune
-                .keep
-                .or(ctx.snapshot_keep())
-                .ok_or_else(|| Error::Usage {
-                    message: format!(
-                        "how many snapshots should prune keep? pass --keep N, or set keep in {}'s \
-                     snapshot table in Trek.toml",
-                        ctx.env
-                            .as_deref()
-                            .map_or_else(|| "the environment".to_owned(), |e| format!("[env.{e}]"))
-                    ),
-                })?,
-        ),
+        Some(SnapshotsCommand::Prune(prune)) => {
+            let hint = match (ctx.workflow, ctx.env.as_deref()) {
+                (Workflow::Qa, Some(env)) => {
+                    format!(", or set keep in the snapshot table of [env.{env}] in Trek.toml")
+                }
+                _ => String::new(),
+            };
+            Some(
+                prune
+                    .keep
+                    .or(ctx.snapshot_keep())
+                    .ok_or_else(|| Error::Usage {
+                        message: format!(
+                            "how many snapshots should prune keep? pass --keep N{hint}"
+                        ),
+                    })?,
+            )
+        }
         Some(SnapshotsCommand::List) | None => None,
     };
     let (migrations, mut db) = super::prepare(ctx, printer)?;
