@@ -4,4 +4,6 @@ mod concurrency;
 mod local_server;
 mod round_trips;
 mod runtime;
+mod support;
 mod ui;
+mod workflows;

@@ -1,82 +1,13 @@
 //! The runtime against a real PostgreSQL: applying, history, errors, locks, workflows.
 
-use std::fs;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use trek::postgres::Client;
 use trek::{Error, Kind, Migrations, Migrator, State, TransactionMode, Warning, Workflow};
 use trek_tests::TestDb;
 
+use crate::support::{applied, applied_versions, table_exists, Folder};
+
 static FIXTURE_APP: Migrations = trek::embed!("fixtures/app/migrations");
-
-/// A migrations folder in a temporary directory, removed on drop.
-struct Folder {
-    dir: PathBuf,
-}
-
-impl Folder {
-    fn new(label: &str) -> Folder {
-        let dir = std::env::temp_dir().join(format!(
-            "trek-e2e-{label}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Folder { dir }
-    }
-
-    fn file(self, name: &str, sql: &str) -> Folder {
-        let path = self.dir.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, sql).unwrap();
-        self
-    }
-
-    fn remove(self, name: &str) -> Folder {
-        fs::remove_file(self.dir.join(name)).unwrap();
-        self
-    }
-
-    fn read(&self) -> Migrations {
-        trek_core::source::read_dir(&self.dir).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-fn applied(client: &mut Client) -> Vec<(String, Option<String>, String, bool)> {
-    client
-        .query(
-            "SELECT kind, version, name, failed FROM trek.applied ORDER BY id",
-            &[],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect()
-}
-
-fn applied_versions(client: &mut Client) -> Vec<String> {
-    applied(client)
-        .into_iter()
-        .filter_map(|(kind, version, _, _)| (kind == "versioned").then_some(version).flatten())
-        .collect()
-}
-
-fn table_exists(client: &mut Client, table: &str) -> bool {
-    client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-        .unwrap()
-        .get(0)
-}
 
 #[test]
 fn embedded_migrations_apply_and_a_second_run_changes_nothing() {

@@ -1,0 +1,76 @@
+//! Helpers shared by the end-to-end tests: migrations folders on disk and queries of trek's
+//! history.
+
+use std::fs;
+use std::path::PathBuf;
+
+use trek::postgres::Client;
+use trek::Migrations;
+
+/// A migrations folder in a temporary directory, removed on drop.
+pub(crate) struct Folder {
+    pub(crate) dir: PathBuf,
+}
+
+impl Folder {
+    pub(crate) fn new(label: &str) -> Folder {
+        let dir = std::env::temp_dir().join(format!(
+            "trek-e2e-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Folder { dir }
+    }
+
+    pub(crate) fn file(self, name: &str, sql: &str) -> Folder {
+        let path = self.dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, sql).unwrap();
+        self
+    }
+
+    pub(crate) fn remove(self, name: &str) -> Folder {
+        fs::remove_file(self.dir.join(name)).unwrap();
+        self
+    }
+
+    pub(crate) fn read(&self) -> Migrations {
+        trek_core::source::read_dir(&self.dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub(crate) fn applied(client: &mut Client) -> Vec<(String, Option<String>, String, bool)> {
+    client
+        .query(
+            "SELECT kind, version, name, failed FROM trek.applied ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+pub(crate) fn applied_versions(client: &mut Client) -> Vec<String> {
+    applied(client)
+        .into_iter()
+        .filter_map(|(kind, version, _, _)| (kind == "versioned").then_some(version).flatten())
+        .collect()
+}
+
+pub(crate) fn table_exists(client: &mut Client, table: &str) -> bool {
+    client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .unwrap()
+        .get(0)
+}

@@ -1,0 +1,524 @@
+//! The three workflows on real data: dev rewinds or resets, qa restores a snapshot and rolls
+//! forward, prod only moves forward; the environment stamp guards prod databases.
+
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use trek::postgres::{Client, Config, NoTls};
+use trek::{
+    ConfigConnector, Error, Migrations, Migrator, ResetMode, SnapshotStrategy, Snapshots, Undo,
+    Warning, Workflow,
+};
+use trek_tests::TestDb;
+
+use crate::support::{applied_versions, table_exists, Folder};
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+fn connector(db: &TestDb) -> ConfigConnector<NoTls> {
+    let config: Config = db.url.parse().unwrap();
+    ConfigConnector::new(config, NoTls)
+}
+
+fn dev(migrations: &Migrations) -> Migrator<'_> {
+    Migrator::new(migrations).workflow(Workflow::Dev)
+}
+
+fn qa<'m>(migrations: &'m Migrations, strategy: &SnapshotStrategy, db: &TestDb) -> Migrator<'m> {
+    Migrator::new(migrations)
+        .workflow(Workflow::Qa)
+        .snapshots(Snapshots::new(strategy.clone()))
+        .connector(connector(db))
+}
+
+fn actions(client: &mut Client) -> Vec<String> {
+    client
+        .query("SELECT action FROM trek.audit ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn has_column(client: &mut Client, table: &str, column: &str) -> bool {
+    client
+        .query_one(
+            "SELECT count(*) > 0 FROM information_schema.columns \
+             WHERE table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn dev_rewinds_only_as_far_as_the_edit_and_earlier_rows_survive() {
+    let folder = Folder::new("rewind")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("1_a.down.sql", "DROP TABLE a;\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file("2_b.down.sql", "DROP TABLE b;\n")
+        .file("3_c.sql", "CREATE TABLE c (id int);\n")
+        .file("3_c.down.sql", "DROP TABLE c;\n");
+    let db = TestDb::new("rewind");
+    let mut client = db.client();
+    dev(&folder.read()).run(&mut client).unwrap();
+    client
+        .batch_execute("INSERT INTO a VALUES (1), (2); INSERT INTO b VALUES (1);")
+        .unwrap();
+
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int, note text);\n");
+    let migrations = folder.read();
+    let plan = dev(&migrations).plan(&mut client).unwrap();
+    assert_eq!(
+        plan.divergence.as_ref().map(|d| d.reason.as_str()),
+        Some("edited since it was applied")
+    );
+    let report = dev(&migrations).run(&mut client).unwrap();
+    let Some(Undo::Rewind { scripts }) = report.plan.as_ref().map(|p| &p.undo) else {
+        panic!("expected a rewind: {:?}", report.plan);
+    };
+    assert_eq!(scripts, &["3 c", "2 b"]);
+    assert_eq!(report.reverted.len(), 2);
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM a"),
+        2,
+        "rows of a survive"
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM b"), 0);
+    assert!(has_column(&mut client, "b", "note"));
+    assert!(table_exists(&mut client, "c"));
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+}
+
+#[test]
+fn dev_without_a_captured_down_resets_and_rebuilds_keeping_the_audit_log() {
+    let folder = Folder::new("reset")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file(
+            "2_b.sql",
+            "CREATE SCHEMA app; CREATE TABLE app.b (id int);\n",
+        )
+        .file(
+            "repeatable/v.sql",
+            "CREATE OR REPLACE VIEW v AS SELECT id FROM a;\n",
+        );
+    let db = TestDb::new("reset");
+    let mut client = db.client();
+    dev(&folder.read()).run(&mut client).unwrap();
+    client
+        .batch_execute("INSERT INTO a VALUES (1); CREATE TABLE stray (id int);")
+        .unwrap();
+    let audited_before = count(&mut client, "SELECT count(*) FROM trek.audit");
+
+    let folder = folder.file(
+        "2_b.sql",
+        "CREATE SCHEMA app; CREATE TABLE app.b (id int, note text);\n",
+    );
+    let report = dev(&folder.read()).run(&mut client).unwrap();
+    let Some(Undo::Reset { reason }) = report.plan.as_ref().map(|p| &p.undo) else {
+        panic!("expected a reset: {:?}", report.plan);
+    };
+    assert_eq!(reason, "2 b has no captured down script");
+    assert!(!table_exists(&mut client, "stray"), "the reset dropped it");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 0);
+    assert!(has_column(&mut client, "b", "note"));
+    assert!(table_exists(&mut client, "v"), "repeatables run again");
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    let audited_after = count(&mut client, "SELECT count(*) FROM trek.audit");
+    assert!(audited_after > audited_before, "the audit log survives");
+    assert!(actions(&mut client).contains(&"reset".to_owned()));
+    // The reset recreated public as it was: the migrations could create their tables in it.
+    assert!(dev(&folder.read()).run(&mut client).unwrap().is_noop());
+}
+
+#[test]
+fn dev_reset_can_drop_and_recreate_the_database() {
+    let folder = Folder::new("resetdb").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("resetdb");
+    let mut client = db.client();
+    Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap();
+    client.batch_execute("INSERT INTO a VALUES (1)").unwrap();
+    let report = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .reset_mode(ResetMode::Database)
+        .connector(connector(&db))
+        .reset(&mut client)
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 0);
+    let actions = actions(&mut client);
+    assert_eq!(actions, ["apply", "reset", "apply"], "carried across");
+}
+
+/// The qa story for one strategy: rows inserted before the snapshot survive the restore, the
+/// edited migration is rolled forward, and the restore is in the audit log.
+fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
+    let folder = Folder::new(label).file(
+        "1_accounts.sql",
+        "CREATE TABLE accounts (id int PRIMARY KEY, name text);\n",
+    );
+    let db = TestDb::new(label);
+    let mut client = db.client();
+    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    assert_eq!(report.snapshots.len(), 1, "a snapshot before applying");
+    client
+        .batch_execute("INSERT INTO accounts VALUES (1, 'kept'), (2, 'kept too')")
+        .unwrap();
+
+    let folder = folder.file("2_orders.sql", "CREATE TABLE orders (id int);\n");
+    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    assert_eq!(report.snapshots.len(), 1);
+    assert_eq!(report.snapshots[0].label, "before 2 orders");
+    client
+        .batch_execute(
+            "INSERT INTO accounts VALUES (3, 'after the snapshot'); INSERT INTO orders VALUES (1);",
+        )
+        .unwrap();
+    assert!(qa(&folder.read(), &strategy, &db)
+        .run(&mut client)
+        .unwrap()
+        .is_noop());
+
+    let folder = folder.file(
+        "2_orders.sql",
+        "CREATE TABLE orders (id int, total numeric NOT NULL DEFAULT 0);\n",
+    );
+    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    let Some(Undo::Restore { snapshot }) = report.plan.as_ref().map(|p| &p.undo) else {
+        panic!("expected a restore: {:?}", report.plan);
+    };
+    assert_eq!(snapshot.label, "before 2 orders");
+    assert_eq!(report.applied.len(), 1);
+    let names: Vec<String> = client
+        .query("SELECT name FROM accounts ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        names,
+        ["kept", "kept too"],
+        "rows from before the snapshot survive"
+    );
+    assert!(has_column(&mut client, "orders", "total"), "rolled forward");
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    let actions = actions(&mut client);
+    assert_eq!(
+        actions,
+        ["snapshot", "apply", "snapshot", "apply", "restore", "apply"],
+        "the audit log is carried across the restore and records it"
+    );
+    let catalogue = qa(&folder.read(), &strategy, &db)
+        .list_snapshots(&mut client)
+        .unwrap();
+    assert_eq!(
+        catalogue.len(),
+        2,
+        "the catalogue survives the restore it drove"
+    );
+    assert!(qa(&folder.read(), &strategy, &db)
+        .run(&mut client)
+        .unwrap()
+        .is_noop());
+
+    let pruned = qa(&folder.read(), &strategy, &db)
+        .prune_snapshots(&mut client, 1)
+        .unwrap();
+    assert_eq!(pruned.len(), 1);
+    assert_eq!(pruned[0].label, catalogue[0].label);
+    assert_eq!(
+        qa(&folder.read(), &strategy, &db)
+            .list_snapshots(&mut client)
+            .unwrap()
+            .len(),
+        1
+    );
+    qa(&folder.read(), &strategy, &db)
+        .prune_snapshots(&mut client, 0)
+        .unwrap();
+}
+
+#[test]
+fn qa_restores_a_pg_dump_snapshot_and_rolls_forward() {
+    let dir = Folder::new("qa-dumps");
+    qa_restores_and_rolls_forward(
+        SnapshotStrategy::PgDump {
+            dir: dir.dir.clone(),
+        },
+        "qa_dump",
+    );
+    let dumps = std::fs::read_dir(&dir.dir).unwrap().count();
+    assert_eq!(dumps, 0, "pruning deleted the dumps");
+}
+
+#[test]
+fn qa_restores_a_template_snapshot_and_rolls_forward() {
+    qa_restores_and_rolls_forward(SnapshotStrategy::Template, "qa_template");
+}
+
+#[test]
+fn a_template_snapshot_names_the_sessions_in_the_way_and_can_end_them() {
+    let folder = Folder::new("busy").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("busy");
+    let mut client = db.client();
+    let mut other = db.client();
+    let migrations = folder.read();
+    let qa = |terminate: bool| {
+        Migrator::new(&migrations)
+            .workflow(Workflow::Qa)
+            .snapshots(Snapshots::new(SnapshotStrategy::Template).terminate_sessions(terminate))
+            .connector(connector(&db))
+    };
+    let err = qa(false).run(&mut client).unwrap_err();
+    assert!(
+        matches!(err, Error::DatabaseBusy { ref sessions, .. } if sessions.len() == 1),
+        "{err}"
+    );
+    assert!(!table_exists(&mut client, "a"), "nothing was applied");
+    qa(true).run(&mut client).unwrap();
+    assert!(table_exists(&mut client, "a"));
+    assert!(
+        other.batch_execute("SELECT 1").is_err(),
+        "the other session was ended"
+    );
+    let snapshots: i64 = count(
+        &mut client,
+        &format!(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE '{}\\_\\_trek\\_%'",
+            db.name
+        ),
+    );
+    assert_eq!(snapshots, 1);
+    qa(false).prune_snapshots(&mut client, 0).unwrap();
+}
+
+#[test]
+fn qa_without_a_usable_snapshot_stops_and_changes_nothing() {
+    let dir = Folder::new("qa-none-dumps");
+    let folder = Folder::new("qa-none").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("qa_none");
+    let mut client = db.client();
+    let strategy = SnapshotStrategy::PgDump {
+        dir: dir.dir.clone(),
+    };
+    qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    client
+        .batch_execute("INSERT INTO a VALUES (1); DELETE FROM trek.snapshots;")
+        .unwrap();
+    let folder = folder.file("1_a.sql", "CREATE TABLE a (id bigint);\n");
+    let plan = qa(&folder.read(), &strategy, &db)
+        .plan(&mut client)
+        .unwrap();
+    assert!(matches!(plan.undo, Undo::Blocked { .. }), "{:?}", plan.undo);
+    let err = qa(&folder.read(), &strategy, &db)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::NoSnapshot { count: 0, .. }), "{err}");
+    assert!(err.to_string().contains("cargo trek repair"), "{err}");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 1);
+}
+
+#[test]
+fn prod_with_an_edited_migration_warns_changes_nothing_and_strict_refuses() {
+    let folder = Folder::new("prod-edit").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("prod_edit");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    client.batch_execute("INSERT INTO a VALUES (1)").unwrap();
+    let checksum = |client: &mut Client| -> String {
+        client
+            .query_one("SELECT checksum FROM trek.applied", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = checksum(&mut client);
+    let folder = folder.file("1_a.sql", "CREATE TABLE a (id bigint);\n");
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert!(matches!(
+        report.warnings.as_slice(),
+        [Warning::Modified { .. }]
+    ));
+    assert!(report.is_noop());
+    assert_eq!(
+        report.plan.as_ref().map(|p| &p.undo),
+        Some(&Undo::Nothing),
+        "prod never rewinds"
+    );
+    let err = Migrator::new(&folder.read())
+        .strict()
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::Modified { .. }), "{err}");
+    assert_eq!(checksum(&mut client), before);
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 1);
+}
+
+#[test]
+fn a_prod_stamped_database_refuses_reset_dev_and_qa_and_is_left_untouched() {
+    let dir = Folder::new("guard-dumps");
+    let folder = Folder::new("guard")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("1_a.down.sql", "DROP TABLE a;\n");
+    let db = TestDb::new("guard");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    client.batch_execute("INSERT INTO a VALUES (1)").unwrap();
+    let edited = folder.file("1_a.sql", "CREATE TABLE a (id bigint);\n");
+    let migrations = edited.read();
+    let refusals = [
+        Migrator::new(&migrations)
+            .workflow(Workflow::Dev)
+            .reset(&mut client),
+        Migrator::new(&migrations).reset(&mut client),
+        Migrator::new(&migrations)
+            .workflow(Workflow::Dev)
+            .run(&mut client),
+        Migrator::new(&migrations)
+            .workflow(Workflow::Qa)
+            .snapshots(Snapshots::new(SnapshotStrategy::PgDump {
+                dir: dir.dir.clone(),
+            }))
+            .connector(connector(&db))
+            .run(&mut client),
+    ];
+    for refusal in refusals {
+        let err = refusal.unwrap_err();
+        assert!(matches!(err, Error::Protected { .. }), "{err}");
+    }
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 1);
+    assert_eq!(
+        actions(&mut client),
+        ["apply"],
+        "nothing else happened to the database"
+    );
+}
+
+#[test]
+fn a_qa_run_killed_during_a_restore_leaves_the_old_database_and_the_next_run_finishes() {
+    // Each row's CHECK sleeps, so replaying the dump takes seconds: time to kill trek.
+    // A table dumped after it holds more than the pipes and sockets buffer, so trek is still
+    // streaming the dump, with COMMIT unsent, while the server sleeps.
+    let slow = "CREATE FUNCTION slow_ok(int) RETURNS boolean LANGUAGE sql \
+                AS 'SELECT pg_sleep(0.1) IS NOT NULL';\n\
+                CREATE TABLE a_slow (id int CHECK (slow_ok(id)));\n\
+                INSERT INTO a_slow SELECT generate_series(1, 40);\n\
+                CREATE TABLE z_big (id int, filler text);\n\
+                INSERT INTO z_big SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 20000) g;\n";
+    let dumps = Folder::new("kill-dumps");
+    let folder = Folder::new("kill").file("1_slow.sql", slow);
+    let db = TestDb::new("kill_restore");
+    let run_app = |folder: &Folder| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trek-qa-app"));
+        command
+            .env("DATABASE_URL", &db.url)
+            .env("TREK_MIGRATIONS", &folder.dir)
+            .env("TREK_SNAPSHOT_DIR", &dumps.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let out = run_app(&folder).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The snapshot before 2 holds the slow rows.
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let out = run_app(&folder).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db.client()
+        .batch_execute("INSERT INTO b VALUES (7)")
+        .unwrap();
+
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int, note text);\n");
+    let mut app = run_app(&folder).spawn().unwrap();
+    let started = Instant::now();
+    let mut watcher = db.client();
+    loop {
+        let restoring: bool = watcher
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event = 'PgSleep'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if restoring {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the restore never started"
+        );
+        assert!(
+            app.try_wait().unwrap().is_none(),
+            "the app ended before the restore"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    app.kill().unwrap();
+    app.wait().unwrap();
+
+    // The restore's transaction is rolled back once its session notices: wait for it.
+    let started = Instant::now();
+    while count(
+        &mut watcher,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid()",
+    ) > 0
+    {
+        if started.elapsed() > Duration::from_secs(30) {
+            let sessions: Vec<String> = watcher
+                .query(
+                    "SELECT format('%s %s %s %s', application_name, state, wait_event, left(query, 80)) \
+                     FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            panic!("the restore session lingers: {sessions:?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Either untouched (killed before trek sent COMMIT: psql saw the end of its input and the
+    // server rolled back) or fully restored (psql had COMMIT buffered), never a mix.
+    if table_exists(&mut watcher, "b") {
+        assert_eq!(count(&mut watcher, "SELECT count(*) FROM b"), 1);
+        assert!(!has_column(&mut watcher, "b", "note"));
+        assert_eq!(applied_versions(&mut watcher), ["1", "2"]);
+        assert!(!actions(&mut watcher).contains(&"restore".to_owned()));
+    } else {
+        assert_eq!(applied_versions(&mut watcher), ["1"]);
+        assert!(actions(&mut watcher).contains(&"restore".to_owned()));
+    }
+    assert_eq!(count(&mut watcher, "SELECT count(*) FROM a_slow"), 40);
+    assert_eq!(count(&mut watcher, "SELECT count(*) FROM z_big"), 20_000);
+
+    let out = run_app(&folder).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut client = db.client();
+    assert!(
+        has_column(&mut client, "b", "note"),
+        "the next run finished the job"
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a_slow"), 40);
+    assert!(actions(&mut client).contains(&"restore".to_owned()));
+}
