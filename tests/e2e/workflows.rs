@@ -522,3 +522,67 @@ fn a_qa_run_killed_during_a_restore_leaves_the_old_database_and_the_next_run_fin
     assert_eq!(count(&mut client, "SELECT count(*) FROM a_slow"), 40);
     assert!(actions(&mut client).contains(&"restore".to_owned()));
 }
+
+/// `pg_dump` of the server's major version: Debian's folder, else `PATH`.
+fn pg_dump() -> std::path::PathBuf {
+    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.pop()
+        .map(|d| d.join("bin/pg_dump"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| "pg_dump".into())
+}
+
+#[test]
+fn a_reset_with_a_baseline_dump_rebuilds_from_it_and_applies_only_what_it_lacks() {
+    let folder = Folder::new("baseline-dump")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let prod = TestDb::new("baseline_prod");
+    Migrator::new(&folder.read())
+        .run(&mut prod.client())
+        .unwrap();
+    let dumps = Folder::new("baseline-dump-file");
+    let dump = dumps.dir.join("schema.sql");
+    let out = Command::new(pg_dump())
+        .args(["--no-owner", "--no-privileges", "--file"])
+        .arg(&dump)
+        .arg(&prod.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int);\n");
+    let db = TestDb::new("baseline_dev");
+    let mut client = db.client();
+    client.batch_execute("CREATE TABLE stray (id int)").unwrap();
+    let report = dev(&folder.read())
+        .baseline_dump(&dump)
+        .connector(connector(&db))
+        .reset(&mut client)
+        .unwrap();
+    let applied: Vec<String> = report.applied.iter().map(ToString::to_string).collect();
+    assert_eq!(applied, ["3 c"], "only what the dump lacks");
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+    assert!(!table_exists(&mut client, "stray"));
+    assert!(table_exists(&mut client, "b"));
+    let stamp: String = client
+        .query_one("SELECT value FROM trek.meta WHERE key = 'environment'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stamp, "dev",
+        "the database keeps its own stamp, not the dump's"
+    );
+    assert_eq!(
+        actions(&mut client),
+        ["reset", "apply"],
+        "its own audit log, not production's"
+    );
+}

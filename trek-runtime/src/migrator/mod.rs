@@ -5,6 +5,7 @@ mod run;
 mod snapshots;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,7 @@ pub struct Migrator<'m> {
     managed_schemas: Option<Vec<String>>,
     terminate_sessions: bool,
     force_reset: bool,
+    baseline_dump: Option<PathBuf>,
 }
 
 /// The caller's [`Connect`], shared between clones of a migrator.
@@ -90,7 +92,18 @@ impl<'m> Migrator<'m> {
             managed_schemas: None,
             terminate_sessions: false,
             force_reset: false,
+            baseline_dump: None,
         }
+    }
+
+    /// A schema dump a reset rebuilds from instead of from nothing: a plain SQL dump of
+    /// production's schema that carries trek's history rows (what `cargo trek dump` writes).
+    /// The reset drops the managed schemas and trek's, replays the dump in one transaction, and
+    /// the run then applies only what the dump lacks, so developers work against production's
+    /// real schema. Needs a [`Connect`] (the dump is replayed with `psql`).
+    pub fn baseline_dump(mut self, path: impl Into<PathBuf>) -> Self {
+        self.baseline_dump = Some(path.into());
+        self
     }
 
     /// The qa workflow's snapshots: how they are taken and restored, how many are kept. The qa

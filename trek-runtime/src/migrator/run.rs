@@ -118,6 +118,10 @@ impl Migrator<'_> {
         if let Some(reason) = plan.reset.take() {
             state.reset_done = true;
             state.snapshot_for = None;
+            if let Some(dump) = &self.baseline_dump {
+                self.reset_to_baseline(guard, dump, &reason)?;
+                return Ok(Next::Again);
+            }
             return match self.reset_mode {
                 ResetMode::Schemas => {
                     self.reset_schemas(guard, &reason)?;

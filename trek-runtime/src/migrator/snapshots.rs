@@ -197,7 +197,48 @@ impl Migrator<'_> {
         pg_dump::restore(
             &tools,
             &connector.client_env(&database),
-            Path::new(&record.info.location),
+            pg_dump::Dump::Custom(Path::new(&record.info.location)),
+            &prelude,
+            &postlude,
+        )
+    }
+
+    /// Resets to the baseline schema dump: drops the managed schemas and trek's, replays the
+    /// dump (which carries trek's history rows) and carries the audit log and catalogue back,
+    /// in one transaction.
+    pub(super) fn reset_to_baseline(
+        &self,
+        client: &mut Client,
+        dump: &Path,
+        reason: &str,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let connector = self.connector_for("resetting to a baseline schema dump")?;
+        let database = current_database(client)?;
+        let tools = ClientTools::for_server(client)?;
+        let carried = carry::read(client, &self.schema)?;
+        let managed = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+        let mut prelude = schemas::drop_sql(&managed);
+        prelude.push_str(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE;\n",
+            quote_ident(&self.schema)
+        ));
+        let mut postlude = carry::restore_sql(&self.schema, &carried);
+        postlude.push_str(&self.executor(Some(self.workflow)).event_sql(
+            Action::Reset,
+            &format!(
+                "rebuilt {} from the baseline schema dump {} because {reason}",
+                schemas::names(&managed),
+                dump.display()
+            ),
+            started.elapsed().as_millis(),
+            None,
+        ));
+        tracing::info!(dump = %dump.display(), reason, "resetting to the baseline schema dump");
+        pg_dump::restore(
+            &tools,
+            &connector.client_env(&database),
+            pg_dump::Dump::Plain(dump),
             &prelude,
             &postlude,
         )

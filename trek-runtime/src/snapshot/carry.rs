@@ -2,8 +2,9 @@
 //!
 //! A snapshot holds trek's tables as they were when it was taken. Before a restore trek reads
 //! the current audit log and catalogue; the SQL from [`restore_sql`], run in the restored
-//! database (in the restore's own transaction where the strategy allows), puts back every
-//! audit row the snapshot lacks and the whole catalogue, so neither loses anything.
+//! database (in the restore's own transaction where the strategy allows), puts back the whole
+//! audit log and catalogue, so neither loses anything, and the database's own environment
+//! stamp.
 
 use postgres::Client;
 
@@ -16,6 +17,7 @@ use crate::sql::{quote_ident, quote_literal};
 pub(crate) struct Carried {
     audit: String,
     snapshots: String,
+    stamp: Option<String>,
     pub audit_rows: i64,
 }
 
@@ -27,7 +29,8 @@ pub(crate) fn read(client: &mut Client, schema: &str) -> Result<Carried> {
             &format!(
                 "SELECT (SELECT coalesce(json_agg(a ORDER BY a.id), '[]')::text FROM {s}.audit a), \
                         (SELECT coalesce(json_agg(n ORDER BY n.id), '[]')::text FROM {s}.snapshots n), \
-                        (SELECT count(*) FROM {s}.audit)"
+                        (SELECT count(*) FROM {s}.audit), \
+                        (SELECT value FROM {s}.meta WHERE key = 'environment')"
             ),
             &[],
         )
@@ -36,26 +39,23 @@ pub(crate) fn read(client: &mut Client, schema: &str) -> Result<Carried> {
         audit: row.get(0),
         snapshots: row.get(1),
         audit_rows: row.get(2),
+        stamp: row.get(3),
     })
 }
 
 /// Statements (each ending in `;\n`, no transaction control, every name qualified) that bring
-/// trek's tables in the restored database to the current layout and put the carried rows
-/// back.
+/// trek's tables in the restored database to the current layout, replace its audit log and
+/// catalogue with the carried ones, and keep the database's own environment stamp (a dump of
+/// production restored into qa stays qa).
 pub(crate) fn restore_sql(schema: &str, carried: &Carried) -> String {
     let s = quote_ident(schema);
     let mut sql = meta::upgrade_sql(schema);
-    for (table, rows, replace) in [
-        ("audit", &carried.audit, false),
-        ("snapshots", &carried.snapshots, true),
-    ] {
-        if replace {
-            sql.push_str(&format!("DELETE FROM {s}.{table};\n"));
-        }
+    for (table, rows) in [("audit", &carried.audit), ("snapshots", &carried.snapshots)] {
+        sql.push_str(&format!("DELETE FROM {s}.{table};\n"));
         sql.push_str(&format!(
             "INSERT INTO {s}.{table} OVERRIDING SYSTEM VALUE \
              SELECT * FROM json_populate_recordset(NULL::{s}.{table}, {rows}) \
-             ON CONFLICT (id) DO NOTHING;\n",
+             ;\n",
             rows = quote_literal(rows),
         ));
         let qualified = quote_literal(&format!("{s}.{table}"));
@@ -66,5 +66,13 @@ pub(crate) fn restore_sql(schema: &str, carried: &Carried) -> String {
                               WHERE format('%I.%I', schemaname, sequencename) = pg_get_serial_sequence({qualified}, 'id')), 1));\n"
         ));
     }
+    sql.push_str(&match &carried.stamp {
+        Some(stamp) => format!(
+            "INSERT INTO {s}.meta (key, value) VALUES ('environment', {}) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n",
+            quote_literal(stamp)
+        ),
+        None => format!("DELETE FROM {s}.meta WHERE key = 'environment';\n"),
+    });
     sql
 }

@@ -47,18 +47,31 @@ pub(crate) fn take(
     Ok((file, size))
 }
 
-/// Restores `file` into the database `env` points at, in one transaction that runs `prelude`
+/// A dump to replay.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dump<'a> {
+    /// A custom-format dump, turned into SQL by `pg_restore`.
+    Custom(&'a Path),
+    /// A plain SQL dump (`pg_dump --format=plain`, a committed schema dump), replayed as it is.
+    Plain(&'a Path),
+}
+
+/// Replays `dump` into the database `env` points at, in one transaction that runs `prelude`
 /// first and `postlude` last.
 pub(crate) fn restore(
     tools: &ClientTools,
     env: &[(String, String)],
-    file: &Path,
+    dump: Dump<'_>,
     prelude: &str,
     postlude: &str,
 ) -> Result<()> {
+    let (file, plain) = match dump {
+        Dump::Custom(file) => (file, false),
+        Dump::Plain(file) => (file, true),
+    };
     if !file.is_file() {
         return Err(Error::Snapshot {
-            message: format!("the snapshot's dump {} is gone", file.display()),
+            message: format!("the dump {} is gone", file.display()),
         });
     }
     let mut psql = Command::new(tools.program("psql"));
@@ -72,10 +85,16 @@ pub(crate) fn restore(
         .map_err(|e| io_error("could not start psql", &e))?;
     let psql_errors = drain(&mut psql);
 
-    let mut restore = Command::new(tools.program("pg_restore"));
+    let mut restore = if plain {
+        let mut cat = Command::new("cat");
+        cat.arg(file);
+        cat
+    } else {
+        let mut pg_restore = Command::new(tools.program("pg_restore"));
+        pg_restore.arg("--file=-").arg(file);
+        pg_restore
+    };
     restore
-        .arg("--file=-")
-        .arg(file)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
