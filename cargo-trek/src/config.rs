@@ -86,6 +86,9 @@ pub struct EnvSection {
     pub reset: Option<String>,
     /// The managed schemas for this environment, overriding `[trek]`.
     pub schemas: Option<Vec<String>>,
+    /// A schema dump (with trek's history rows, as `pg_dump` writes it) a reset rebuilds
+    /// from instead of from nothing; relative to the package. dev and qa only.
+    pub baseline: Option<PathBuf>,
 }
 
 /// `snapshot = { ... }` of a qa environment.

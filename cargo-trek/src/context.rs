@@ -152,6 +152,8 @@ pub struct Context {
     /// The schemas a reset or a restore drops and rebuilds, when narrowed (`schemas`);
     /// `None` means every schema but PostgreSQL's and trek's.
     pub schemas: Option<Vec<String>>,
+    /// The schema dump a reset rebuilds from (`baseline`), absolute.
+    pub baseline: Option<PathBuf>,
 }
 
 impl Context {
@@ -312,6 +314,15 @@ impl Context {
         let schemas = env
             .and_then(|e| e.schemas.clone())
             .or_else(|| toml.trek.schemas.clone());
+        let baseline = env
+            .and_then(|e| e.baseline.as_ref())
+            .map(|path| project.root.join(path));
+        if baseline.is_some() && workflow == Workflow::Prod {
+            return Err(config_error(format!(
+                "[env.{}] baseline: a prod environment never resets, so it has no baseline dump",
+                env_name.as_deref().unwrap_or_default()
+            )));
+        }
 
         Ok(Context {
             project,
@@ -327,6 +338,7 @@ impl Context {
             snapshots,
             reset,
             schemas,
+            baseline,
         })
     }
 
@@ -382,6 +394,9 @@ impl Context {
         migrator = migrator.reset_mode(self.reset.into());
         if let Some(schemas) = &self.schemas {
             migrator = migrator.managed_schemas(schemas.clone());
+        }
+        if let Some(baseline) = &self.baseline {
+            migrator = migrator.baseline_dump(baseline.clone());
         }
         migrator
     }
@@ -715,5 +730,31 @@ mod tests {
                 database: "demo_app_staging".to_owned()
             }
         );
+    }
+
+    #[test]
+    fn a_baseline_dump_is_resolved_against_the_package_and_refused_in_prod() {
+        let flags = GlobalArgs {
+            env: Some("dev".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let ctx = resolve(
+            &flags,
+            "[env.dev]\nbaseline = \"db/schema.sql\"\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        assert_eq!(ctx.baseline, Some(PathBuf::from("/p/db/schema.sql")));
+        let flags = GlobalArgs {
+            env: Some("prod".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let err = resolve(
+            &flags,
+            "[env.prod]\nbaseline = \"db/schema.sql\"\n",
+            &Vars::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("baseline"), "{err}");
     }
 }
