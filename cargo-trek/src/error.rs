@@ -188,7 +188,6 @@ impl Error {
                 trek::Error::Modified { .. } => "modified",
                 trek::Error::Failed { .. } => "failed_earlier",
                 trek::Error::Protected { .. } => "protected",
-                trek::Error::Divergence { .. } => "divergence",
                 trek::Error::MissingDown { .. } => "missing_down",
                 trek::Error::UnknownVersion { .. } => "unknown_version",
                 trek::Error::AlreadyApplied { .. } => "already_applied",

@@ -118,16 +118,6 @@ pub enum Error {
         action: String,
     },
 
-    /// The database has applied migrations that differ from the folder, and the workflow can
-    /// not rewind them.
-    #[error("the database diverges from the migrations at {label}: {reason}")]
-    Divergence {
-        /// The first differing applied item.
-        label: String,
-        /// Why it cannot be rewound automatically, and what to do.
-        reason: String,
-    },
-
     /// A revert needs a down script that was not captured when the migration was applied.
     #[error(
         "{label} has no down script recorded; nothing was reverted. Write the migration's \
