@@ -96,7 +96,7 @@ impl Migrator<'_> {
             SnapshotStrategy::PgDump { dir } => {
                 let connector = self.connector_for("a pg_dump snapshot")?;
                 let tools = ClientTools::for_server(client)?;
-                let schemas = self.dumped_schemas(client)?;
+                let schemas = self.dumped_schemas();
                 let (file, size) = pg_dump::take(
                     &tools,
                     &connector.client_env(&database),
@@ -246,15 +246,15 @@ impl Migrator<'_> {
 
     /// The schemas a `pg_dump` snapshot holds: every one when no managed schemas are
     /// configured, else those and trek's.
-    fn dumped_schemas(&self, _client: &mut Client) -> Result<Vec<String>> {
-        Ok(match &self.managed_schemas {
+    fn dumped_schemas(&self) -> Vec<String> {
+        match &self.managed_schemas {
             Some(list) => list
                 .iter()
                 .cloned()
                 .chain(std::iter::once(self.schema.clone()))
                 .collect(),
             None => Vec::new(),
-        })
+        }
     }
 
     /// Prunes to the configured `keep`, when there is one.
