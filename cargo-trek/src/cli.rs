@@ -115,6 +115,8 @@ pub enum Command {
     /// Rebuild the database from nothing: drop the managed schemas (or the database) and
     /// apply every migration
     Reset(ResetArgs),
+    /// Apply the pending seeds alone (dev and qa; never prod), once every migration is applied
+    Seed,
     /// The qa snapshot catalogue: list the snapshots (the default) or prune old ones
     Snapshots(SnapshotsArgs),
     /// Check the migrations folder offline: names, versions, directives, encoding

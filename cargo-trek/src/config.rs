@@ -86,6 +86,9 @@ pub struct EnvSection {
     pub reset: Option<String>,
     /// The managed schemas for this environment, overriding `[trek]`.
     pub schemas: Option<Vec<String>>,
+    /// Whether the dev and qa workflows run seeds (default true); `true` on a prod
+    /// environment is an error: seeds never reach prod.
+    pub seeds: Option<bool>,
     /// A schema dump (with trek's history rows, as `pg_dump` writes it) a reset rebuilds
     /// from instead of from nothing; relative to the package. dev and qa only.
     pub baseline: Option<PathBuf>,

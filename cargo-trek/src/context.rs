@@ -154,6 +154,8 @@ pub struct Context {
     pub schemas: Option<Vec<String>>,
     /// The schema dump a reset rebuilds from (`baseline`), absolute.
     pub baseline: Option<PathBuf>,
+    /// Whether seeds run (`seeds`; default true, and prod never runs them).
+    pub seeds: bool,
 }
 
 impl Context {
@@ -317,6 +319,14 @@ impl Context {
         let baseline = env
             .and_then(|e| e.baseline.as_ref())
             .map(|path| project.root.join(path));
+        let seeds = env.and_then(|e| e.seeds);
+        if seeds == Some(true) && workflow == Workflow::Prod {
+            return Err(config_error(format!(
+                "[env.{}] seeds = true: seeds never reach prod; remove the key",
+                env_name.as_deref().unwrap_or_default()
+            )));
+        }
+        let seeds = seeds.unwrap_or(true);
         if baseline.is_some() && workflow == Workflow::Prod {
             return Err(config_error(format!(
                 "[env.{}] baseline: a prod environment never resets, so it has no baseline dump",
@@ -339,6 +349,7 @@ impl Context {
             reset,
             schemas,
             baseline,
+            seeds,
         })
     }
 
@@ -398,7 +409,7 @@ impl Context {
         if let Some(baseline) = &self.baseline {
             migrator = migrator.baseline_dump(baseline.clone());
         }
-        migrator
+        migrator.seeds(self.seeds)
     }
 
     /// How many snapshots the environment keeps (`keep` in its `snapshot` table).
@@ -756,5 +767,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("baseline"), "{err}");
+    }
+
+    #[test]
+    fn seeds_can_be_switched_off_but_never_on_in_prod() {
+        let flags = |env: &str| GlobalArgs {
+            env: Some(env.to_owned()),
+            ..GlobalArgs::default()
+        };
+        let ctx = resolve(
+            &flags("dev"),
+            "[env.dev]\nseeds = false\n",
+            &Vars::default(),
+        )
+        .unwrap();
+        assert!(!ctx.seeds);
+        let err = resolve(
+            &flags("prod"),
+            "[env.prod]\nseeds = true\n",
+            &Vars::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("seeds never reach prod"), "{err}");
+        assert_eq!(err.exit_code(), 2);
     }
 }

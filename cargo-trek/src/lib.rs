@@ -145,6 +145,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Up(args) => commands::up::run(&ctx, printer, args),
         Command::Down(args) => commands::down::run(&ctx, printer, args),
         Command::Reset(args) => commands::reset::run(&ctx, printer, args),
+        Command::Seed => commands::seed::run(&ctx, printer),
         Command::Snapshots(args) => commands::snapshots::run(&ctx, printer, args),
         Command::Verify => commands::verify::run(&ctx, printer),
         Command::Repair => commands::repair::run(&ctx, printer),

@@ -1282,3 +1282,50 @@ fn database_urls_connect_over_tls_as_their_sslmode_says() {
         .get(0);
     assert_eq!(emails, 1);
 }
+
+#[test]
+fn seed_applies_pending_seeds_alone_status_lists_them_apart_and_prod_refuses() {
+    let (p, db) = migrated_project("seed");
+    p.file(
+        "migrations/seeds/0001_demo_users.sql",
+        "INSERT INTO users (id, email) VALUES (1, 'ada@example.com');\n",
+    )
+    .file(
+        "Trek.toml",
+        "[env.dev]\nurl_env = \"DEV_DB\"\nseeds = false\n\
+         [env.qa]\nurl_env = \"DEV_DB\"\nworkflow = \"dev\"\n\
+         [env.prod]\nurl_env = \"DEV_DB\"\nworkflow = \"prod\"\n",
+    );
+    let run = |args: &[&str]| p.trek(args).env("DEV_DB", &db.url).run();
+    run(&["up"]).assert_code(0);
+    assert_eq!(count(&db, "SELECT count(*) FROM users"), 0, "seeds = false");
+    run(&["seed", "--env", "prod"])
+        .assert_code(1)
+        .stderr_has("seeds never reach prod");
+    run(&["status", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("seeds (test data, never in prod)")
+        .stdout_has("demo_users  pending");
+    run(&["seed", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("seeded seed 0001 demo_users");
+    assert_eq!(count(&db, "SELECT count(*) FROM users"), 1);
+    run(&["seed", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("has no pending seeds");
+}
+
+#[test]
+fn a_prod_environment_with_seeds_on_is_a_configuration_error() {
+    let (p, db) = migrated_project("seed_prod");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"DEV_DB\"\nworkflow = \"prod\"\nseeds = true\n",
+    );
+    p.trek(&["up", "--env", "prod"])
+        .env("DEV_DB", &db.url)
+        .run()
+        .assert_code(2)
+        .stderr_has("seeds never reach prod");
+    assert!(!table_exists(&db, "users"), "nothing was applied");
+}

@@ -4,6 +4,7 @@ mod concurrency;
 mod local_server;
 mod round_trips;
 mod runtime;
+mod seeds;
 mod support;
 mod ui;
 mod workflows;

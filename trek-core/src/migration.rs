@@ -127,11 +127,12 @@ impl Migration {
         self.down.as_ref()
     }
 
-    /// A short label for messages: `0003 add_email` or `repeatable views`.
+    /// A short label for messages: `0003 add_email`, `seed 0001 demo` or `repeatable views`.
     pub fn label(&self) -> String {
-        match &self.version {
-            Some(v) => format!("{} {}", v, self.name),
-            None => format!("{} {}", self.kind, self.name),
+        match (&self.version, self.kind) {
+            (Some(v), Kind::Versioned) => format!("{} {}", v, self.name),
+            (Some(v), kind) => format!("{kind} {v} {}", self.name),
+            (None, kind) => format!("{kind} {}", self.name),
         }
     }
 }

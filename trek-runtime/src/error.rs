@@ -118,6 +118,14 @@ pub enum Error {
         action: String,
     },
 
+    /// `seed` was asked where it cannot run: the workflow runs no seeds, or more than seeds
+    /// is pending.
+    #[error("no seeds were applied: {reason}")]
+    SeedsRefused {
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// A revert needs a down script that was not captured when the migration was applied.
     #[error(
         "{label} has no down script recorded; nothing was reverted. Write the migration's \

@@ -9,6 +9,7 @@ pub mod init;
 pub mod new;
 pub mod repair;
 pub mod reset;
+pub mod seed;
 pub mod snapshots;
 pub mod status;
 pub mod up;

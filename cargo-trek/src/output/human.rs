@@ -81,8 +81,8 @@ pub fn state_style(state: State) -> Style {
 fn version_cell(kind: Kind, version: Option<&str>) -> String {
     match (kind, version) {
         (Kind::Versioned, Some(v)) => v.to_owned(),
-        (Kind::Seed, Some(v)) => format!("seed {v}"),
-        (Kind::Repeatable, _) => "repeatable".to_owned(),
+        (Kind::Seed, Some(v)) => v.to_owned(),
+        (Kind::Repeatable, _) => String::new(),
         (_, None) => String::new(),
     }
 }
@@ -98,12 +98,45 @@ pub fn status(status: &Status, database: &str) -> Vec<String> {
     if status.entries.is_empty() {
         lines.push("no migrations yet: create one with `cargo trek new NAME`".to_owned());
     } else {
-        let mut table = Table::new(&["VERSION", "NAME", "STATE", "APPLIED AT (UTC)"]);
-        for entry in &status.entries {
-            table.row(status_row(entry));
+        // Migrations, repeatables and seeds each get their own table; the headings appear
+        // when there is more than one.
+        let groups: Vec<(Kind, &str, &[&'static str])> = vec![
+            (
+                Kind::Versioned,
+                "migrations",
+                &["VERSION", "NAME", "STATE", "APPLIED AT (UTC)"],
+            ),
+            (
+                Kind::Repeatable,
+                "repeatables (run when they change, after the migrations)",
+                &["NAME", "STATE", "LAST RUN (UTC)"],
+            ),
+            (
+                Kind::Seed,
+                "seeds (test data, never in prod)",
+                &["VERSION", "NAME", "STATE", "APPLIED AT (UTC)"],
+            ),
+        ];
+        let present = groups
+            .iter()
+            .filter(|(kind, ..)| status.entries.iter().any(|e| e.kind == *kind))
+            .count();
+        for (kind, heading, headers) in groups {
+            let entries: Vec<&StatusEntry> =
+                status.entries.iter().filter(|e| e.kind == kind).collect();
+            if entries.is_empty() {
+                continue;
+            }
+            if present > 1 {
+                lines.push(paint(style::BOLD, heading));
+            }
+            let mut table = Table::new(headers);
+            for entry in entries {
+                table.row(status_row(entry));
+            }
+            lines.extend(table.render());
+            lines.push(String::new());
         }
-        lines.extend(table.render());
-        lines.push(String::new());
     }
     let mut counts = Vec::new();
     for state in [
@@ -137,18 +170,23 @@ pub fn status(status: &Status, database: &str) -> Vec<String> {
 }
 
 fn status_row(entry: &StatusEntry) -> Vec<(String, Style)> {
-    vec![
+    let version = (entry.kind != Kind::Repeatable).then(|| {
         (
             version_cell(entry.kind, entry.version.as_deref()),
             style::PLAIN,
-        ),
-        (entry.name.clone(), style::PLAIN),
-        (entry.state.to_string(), state_style(entry.state)),
-        (
-            entry.applied_at.as_deref().map(when).unwrap_or_default(),
-            style::DIM,
-        ),
-    ]
+        )
+    });
+    version
+        .into_iter()
+        .chain([
+            (entry.name.clone(), style::PLAIN),
+            (entry.state.to_string(), state_style(entry.state)),
+            (
+                entry.applied_at.as_deref().map(when).unwrap_or_default(),
+                style::DIM,
+            ),
+        ])
+        .collect()
 }
 
 /// One line for a step: `applied 0001 create_users (12 ms)`.

@@ -19,7 +19,7 @@ use crate::history::applied::{self, History};
 use crate::history::audit::{self, Action, AuditEntry};
 use crate::history::meta;
 use crate::lock::{default_lock_key, LockGuard, Release};
-use crate::plan::{analyze, Plan, PlanOptions};
+use crate::plan::{analyze_with, Analysis, Plan, PlanOptions};
 use crate::report::{Report, Step, Warning};
 use crate::reset::ResetMode;
 use crate::snapshot::{SnapshotInfo, Snapshots};
@@ -58,6 +58,8 @@ pub struct Migrator<'m> {
     managed_schemas: Option<Vec<String>>,
     terminate_sessions: bool,
     force_reset: bool,
+    seeds_only: bool,
+    seeds: bool,
     baseline_dump: Option<PathBuf>,
 }
 
@@ -92,8 +94,27 @@ impl<'m> Migrator<'m> {
             managed_schemas: None,
             terminate_sessions: false,
             force_reset: false,
+            seeds_only: false,
+            seeds: true,
             baseline_dump: None,
         }
+    }
+
+    /// Whether the dev and qa workflows run seeds (default true). Prod never runs seeds,
+    /// whatever this says.
+    pub fn seeds(mut self, yes: bool) -> Self {
+        self.seeds = yes;
+        self
+    }
+
+    /// Whether seeds are part of the desired sequence.
+    fn runs_seeds(&self) -> bool {
+        self.seeds && self.workflow.runs_seeds()
+    }
+
+    /// Compares the migrations with the history.
+    fn analyze<'r>(&self, rows: &'r [crate::AppliedRow]) -> Analysis<'m, 'r> {
+        analyze_with(self.migrations, rows, self.runs_seeds())
     }
 
     /// A schema dump a reset rebuilds from instead of from nothing: a plain SQL dump of
@@ -266,6 +287,32 @@ impl<'m> Migrator<'m> {
         migrator.run(client)
     }
 
+    /// Applies the pending seeds alone (in dev and qa; qa takes its snapshot first), when the
+    /// database is otherwise up to date.
+    ///
+    /// # Errors
+    /// [`Error::SeedsRefused`] when the workflow runs no seeds, or when migrations are pending
+    /// or the database diverges (run the workflow instead: it applies seeds too); otherwise as
+    /// [`Migrator::run`].
+    pub fn seed(&self, client: &mut Client) -> Result<Report> {
+        if !self.runs_seeds() {
+            return Err(Error::SeedsRefused {
+                reason: format!(
+                    "the {} workflow runs no seeds{}",
+                    self.workflow,
+                    if self.workflow == Workflow::Prod {
+                        " (seeds never reach prod)"
+                    } else {
+                        " (seeds are switched off for this environment)"
+                    }
+                ),
+            });
+        }
+        let mut migrator = self.clone();
+        migrator.seeds_only = true;
+        migrator.run(client)
+    }
+
     /// What [`Migrator::run`] would do now. Read-only: takes no lock and creates nothing. A plan
     /// the workflow refuses (prod with out-of-order migrations, qa without a usable snapshot)
     /// comes back with [`crate::Undo::Blocked`] saying why.
@@ -275,7 +322,7 @@ impl<'m> Migrator<'m> {
     pub fn plan(&self, client: &mut Client) -> Result<crate::Plan> {
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
-        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        let analysis = self.analyze(&history.rows);
         Ok(self.plan_view(&analysis, &catalogue))
     }
 
@@ -365,7 +412,7 @@ impl<'m> Migrator<'m> {
     pub fn status(&self, client: &mut Client) -> Result<Status> {
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
-        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        let analysis = self.analyze(&history.rows);
         let mut entries = analysis.status_entries(self.migrations, &history.rows);
         let modified: Vec<i64> = analysis.modified.iter().map(|(r, _)| r.id).collect();
         if !modified.is_empty() {
@@ -460,7 +507,7 @@ impl<'m> Migrator<'m> {
     pub fn repair(&self, client: &mut Client) -> Result<RepairReport> {
         self.locked(client, &mut Report::default(), |guard, _| {
             let history = self.load_for_write(guard, None)?;
-            let analysis = analyze(self.migrations, &history.rows, Workflow::Dev);
+            let analysis = analyze_with(self.migrations, &history.rows, true);
             let s = quote_ident(&self.schema);
             let mut sql = String::from("BEGIN;\n");
             let mut repaired = RepairReport::default();

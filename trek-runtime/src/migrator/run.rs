@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::history::audit::Action;
 use crate::history::meta;
 use crate::lock::LockGuard;
-use crate::plan::{analyze, Plan};
+use crate::plan::Plan;
 use crate::report::Report;
 use crate::reset::ResetMode;
 use crate::schemas;
@@ -101,7 +101,7 @@ impl Migrator<'_> {
         } else {
             Vec::new()
         };
-        let analysis = analyze(self.migrations, &history.rows, self.workflow);
+        let analysis = self.analyze(&history.rows);
         let mut plan = if self.force_reset && !state.reset_done {
             analysis.plan_reset(&self.options, "a reset was asked for")
         } else {
@@ -111,6 +111,9 @@ impl Migrator<'_> {
                 Workflow::Qa => analysis.plan_qa(&self.options, &snapshots)?,
             }
         };
+        if self.seeds_only {
+            plan = seeds_only(plan, analysis.divergence_view())?;
+        }
         if report.plan.is_none() {
             report.plan = Some(plan.view(self.workflow, &analysis));
         }
@@ -427,6 +430,37 @@ impl Migrator<'_> {
         }
         outcome
     }
+}
+
+/// The seeds of `plan` alone; refused when the plan has more to do than seeds.
+fn seeds_only<'m, 'r>(
+    mut plan: Plan<'m, 'r>,
+    divergence: Option<crate::Divergence>,
+) -> Result<Plan<'m, 'r>> {
+    let pending: Vec<String> = plan
+        .apply
+        .iter()
+        .filter(|m| m.kind() == Kind::Versioned)
+        .map(|m| m.label())
+        .collect();
+    let reason = if plan.reset.is_some() || plan.restore.is_some() || !plan.revert.is_empty() {
+        Some(match divergence {
+            Some(at) => format!("the database diverges from the migrations at {at}"),
+            None => "the database diverges from the migrations".to_owned(),
+        })
+    } else if !pending.is_empty() {
+        Some(format!("migrations are pending ({})", pending.join(", ")))
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        return Err(Error::SeedsRefused {
+            reason: format!("{reason}; run the workflow (`cargo trek up`), which applies seeds after the migrations"),
+        });
+    }
+    plan.repeatables.clear();
+    plan.snapshot = plan.snapshot && !plan.apply.is_empty();
+    Ok(plan)
 }
 
 /// What a snapshot taken now holds: `before 0003 add_orders`.

@@ -143,20 +143,31 @@ pub(crate) struct Analysis<'m, 'r> {
 }
 
 /// Compares `migrations` with the applied `rows` (in applied order) for `workflow`.
+#[cfg(test)]
 pub(crate) fn analyze<'m, 'r>(
     migrations: &'m Migrations,
     rows: &'r [AppliedRow],
     workflow: Workflow,
 ) -> Analysis<'m, 'r> {
+    analyze_with(migrations, rows, workflow.runs_seeds())
+}
+
+/// Compares `migrations` with the applied `rows` (in applied order); seeds are part of the
+/// desired sequence when `runs_seeds`.
+pub(crate) fn analyze_with<'m, 'r>(
+    migrations: &'m Migrations,
+    rows: &'r [AppliedRow],
+    runs_seeds: bool,
+) -> Analysis<'m, 'r> {
     let mut desired: Vec<&Migration> = migrations.versioned().collect();
-    if workflow.runs_seeds() {
+    if runs_seeds {
         desired.extend(migrations.seeds());
     }
     let sequence: Vec<&AppliedRow> = rows
         .iter()
         .filter(|r| match r.kind {
             Kind::Versioned => true,
-            Kind::Seed => workflow.runs_seeds(),
+            Kind::Seed => runs_seeds,
             Kind::Repeatable => false,
         })
         .collect();
