@@ -39,6 +39,8 @@
 mod apply;
 mod connect;
 mod db_error;
+pub mod drift;
+mod dump;
 mod error;
 mod history;
 #[cfg(unix)]
@@ -57,6 +59,7 @@ mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, SqlFailure};
+pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, Result};
 pub use history::{AppliedRow, AuditEntry};
 #[cfg(unix)]

@@ -313,6 +313,53 @@ impl<'m> Migrator<'m> {
         migrator.run(client)
     }
 
+    /// A schema dump of the database fit to commit (see [`crate::DumpOptions`]): `pg_dump`
+    /// of the schema with the lines that change from run to run removed, then trek's history
+    /// rows. Needs a [`Connect`]; uses the client programs of the server's major version.
+    ///
+    /// # Errors
+    /// [`Error::NeedsConnector`], or [`Error::Snapshot`] when `pg_dump` is missing or fails.
+    pub fn dump(&self, client: &mut Client, options: &crate::DumpOptions) -> Result<String> {
+        let connector = self.connector_for("a schema dump")?;
+        let database = client
+            .query_one("SELECT current_database()::text", &[])
+            .map(|row| row.get::<_, String>(0))
+            .map_err(|e| Error::db("could not read the database's name", e))?;
+        let tools = crate::snapshot::tools::ClientTools::for_server(client)?;
+        crate::dump::dump(
+            &tools,
+            &connector.client_env(&database),
+            &self.schema,
+            options,
+        )
+    }
+
+    /// Replaces the managed schemas with a plain schema dump that carries trek's history rows
+    /// (what [`Migrator::dump`] writes, of production usually), in one transaction: the
+    /// database then knows what the dump's database had applied, and the next run of the
+    /// workflow rolls forward what it lacks. The database keeps its own environment stamp,
+    /// audit log and snapshot catalogue; the restore is audited.
+    ///
+    /// # Errors
+    /// [`Error::Protected`] on a database stamped prod without
+    /// [`Migrator::allow_destructive_on`]; [`Error::Snapshot`] when the dump cannot be replayed
+    /// (nothing changes).
+    pub fn restore_dump(&self, client: &mut Client, dump: &std::path::Path) -> Result<Report> {
+        let mut report = Report::default();
+        self.locked(client, &mut report, |guard, _| {
+            let database = guard.session.database.clone();
+            let history = self.load_for_write(guard, Some(self.workflow))?;
+            self.check_protection(&history, &database, "restore a dump over it")?;
+            self.replay_dump(
+                guard,
+                dump,
+                Action::Restore,
+                &format!("from the dump {}", dump.display()),
+            )
+        })?;
+        Ok(report)
+    }
+
     /// What [`Migrator::run`] would do now. Read-only: takes no lock and creates nothing. A plan
     /// the workflow refuses (prod with out-of-order migrations, qa without a usable snapshot)
     /// comes back with [`crate::Undo::Blocked`] saying why.

@@ -212,8 +212,28 @@ impl Migrator<'_> {
         dump: &Path,
         reason: &str,
     ) -> Result<()> {
+        self.replay_dump(
+            client,
+            dump,
+            Action::Reset,
+            &format!(
+                "from the baseline schema dump {} because {reason}",
+                dump.display()
+            ),
+        )
+    }
+
+    /// Replaces the managed schemas and trek's history with a plain dump, in one transaction,
+    /// keeping the audit log, the catalogue and the environment stamp; audited as `action`.
+    pub(super) fn replay_dump(
+        &self,
+        client: &mut Client,
+        dump: &Path,
+        action: Action,
+        why: &str,
+    ) -> Result<()> {
         let started = Instant::now();
-        let connector = self.connector_for("resetting to a baseline schema dump")?;
+        let connector = self.connector_for("replaying a schema dump")?;
         let database = current_database(client)?;
         let tools = ClientTools::for_server(client)?;
         let carried = carry::read(client, &self.schema)?;
@@ -225,16 +245,12 @@ impl Migrator<'_> {
         ));
         let mut postlude = carry::restore_sql(&self.schema, &carried);
         postlude.push_str(&self.executor(Some(self.workflow)).event_sql(
-            Action::Reset,
-            &format!(
-                "rebuilt {} from the baseline schema dump {} because {reason}",
-                schemas::names(&managed),
-                dump.display()
-            ),
+            action,
+            &format!("rebuilt {} {why}", schemas::names(&managed)),
             started.elapsed().as_millis(),
             None,
         ));
-        tracing::info!(dump = %dump.display(), reason, "resetting to the baseline schema dump");
+        tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
         pg_dump::restore(
             &tools,
             &connector.client_env(&database),
