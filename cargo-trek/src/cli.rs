@@ -117,6 +117,13 @@ pub enum Command {
     Reset(ResetArgs),
     /// Apply the pending seeds alone (dev and qa; never prod), once every migration is applied
     Seed,
+    /// Write a schema dump fit to commit: the schema, then trek's history rows
+    Dump(DumpArgs),
+    /// Compare the schema the migrations make with the live database or a dump; exit 1 on drift
+    Drift(DriftArgs),
+    /// Replace the database's managed schemas and history with a dump (production's), then let
+    /// the workflow roll forward
+    Restore(RestoreArgs),
     /// The qa snapshot catalogue: list the snapshots (the default) or prune old ones
     Snapshots(SnapshotsArgs),
     /// Check the migrations folder offline: names, versions, directives, encoding
@@ -184,6 +191,33 @@ pub struct UpArgs {
     /// itself (the template strategy); otherwise trek stops and names them
     #[arg(long)]
     pub terminate_sessions: bool,
+}
+
+/// `dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Write the dump to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Compare with this dump (from `cargo trek dump`) instead of the environment's database
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<PathBuf>,
+}
+
+/// `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The dump to restore (from `cargo trek dump`, or any plain pg_dump with trek's history)
+    #[arg(long, value_name = "FILE", required = true)]
+    pub from_dump: PathBuf,
+    /// Allow restoring over a database stamped prod; name the database
+    #[arg(long, value_name = "DBNAME")]
+    pub allow_destructive: Option<String>,
 }
 
 /// `reset`.

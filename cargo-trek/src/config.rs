@@ -62,6 +62,12 @@ pub struct TrekSection {
     /// The schemas a reset or a qa restore drops and rebuilds (default: every schema but
     /// PostgreSQL's and trek's).
     pub schemas: Option<Vec<String>>,
+    /// The `pg_dump` options of `cargo trek dump` (default `--schema-only --no-owner
+    /// --no-privileges`).
+    pub dump_args: Option<Vec<String>>,
+    /// A server where `cargo trek drift` builds its scratch database (default: the local
+    /// server). Any database of it; a scratch database is created beside it.
+    pub scratch_url: Option<String>,
 }
 
 /// `[env.NAME]`.

@@ -156,6 +156,10 @@ pub struct Context {
     pub baseline: Option<PathBuf>,
     /// Whether seeds run (`seeds`; default true, and prod never runs them).
     pub seeds: bool,
+    /// The `pg_dump` options of `dump` (`dump_args`).
+    pub dump_args: Option<Vec<String>>,
+    /// Where drift builds its scratch database (`TREK_SCRATCH_URL`, else `scratch_url`).
+    pub scratch_url: Option<String>,
 }
 
 impl Context {
@@ -350,6 +354,11 @@ impl Context {
             schemas,
             baseline,
             seeds,
+            dump_args: toml.trek.dump_args.clone(),
+            scratch_url: vars
+                .value("TREK_SCRATCH_URL")
+                .map(str::to_owned)
+                .or_else(|| toml.trek.scratch_url.clone()),
         })
     }
 

@@ -143,30 +143,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// database cannot be reached.
 pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
     match &ctx.database {
-        Database::Url { url, source } => {
-            let invalid = |message| Error::Config {
-                path: None,
-                message: format!("the database URL from {source} ({}) {message}", mask(url)),
-            };
-            let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
-            let mut config = parse(&rest).map_err(invalid)?;
-            let tls = tls.for_hosts(&config);
-            config.ssl_mode(tls.postgres_mode());
-            let name = config
-                .get_dbname()
-                .map(str::to_owned)
-                .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
-            tracing::info!(url = %mask(url), source = %source, sslmode = ?tls.mode, "connecting");
-            let connector = tls.connector().map_err(invalid)?;
-            let server = ServerConnector::new(&config, &connector, &tls);
-            let client = open(&config, connector, &tls, url)?;
-            Ok(Connection {
-                client,
-                url: mask(url),
-                name,
-                connector: server,
-            })
-        }
+        Database::Url { url, source } => connect_url(url, source),
         Database::Missing { message } => Err(Error::Config {
             path: ctx.config_path.clone(),
             message: message.clone(),
@@ -192,6 +169,97 @@ pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
             })
         }
     }
+}
+
+/// Connects to `url` (over TLS as its `sslmode` says); `source` says where the URL came from,
+/// for messages.
+///
+/// # Errors
+/// [`Error::Config`] for a URL that does not parse, [`Error::Connect`] when the database cannot
+/// be reached.
+pub fn connect_url(url: &str, source: &str) -> Result<Connection, Error> {
+    let invalid = |message| Error::Config {
+        path: None,
+        message: format!("the database URL from {source} ({}) {message}", mask(url)),
+    };
+    let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
+    let mut config = parse(&rest).map_err(invalid)?;
+    let tls = tls.for_hosts(&config);
+    config.ssl_mode(tls.postgres_mode());
+    let name = config
+        .get_dbname()
+        .map(str::to_owned)
+        .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
+    tracing::info!(url = %mask(url), source = %source, sslmode = ?tls.mode, "connecting");
+    let connector = tls.connector().map_err(invalid)?;
+    let server = ServerConnector::new(&config, &connector, &tls);
+    let client = open(&config, connector, &tls, url)?;
+    Ok(Connection {
+        client,
+        url: mask(url),
+        name,
+        connector: server,
+    })
+}
+
+/// A new, empty database `name` for scratch work (drift): on the server of `scratch_url`
+/// when given, else on the local server; any database of that name left by an earlier run is
+/// replaced. Drop it with [`drop_scratch`].
+///
+/// # Errors
+/// As [`connect_url`] and [`local_url`], or when the database cannot be created.
+pub fn scratch(ctx: &Context, scratch_url: Option<&str>, name: &str) -> Result<Connection, Error> {
+    let Some(url) = scratch_url else {
+        let server = LocalServer::for_target_dir(&ctx.project.target_dir);
+        let info = server.start().map_err(Error::LocalServer)?;
+        let admin_url = info.url("postgres");
+        let (mut admin, _) = open_local(&admin_url)?;
+        recreate(&mut admin, name).map_err(|e| Error::connect(&admin_url, &e))?;
+        let url = info.url(name);
+        let (client, connector) = open_local(&url)?;
+        return Ok(Connection {
+            client,
+            url: mask(&url),
+            name: name.to_owned(),
+            connector,
+        });
+    };
+    let mut admin = connect_url(url, "scratch_url")?;
+    recreate(&mut admin.client, name).map_err(|e| Error::connect(url, &e))?;
+    let client =
+        trek::Connect::connect(&admin.connector, name).map_err(|e| Error::connect(url, &e))?;
+    Ok(Connection {
+        client,
+        url: format!("{} (database {name})", admin.url),
+        name: name.to_owned(),
+        connector: admin.connector,
+    })
+}
+
+/// Drops a scratch database made by [`scratch`]; failures are logged, not returned.
+pub fn drop_scratch(connection: Connection) {
+    let Connection {
+        client,
+        name,
+        connector,
+        ..
+    } = connection;
+    drop(client);
+    let dropped = trek::Connect::connect(&connector, "postgres").and_then(|mut admin| {
+        admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            name.replace('"', "\"\"")
+        ))
+    });
+    if let Err(e) = dropped {
+        tracing::warn!(database = %name, error = %trek::describe_postgres_error(&e), "could not drop the scratch database");
+    }
+}
+
+fn recreate(admin: &mut Client, name: &str) -> Result<(), trek::postgres::Error> {
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {quoted}"))
 }
 
 /// Starts the local server when it is not running, creates `database` on it when missing,

@@ -1329,3 +1329,104 @@ fn a_prod_environment_with_seeds_on_is_a_configuration_error() {
         .stderr_has("seeds never reach prod");
     assert!(!table_exists(&db, "users"), "nothing was applied");
 }
+
+#[test]
+fn dump_is_deterministic_and_drift_names_a_column_added_by_hand() {
+    let (p, db) = migrated_project("drift");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n",
+    );
+    let url = with_password(&db.url, "drift-s3cret");
+    let run = |args: &[&str]| {
+        let out = p.trek(args).env("PROD_DB", &url).run();
+        out.never_shows("drift-s3cret");
+        out
+    };
+    run(&["up", "--env", "prod"]).assert_code(0);
+    run(&["dump", "--env", "prod", "-o", "schema.sql"])
+        .assert_code(0)
+        .stdout_has("dumped");
+    let first = std::fs::read_to_string(p.dir().join("schema.sql")).unwrap();
+    let second = run(&["dump", "--env", "prod"]);
+    second.assert_code(0);
+    assert_eq!(
+        second.stdout, first,
+        "two dumps of the same schema are identical"
+    );
+    assert!(first.contains("COPY trek.applied"), "{first}");
+
+    run(&["drift", "--env", "prod"])
+        .assert_code(0)
+        .stdout_has("in sync");
+    run(&["drift", "--against", "schema.sql"])
+        .assert_code(0)
+        .stdout_has("in sync");
+
+    db.client()
+        .batch_execute("ALTER TABLE users ADD COLUMN nickname text")
+        .unwrap();
+    run(&["drift", "--env", "prod"])
+        .assert_code(1)
+        .stdout_has(
+            "table public.users: differs (column nickname text is not made by the migrations)",
+        )
+        .stdout_has("+    nickname text");
+    run(&["dump", "--env", "prod", "-o", "drifted.sql"]).assert_code(0);
+    let out = run(&["drift", "--against", "drifted.sql", "--json"]);
+    out.assert_code(1);
+    let report = json(&out);
+    assert_eq!(report["in_sync"], false);
+    assert_eq!(report["objects"][0]["name"], "users");
+    assert_eq!(
+        report["objects"][0]["details"][0],
+        "column nickname text is not made by the migrations"
+    );
+}
+
+#[test]
+fn restore_from_a_prod_dump_replaces_the_schema_keeps_the_stamp_and_up_rolls_forward() {
+    let (p, prod) = migrated_project("restore_prod");
+    p.file("Trek.toml", "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n[env.dev]\nurl_env = \"DEV_DB\"\nworkflow = \"dev\"\n");
+    let dev = TestDb::new("cli_restore_dev");
+    let run = |args: &[&str]| {
+        p.trek(args)
+            .env("PROD_DB", &prod.url)
+            .env("DEV_DB", &dev.url)
+            .run()
+    };
+    run(&["up", "--env", "prod"]).assert_code(0);
+    prod.client()
+        .batch_execute("CREATE TABLE made_in_prod (id int)")
+        .unwrap();
+    run(&["dump", "--env", "prod", "-o", "prod.sql"]).assert_code(0);
+    run(&["up", "--env", "dev"]).assert_code(0);
+    dev.client()
+        .batch_execute("CREATE TABLE dev_only (id int)")
+        .unwrap();
+    p.file(
+        "migrations/0003_notes.sql",
+        "CREATE TABLE notes (id int);\n",
+    );
+    run(&["restore", "--env", "dev", "--from-dump", "prod.sql"])
+        .assert_code(0)
+        .stdout_has("restored")
+        .stdout_has("cargo trek up --env dev");
+    assert!(!table_exists(&dev, "dev_only"));
+    assert!(table_exists(&dev, "made_in_prod"));
+    assert_eq!(versions(&dev), vec!["0001", "0002"]);
+    run(&["up", "--env", "dev"])
+        .assert_code(0)
+        .stdout_has("applied 0003 notes");
+    assert!(table_exists(&dev, "notes"));
+    let stamp: String = dev
+        .client()
+        .query_one("SELECT value FROM trek.meta WHERE key = 'environment'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stamp, "dev");
+    // The prod database refuses a restore unless named.
+    run(&["restore", "--env", "prod", "--from-dump", "prod.sql"])
+        .assert_code(1)
+        .stderr_has("--allow-destructive");
+}

@@ -20,6 +20,8 @@ pub(crate) struct ManagedSchema {
     pub owner: String,
     /// `(grantee, privilege)` pairs; grantee `PUBLIC` or a quoted role name.
     pub grants: Vec<(String, String)>,
+    /// Its comment (`public` has `standard public schema`; drift would see it gone).
+    pub comment: Option<String>,
 }
 
 /// Reads the managed schemas: `only` when given (those of them that exist), else every schema
@@ -37,7 +39,8 @@ pub(crate) fn managed(
                     coalesce((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
                                     ELSE quote_ident(pg_get_userbyid(a.grantee)) END \
                                     || ' ' || a.privilege_type) \
-                              FROM aclexplode(n.nspacl) a), '{}')::text[] \
+                              FROM aclexplode(n.nspacl) a), '{}')::text[], \
+                    obj_description(n.oid, 'pg_namespace') \
              FROM pg_namespace n \
              WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
                AND n.nspname <> $1 AND (NOT $2 OR n.nspname = ANY($3)) \
@@ -63,6 +66,7 @@ pub(crate) fn managed(
                         Some((grantee.to_owned(), privilege.to_owned()))
                     })
                     .collect(),
+                comment: row.get(3),
             }
         })
         .collect())
@@ -87,6 +91,12 @@ pub(crate) fn drop_sql(schemas: &[ManagedSchema]) -> String {
              EXCEPTION WHEN insufficient_privilege THEN NULL; END $trek$;\n",
             owner = quote_literal(&schema.owner)
         ));
+        if let Some(comment) = &schema.comment {
+            sql.push_str(&format!(
+                "COMMENT ON SCHEMA public IS {};\n",
+                quote_literal(comment)
+            ));
+        }
         for (grantee, privilege) in &schema.grants {
             if privilege
                 .chars()
