@@ -191,6 +191,10 @@ pub struct UpArgs {
     /// itself (the template strategy); otherwise trek stops and names them
     #[arg(long)]
     pub terminate_sessions: bool,
+    /// Simulate the plan in a transaction that is always rolled back, and report what each
+    /// migration would touch, lock and rewrite
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `dump`.
