@@ -40,6 +40,7 @@ mod apply;
 mod connect;
 mod db_error;
 pub mod drift;
+mod dry_run;
 mod dump;
 mod error;
 mod history;
@@ -59,6 +60,7 @@ mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, SqlFailure};
+pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, Result};
 pub use history::{AppliedRow, AuditEntry};

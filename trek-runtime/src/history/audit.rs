@@ -25,6 +25,8 @@ pub enum Action {
     Snapshot,
     /// A qa snapshot was restored.
     Restore,
+    /// A dry run simulated the plan and rolled it back.
+    DryRun,
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Action::Reset => "reset",
             Action::Snapshot => "snapshot",
             Action::Restore => "restore",
+            Action::DryRun => "dry-run",
         }
     }
 }

@@ -61,6 +61,7 @@ pub struct Migrator<'m> {
     seeds_only: bool,
     seeds: bool,
     baseline_dump: Option<PathBuf>,
+    dry_run_limits: crate::dry_run::Limits,
 }
 
 /// The caller's [`Connect`], shared between clones of a migrator.
@@ -97,7 +98,85 @@ impl<'m> Migrator<'m> {
             seeds_only: false,
             seeds: true,
             baseline_dump: None,
+            dry_run_limits: crate::dry_run::Limits {
+                lock_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(60),
+            },
         }
+    }
+
+    /// The `lock_timeout` and `statement_timeout` of [`Migrator::dry_run`] (default 2 s and
+    /// 60 s), so a dry run never hangs a live system.
+    pub fn dry_run_timeouts(mut self, lock_timeout: Duration, statement_timeout: Duration) -> Self {
+        self.dry_run_limits = crate::dry_run::Limits {
+            lock_timeout,
+            statement_timeout,
+        };
+        self
+    }
+
+    /// Simulates what [`Migrator::run`] would apply, inside a transaction that is always
+    /// rolled back, and reports per script its statements and row counts, the relations it
+    /// creates, alters, drops and rewrites (with their size before), the locks it takes and
+    /// its time (see [`crate::DryRun`]). A plan that would undo something first (a dev rewind
+    /// or reset, a qa restore) is simulated from the current state: the report lists the
+    /// undo in its plan and what applying on top of the current schema would do. Nothing
+    /// remains afterwards but a `dry-run` row in the audit log (none when trek's tables do not
+    /// exist yet: a dry run creates nothing).
+    ///
+    /// # Errors
+    /// The plan is refused (as [`Migrator::run`] would refuse it), the lock timed out, or the
+    /// database could not be reached. A failing migration is not an error: it is reported.
+    pub fn dry_run(&self, client: &mut Client) -> Result<crate::DryRun> {
+        self.check_target()?;
+        let mut report = Report::default();
+        self.locked(client, &mut report, |guard, _| {
+            let started = Instant::now();
+            let history = applied::load(guard, &self.schema)?;
+            let catalogue = self.catalogue_for_plan(guard)?;
+            let analysis = self.analyze(&history.rows);
+            let plan = match self.workflow {
+                Workflow::Prod => analysis.plan_prod(&self.options)?,
+                Workflow::Dev => analysis.plan_dev(&self.options)?,
+                Workflow::Qa => analysis.plan_qa(&self.options, &catalogue)?,
+            };
+            let view = plan.view(self.workflow, &analysis);
+            let (seeds, versioned): (Vec<_>, Vec<_>) = plan
+                .apply
+                .iter()
+                .copied()
+                .partition(|m| m.kind() == Kind::Seed);
+            let scripts: Vec<_> = versioned
+                .into_iter()
+                .chain(plan.repeatables.iter().copied())
+                .chain(seeds)
+                .collect();
+            let dry_run = crate::dry_run::simulate(guard, view, &scripts, self.dry_run_limits)?;
+            if history.meta.layout.is_some() {
+                let simulated = dry_run
+                    .scripts
+                    .iter()
+                    .filter(|s| s.outcome == crate::Outcome::Simulated)
+                    .count();
+                let failed = dry_run.scripts.iter().find_map(|s| match &s.outcome {
+                    crate::Outcome::Failed { error } => Some(error.clone()),
+                    _ => None,
+                });
+                let sql = self.executor(Some(self.workflow)).event_sql(
+                    Action::DryRun,
+                    &format!(
+                        "simulated {simulated} of {} script(s) and rolled back",
+                        dry_run.scripts.len()
+                    ),
+                    started.elapsed().as_millis(),
+                    failed.as_deref(),
+                );
+                guard
+                    .batch_execute(&sql)
+                    .map_err(|e| Error::db("could not record the dry run in the audit log", e))?;
+            }
+            Ok(dry_run)
+        })
     }
 
     /// Whether the dev and qa workflows run seeds (default true). Prod never runs seeds,
