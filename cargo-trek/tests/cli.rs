@@ -1430,3 +1430,42 @@ fn restore_from_a_prod_dump_replaces_the_schema_keeps_the_stamp_and_up_rolls_for
         .assert_code(1)
         .stderr_has("--allow-destructive");
 }
+
+#[test]
+fn up_dry_run_reports_the_rewrite_and_changes_nothing() {
+    let (p, db) = migrated_project("dry_run");
+    p.file(
+        "Trek.toml",
+        "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n",
+    );
+    let run = |args: &[&str]| p.trek(args).env("PROD_DB", &db.url).run();
+    run(&["up", "--env", "prod"]).assert_code(0);
+    db.client()
+        .batch_execute("INSERT INTO users (id) SELECT generate_series(1, 50000)")
+        .unwrap();
+    p.file(
+        "migrations/0003_bigint.sql",
+        "ALTER TABLE users ALTER COLUMN id TYPE bigint;\n",
+    );
+    run(&["up", "--env", "prod", "--dry-run"])
+        .assert_code(0)
+        .stdout_has("0003 bigint")
+        .stdout_has("rewrites  public.users (table)")
+        .stdout_has("AccessExclusiveLock on public.users (table): a table with data")
+        .stdout_has("nothing was changed");
+    let out = run(&["up", "--env", "prod", "--dry-run", "--json"]);
+    out.assert_code(0);
+    let report = json(&out);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["blocks_reads_on_data"], true);
+    assert!(
+        report["scripts"][0]["rewritten"][0]["size_before_bytes"]
+            .as_i64()
+            .unwrap()
+            > 1_000_000
+    );
+    assert_eq!(versions(&db), vec!["0001", "0002"], "nothing applied");
+    run(&["audit", "--env", "prod", "--limit", "2"])
+        .assert_code(0)
+        .stdout_has("dry-run");
+}

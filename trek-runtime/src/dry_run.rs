@@ -129,6 +129,17 @@ impl LockTaken {
     }
 }
 
+/// What the dry run runs before the scripts, to undo what the plan undoes first.
+#[derive(Debug, Clone)]
+pub(crate) enum Undo {
+    /// Nothing to undo.
+    Nothing,
+    /// This SQL (down scripts, schema drops) inside the transaction.
+    Sql(String),
+    /// The undo cannot be simulated; why. No script is simulated.
+    Impossible(String),
+}
+
 /// The timeouts a dry run sets for itself.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -151,6 +162,7 @@ pub(crate) fn simulate(
     client: &mut Client,
     plan: Plan,
     scripts: &[&Migration],
+    undo: Undo,
     limits: Limits,
 ) -> Result<DryRun> {
     let started = Instant::now();
@@ -161,7 +173,20 @@ pub(crate) fn simulate(
             limits.statement_timeout.as_millis()
         ))
         .map_err(|e| Error::db("could not start the dry run's transaction", e))?;
-    let outcome = simulate_in_transaction(client, scripts);
+    let outcome = match undo {
+        Undo::Nothing => simulate_in_transaction(client, scripts),
+        Undo::Impossible(reason) => Ok(not_simulated(scripts, &reason)),
+        Undo::Sql(sql) => match client.batch_execute(&sql) {
+            Ok(()) => simulate_in_transaction(client, scripts),
+            Err(e) => Ok(not_simulated(
+                scripts,
+                &format!(
+                    "undoing what the plan undoes first failed: {}",
+                    crate::db_error::describe(&e)
+                ),
+            )),
+        },
+    };
     let rollback = client.batch_execute("ROLLBACK");
     let simulated = outcome?;
     rollback.map_err(|e| Error::db("could not roll the dry run back", e))?;
@@ -172,28 +197,45 @@ pub(crate) fn simulate(
     })
 }
 
+/// Every script listed as not simulated, for `reason`.
+fn not_simulated(scripts: &[&Migration], reason: &str) -> Vec<Simulated> {
+    scripts
+        .iter()
+        .map(|m| {
+            let mut entry = entry(m);
+            entry.outcome = Outcome::NotSimulated {
+                reason: reason.to_owned(),
+            };
+            entry
+        })
+        .collect()
+}
+
+fn entry(m: &Migration) -> Simulated {
+    Simulated {
+        script: PlannedScript {
+            kind: m.kind(),
+            version: m.version().map(ToString::to_string),
+            name: m.name().to_owned(),
+            path: m.path().to_owned(),
+        },
+        outcome: Outcome::Simulated,
+        statements: Vec::new(),
+        created: Vec::new(),
+        altered: Vec::new(),
+        dropped: Vec::new(),
+        rewritten: Vec::new(),
+        locks: Vec::new(),
+        duration: Duration::ZERO,
+    }
+}
+
 fn simulate_in_transaction(client: &mut Client, scripts: &[&Migration]) -> Result<Vec<Simulated>> {
     let mut out = Vec::with_capacity(scripts.len());
     let mut failed = false;
     let mut held = locks(client)?;
     for m in scripts {
-        let script = PlannedScript {
-            kind: m.kind(),
-            version: m.version().map(ToString::to_string),
-            name: m.name().to_owned(),
-            path: m.path().to_owned(),
-        };
-        let mut entry = Simulated {
-            script,
-            outcome: Outcome::Simulated,
-            statements: Vec::new(),
-            created: Vec::new(),
-            altered: Vec::new(),
-            dropped: Vec::new(),
-            rewritten: Vec::new(),
-            locks: Vec::new(),
-            duration: Duration::ZERO,
-        };
+        let mut entry = entry(m);
         if failed {
             entry.outcome = Outcome::NotSimulated {
                 reason: "an earlier script failed".to_owned(),

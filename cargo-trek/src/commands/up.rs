@@ -6,7 +6,7 @@
 use crate::cli::UpArgs;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{human, json, log, Printer};
+use crate::output::{dry_run, human, json, log, Printer};
 use crate::Exit;
 
 /// Runs `up`.
@@ -34,6 +34,19 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
     }
     if args.terminate_sessions {
         migrator = migrator.terminate_sessions(true);
+    }
+    if args.dry_run {
+        let dry = migrator
+            .dry_run(&mut db.client)
+            .map_err(super::runtime(ctx))?;
+        if printer.json {
+            printer.json(&dry_run::json(&dry, &db.url))?;
+        } else {
+            for line in dry_run::text(&dry, &db.url) {
+                printer.line(&line)?;
+            }
+        }
+        return Ok(Exit::Success);
     }
     tracing::info!(workflow = %ctx.workflow, database = %db.url, "running");
     let outcome = migrator.run(&mut db.client);

@@ -1,6 +1,7 @@
 //! Where output goes: results on stdout (text for people, or one JSON document with
 //! `--json`), notes, warnings and errors on stderr.
 
+pub mod dry_run;
 pub mod human;
 pub mod json;
 pub mod log;

@@ -151,7 +151,9 @@ impl<'m> Migrator<'m> {
                 .chain(plan.repeatables.iter().copied())
                 .chain(seeds)
                 .collect();
-            let dry_run = crate::dry_run::simulate(guard, view, &scripts, self.dry_run_limits)?;
+            let undo = self.undo_for_dry_run(guard, &plan)?;
+            let dry_run =
+                crate::dry_run::simulate(guard, view, &scripts, undo, self.dry_run_limits)?;
             if history.meta.layout.is_some() {
                 let simulated = dry_run
                     .scripts
@@ -738,6 +740,69 @@ impl<'m> Migrator<'m> {
                 .map_err(|e| Error::db("could not record the baseline", e))
         })?;
         Ok(report)
+    }
+
+    /// What a dry run runs before the scripts to undo what the plan undoes: the captured down
+    /// scripts of a rewind, the schema drops of a reset; or why it cannot.
+    fn undo_for_dry_run(
+        &self,
+        client: &mut Client,
+        plan: &Plan<'_, '_>,
+    ) -> Result<crate::dry_run::Undo> {
+        use crate::dry_run::Undo;
+        if let Some(record) = &plan.restore {
+            return Ok(Undo::Impossible(format!(
+                "the plan restores snapshot #{} first, which a dry run cannot simulate",
+                record.info.id
+            )));
+        }
+        if plan.reset.is_some() {
+            if self.reset_mode == ResetMode::Database || self.baseline_dump.is_some() {
+                return Ok(Undo::Impossible(
+                    "the plan drops the database or replays a dump first, which a dry run cannot simulate"
+                        .to_owned(),
+                ));
+            }
+            let schemas =
+                crate::schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+            return Ok(Undo::Sql(format!(
+                "{}DELETE FROM {}.applied;\n",
+                crate::schemas::drop_sql(&schemas),
+                quote_ident(&self.schema)
+            )));
+        }
+        if plan.revert.is_empty() {
+            return Ok(Undo::Nothing);
+        }
+        let ids: Vec<i64> = plan.revert.iter().map(|r| r.id).collect();
+        let downs = applied::down_scripts(client, &self.schema, &ids)?;
+        let mut sql = String::new();
+        for row in &plan.revert {
+            let Some(down) = downs
+                .iter()
+                .find(|(id, _)| *id == row.id)
+                .and_then(|(_, sql)| sql.as_deref())
+            else {
+                return Ok(Undo::Impossible(format!(
+                    "{} has no captured down script",
+                    row.label()
+                )));
+            };
+            if trek_core::directive::parse(down, Kind::Versioned).is_ok_and(|d| d.no_transaction) {
+                return Ok(Undo::Impossible(format!(
+                    "the down script of {} runs outside a transaction",
+                    row.label()
+                )));
+            }
+            sql.push_str(down);
+            sql.push_str("\n;\n");
+            sql.push_str(&format!(
+                "DELETE FROM {}.applied WHERE id = {};\n",
+                quote_ident(&self.schema),
+                row.id
+            ));
+        }
+        Ok(Undo::Sql(sql))
     }
 
     /// The newest `limit` rows of the audit log, newest first.

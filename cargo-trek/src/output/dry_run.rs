@@ -1,0 +1,164 @@
+//! The dry run for people and for machines: per script, what it would touch, lock and
+//! rewrite.
+
+use serde_json::{json, Value};
+use trek::{DryRun, Outcome, Simulated};
+
+use super::human::{self, Table};
+use super::{paint, style};
+
+/// `1.2 MiB`.
+pub fn bytes(n: i64) -> String {
+    let n = n as f64;
+    if n >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} GiB", n / (1024.0 * 1024.0 * 1024.0))
+    } else if n >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", n / (1024.0 * 1024.0))
+    } else if n >= 1024.0 {
+        format!("{:.1} KiB", n / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// The dry run as text: the plan, then one block per script, then a summary.
+pub fn text(dry: &DryRun, database: &str) -> Vec<String> {
+    let mut lines = human::plan(&dry.plan);
+    lines.push(String::new());
+    for script in &dry.scripts {
+        lines.extend(block(script));
+        lines.push(String::new());
+    }
+    let simulated = dry
+        .scripts
+        .iter()
+        .filter(|s| s.outcome == Outcome::Simulated)
+        .count();
+    let mut summary = format!(
+        "dry run on {database}: simulated {simulated} of {} script(s) in {} ms and rolled back; nothing was changed",
+        dry.scripts.len(),
+        dry.duration.as_millis()
+    );
+    if dry.blocks_reads_on_data() {
+        summary.push_str(&paint(
+            style::WARN,
+            " — some scripts take an AccessExclusiveLock on tables with data: reads and writes wait while they run",
+        ));
+    }
+    lines.push(paint(style::BOLD, summary));
+    lines
+}
+
+fn block(s: &Simulated) -> Vec<String> {
+    let mut lines = Vec::new();
+    let (state, state_style) = match &s.outcome {
+        Outcome::Simulated => (format!("{} ms", s.duration.as_millis()), style::DIM),
+        Outcome::NotSimulated { reason } => (format!("not simulated: {reason}"), style::WARN),
+        Outcome::Failed { .. } => ("fails".to_owned(), style::ERROR),
+        _ => (String::new(), style::PLAIN),
+    };
+    lines.push(format!(
+        "{} {}",
+        paint(style::BOLD, &s.script),
+        paint(state_style, format!("({state})"))
+    ));
+    if let Outcome::Failed { error } = &s.outcome {
+        for line in error.lines() {
+            lines.push(format!("  {line}"));
+        }
+    }
+    if !s.statements.is_empty() {
+        let mut table = Table::new(&["  STATEMENT", "ROWS", "MS"]);
+        for st in &s.statements {
+            table.row(vec![
+                (format!("  {}", st.text), style::PLAIN),
+                (
+                    st.rows.map(|r| r.to_string()).unwrap_or_default(),
+                    style::PLAIN,
+                ),
+                (st.duration.as_millis().to_string(), style::DIM),
+            ]);
+        }
+        lines.extend(table.render());
+    }
+    for (label, items) in [
+        ("created", &s.created),
+        ("altered", &s.altered),
+        ("dropped", &s.dropped),
+    ] {
+        if !items.is_empty() {
+            lines.push(format!("  {label:<9} {}", items.join(", ")));
+        }
+    }
+    for r in &s.rewritten {
+        lines.push(format!(
+            "  {} {} {} {}",
+            paint(style::WARN, "rewrites "),
+            r.relation,
+            paint(style::DIM, format!("({})", r.kind)),
+            paint(style::WARN, format!("{} before", bytes(r.size_before)))
+        ));
+    }
+    for l in &s.locks {
+        let text = format!("  locks     {} on {} ({})", l.mode, l.relation, l.kind);
+        if l.blocks_reads_on_data() {
+            lines.push(paint(
+                style::ERROR,
+                format!("{text}: a table with data; reads and writes wait"),
+            ));
+        } else {
+            lines.push(text);
+        }
+    }
+    lines
+}
+
+/// The dry run as one JSON document.
+pub fn json(dry: &DryRun, database: &str) -> Value {
+    json!({
+        "database": database,
+        "dry_run": true,
+        "plan": super::json::plan(&dry.plan),
+        "duration_ms": dry.duration.as_millis() as u64,
+        "blocks_reads_on_data": dry.blocks_reads_on_data(),
+        "scripts": dry.scripts.iter().map(script_json).collect::<Vec<_>>(),
+    })
+}
+
+fn script_json(s: &Simulated) -> Value {
+    let (outcome, detail) = match &s.outcome {
+        Outcome::Simulated => ("simulated", None),
+        Outcome::NotSimulated { reason } => ("not_simulated", Some(reason.clone())),
+        Outcome::Failed { error } => ("failed", Some(error.clone())),
+        _ => ("unknown", None),
+    };
+    json!({
+        "kind": s.script.kind.as_str(),
+        "version": s.script.version,
+        "name": s.script.name,
+        "path": s.script.path,
+        "outcome": outcome,
+        "detail": detail,
+        "duration_ms": s.duration.as_millis() as u64,
+        "statements": s.statements.iter().map(|st| json!({
+            "text": st.text,
+            "rows": st.rows,
+            "duration_ms": st.duration.as_millis() as u64,
+        })).collect::<Vec<_>>(),
+        "created": s.created,
+        "altered": s.altered,
+        "dropped": s.dropped,
+        "rewritten": s.rewritten.iter().map(|r| json!({
+            "relation": r.relation,
+            "kind": r.kind,
+            "size_before_bytes": r.size_before,
+        })).collect::<Vec<_>>(),
+        "locks": s.locks.iter().map(|l| json!({
+            "relation": l.relation,
+            "kind": l.kind,
+            "mode": l.mode,
+            "holds_data": l.holds_data,
+            "blocks_reads_on_data": l.blocks_reads_on_data(),
+        })).collect::<Vec<_>>(),
+    })
+}
