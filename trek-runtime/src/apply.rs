@@ -74,12 +74,22 @@ impl Executor<'_> {
 
     fn apply_without_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
         let started = Instant::now();
+        // Recorded as failed before it starts: if trek dies halfway (killed, the connection
+        // lost), the history says so, prod refuses to go on, and dev resets.
+        let provisional = format!("BEGIN;\n{}COMMIT;", self.applied_row_sql(m, true, "0"));
+        client.batch_execute(&provisional).map_err(|e| {
+            Error::db(
+                format!("could not record that {} is starting", m.label()),
+                e,
+            )
+        })?;
         let outcome = run_statements(client, m.path(), m.sql(), m.directives());
         let elapsed_ms = duration_ms(started.elapsed());
+        let forget = self.provisional_delete_sql(m);
         match outcome {
             Ok(()) => {
                 let message = format!(
-                    "BEGIN;\n{}COMMIT;",
+                    "BEGIN;\n{forget}{}COMMIT;",
                     self.record_sql(m, false, &elapsed_ms, None)
                 );
                 client.batch_execute(&message).map_err(|e| {
@@ -90,7 +100,7 @@ impl Executor<'_> {
             Err(StatementError::Sql(failure, e)) => {
                 let text = failure.to_string();
                 let message = format!(
-                    "BEGIN;\n{}COMMIT;",
+                    "BEGIN;\n{forget}{}COMMIT;",
                     self.record_sql(m, true, &elapsed_ms, Some(&text))
                 );
                 if let Err(record) = client.batch_execute(&message) {
@@ -242,6 +252,26 @@ impl Executor<'_> {
         duration_sql: &str,
         error: Option<&str>,
     ) -> String {
+        let mut sql = self.applied_row_sql(m, failed, duration_sql);
+        sql.push_str(&self.audit_sql(Action::Apply, &Subject::of(m), duration_sql, error, None));
+        sql
+    }
+
+    /// The `DELETE` of the provisional row a `no_transaction` script gets while it runs.
+    fn provisional_delete_sql(&self, m: &Migration) -> String {
+        let version = m.version().map(ToString::to_string);
+        format!(
+            "DELETE FROM {}.applied WHERE failed AND kind = {} AND name = {} AND version IS NOT DISTINCT FROM {};\n",
+            quote_ident(self.schema),
+            quote_literal(m.kind().as_str()),
+            quote_literal(m.name()),
+            quote_nullable(version.as_deref()),
+        )
+    }
+
+    /// The statements that record `m` in `applied` (for a repeatable, replacing its previous
+    /// row), each ending in `;\n`.
+    fn applied_row_sql(&self, m: &Migration, failed: bool, duration_sql: &str) -> String {
         let s = quote_ident(self.schema);
         let mut sql = String::new();
         if m.kind() == Kind::Repeatable {
@@ -264,7 +294,6 @@ impl Executor<'_> {
             workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
             tv = quote_literal(crate::TREK_VERSION),
         ));
-        sql.push_str(&self.audit_sql(Action::Apply, &Subject::of(m), duration_sql, error, None));
         sql
     }
 

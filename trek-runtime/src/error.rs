@@ -69,8 +69,9 @@ pub enum Error {
 
     /// A `no_transaction` migration broke halfway in an earlier run.
     #[error(
-        "{label} ({path}) failed halfway in an earlier run and may be partly applied; \
-             finish or undo it by hand, then run `cargo trek repair` so trek retries it"
+        "{label} ({path}) failed or was interrupted halfway in an earlier run and may be \
+             partly applied; finish or undo it by hand, then run `cargo trek repair` so trek \
+             retries it"
     )]
     Failed {
         /// `0007 concurrent_index`.

@@ -6,6 +6,11 @@
 //! release it explicitly (after rolling back any failed transaction), and [`LockGuard`]'s `Drop`
 //! does the same as a backstop, so a failed run on a pooled connection never leaves it behind.
 //!
+//! The same query sets `client_connection_check_interval` to one second (PostgreSQL 14 and
+//! newer) for the session, so when trek dies in the middle of a statement (killed, its host
+//! gone), the server notices within a second, rolls the transaction back and frees the lock,
+//! instead of running the statement to its end first.
+//!
 //! Session advisory locks belong to a server session. Behind a transaction-pooling proxy
 //! (PgBouncer `pool_mode=transaction`) consecutive statements may run in different sessions, so
 //! the lock does not serialise anything; trek notices when the backend that unlocks is not the
@@ -110,7 +115,9 @@ impl<'c> LockGuard<'c> {
         loop {
             let row = client
                 .query_typed(
-                    "SELECT pg_try_advisory_lock($1), pg_backend_pid(), current_database()::text",
+                    "SELECT pg_try_advisory_lock($1), pg_backend_pid(), current_database()::text, \
+                     CASE WHEN current_setting('server_version_num')::int >= 140000 \
+                          THEN set_config('client_connection_check_interval', '1000', false) END",
                     &[(&key, Type::INT8)],
                 )
                 .map_err(|e| Error::db("could not take trek's advisory lock", e))?;
