@@ -415,11 +415,12 @@ fn a_qa_run_killed_during_a_restore_leaves_the_old_database_and_the_next_run_fin
     let folder = Folder::new("kill").file("1_slow.sql", slow);
     let db = TestDb::new("kill_restore");
     let run_app = |folder: &Folder| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_trek-qa-app"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trek-test-app"));
         command
             .env("DATABASE_URL", &db.url)
             .env("TREK_MIGRATIONS", &folder.dir)
             .env("TREK_SNAPSHOT_DIR", &dumps.dir)
+            .env("TREK_WORKFLOW", "qa")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
