@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 use trek::postgres::{Client, NoTls};
 
+mod server;
+use server::Server;
+
 struct Options {
     migrations: usize,
     rounds: usize,
@@ -85,54 +88,6 @@ fn parse_options() -> Result<Options, String> {
         }
     }
     Ok(options)
-}
-
-/// Where databases are created: a URL template whose database name is replaced.
-struct Server {
-    base: String,
-}
-
-impl Server {
-    fn connect() -> Result<Server, Box<dyn Error>> {
-        if let Ok(url) = std::env::var("TREK_BENCH_DATABASE_URL") {
-            return Ok(Server { base: url });
-        }
-        let server = trek::LocalServer::for_manifest_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-        let info = server.start()?;
-        Ok(Server {
-            base: info.url("postgres"),
-        })
-    }
-
-    fn url(&self, database: &str) -> String {
-        match self.base.rfind('/') {
-            Some(i)
-                if self.base[..i].contains("://") && self.base[..i].rfind('/') != Some(i - 1) =>
-            {
-                let query = self.base[i..].find('?').map_or("", |q| &self.base[i + q..]);
-                format!("{}/{database}{query}", &self.base[..i])
-            }
-            _ => format!("{}/{database}", self.base.trim_end_matches('/')),
-        }
-    }
-
-    /// Drops and creates `name`, then lets the machine settle: a checkpoint and `sync`, so
-    /// that the dirty pages of the previous measurement are not written back during this one.
-    fn fresh_database(&self, name: &str) -> Result<String, Box<dyn Error>> {
-        let mut admin = Client::connect(&self.url("postgres"), NoTls)?;
-        // CREATE DATABASE cannot share a message (an implicit transaction) with another statement.
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        admin.batch_execute("CHECKPOINT")?;
-        let _ = Command::new("sync").status();
-        Ok(self.url(name))
-    }
-
-    fn drop_database(&self, name: &str) {
-        if let Ok(mut admin) = Client::connect(&self.url("postgres"), NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
 }
 
 fn statement(template: &str, i: usize) -> String {

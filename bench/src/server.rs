@@ -1,0 +1,71 @@
+//! The server the benchmarks create their databases on: trek's local server (under the cargo
+//! target directory), or `TREK_BENCH_DATABASE_URL` (a URL whose database name is replaced per
+//! database; the user needs CREATEDB). Shared by `trek-bench` and `trek-bench-restore`.
+
+use std::error::Error;
+use std::path::Path;
+use std::process::Command;
+
+use trek::postgres::{Client, NoTls};
+
+/// Where databases are created: a URL template whose database name is replaced.
+pub struct Server {
+    base: String,
+}
+
+impl Server {
+    /// `TREK_BENCH_DATABASE_URL`, else trek's local server (started when it is not running).
+    pub fn connect() -> Result<Server, Box<dyn Error>> {
+        if let Ok(url) = std::env::var("TREK_BENCH_DATABASE_URL") {
+            return Ok(Server { base: url });
+        }
+        let server = trek::LocalServer::for_manifest_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let info = server.start()?;
+        Ok(Server {
+            base: info.url("postgres"),
+        })
+    }
+
+    /// The URL of `database` on this server.
+    pub fn url(&self, database: &str) -> String {
+        match self.base.rfind('/') {
+            Some(i)
+                if self.base[..i].contains("://") && self.base[..i].rfind('/') != Some(i - 1) =>
+            {
+                let query = self.base[i..].find('?').map_or("", |q| &self.base[i + q..]);
+                format!("{}/{database}{query}", &self.base[..i])
+            }
+            _ => format!("{}/{database}", self.base.trim_end_matches('/')),
+        }
+    }
+
+    /// A session on the maintenance database.
+    pub fn admin(&self) -> Result<Client, Box<dyn Error>> {
+        Ok(Client::connect(&self.url("postgres"), NoTls)?)
+    }
+
+    /// Drops and creates `name`, then lets the machine settle ([`Server::settle`]).
+    pub fn fresh_database(&self, name: &str) -> Result<String, Box<dyn Error>> {
+        let mut admin = self.admin()?;
+        // CREATE DATABASE cannot share a message (an implicit transaction) with another statement.
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        drop(admin);
+        self.settle()?;
+        Ok(self.url(name))
+    }
+
+    /// A checkpoint and `sync`, so that the dirty pages of the previous measurement are not
+    /// written back during the next one.
+    pub fn settle(&self) -> Result<(), Box<dyn Error>> {
+        self.admin()?.batch_execute("CHECKPOINT")?;
+        let _ = Command::new("sync").status();
+        Ok(())
+    }
+
+    pub fn drop_database(&self, name: &str) {
+        if let Ok(mut admin) = self.admin() {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
