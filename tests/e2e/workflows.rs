@@ -215,6 +215,14 @@ fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
         ["snapshot", "apply", "snapshot", "apply", "restore", "apply"],
         "the audit log is carried across the restore and records it"
     );
+    let restore_ms = count(
+        &mut client,
+        "SELECT duration_ms FROM trek.audit WHERE action = 'restore'",
+    );
+    assert!(
+        restore_ms > 0,
+        "the restore's audit row says how long it took"
+    );
     let catalogue = qa(&folder.read(), &strategy, &db)
         .list_snapshots(&mut client)
         .unwrap();

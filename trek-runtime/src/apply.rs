@@ -20,6 +20,11 @@ use crate::report::Step;
 use crate::sql::{quote_ident, quote_literal, quote_nullable};
 use crate::Workflow;
 
+/// SQL for the time since the current transaction began, in milliseconds: the duration of
+/// work that ran in the same transaction before it.
+pub(crate) const TRANSACTION_MS_SQL: &str =
+    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint";
+
 /// SQL for the time since the current message arrived, in milliseconds: the duration of the
 /// script that ran before it in the same message.
 const ELAPSED_MS_SQL: &str =
@@ -332,6 +337,18 @@ impl Executor<'_> {
         duration_ms: u128,
         error: Option<&str>,
     ) -> String {
+        self.event_sql_timed(action, detail, &duration_ms.to_string(), error)
+    }
+
+    /// [`Executor::event_sql`] with the duration given as SQL (computed by the server when the
+    /// row is written, for work that ends in the same transaction).
+    pub fn event_sql_timed(
+        &self,
+        action: Action,
+        detail: &str,
+        duration_sql: &str,
+        error: Option<&str>,
+    ) -> String {
         format!(
             "{};\n",
             AuditRecord {
@@ -341,7 +358,7 @@ impl Executor<'_> {
                 name: None,
                 error,
                 detail: Some(detail),
-                duration_sql: duration_ms.to_string(),
+                duration_sql: duration_sql.to_owned(),
                 workflow: self.workflow.map(Workflow::as_str),
                 client: self.client_label,
             }

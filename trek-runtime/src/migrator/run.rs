@@ -323,7 +323,7 @@ impl Migrator<'_> {
                 match &settings.strategy {
                     SnapshotStrategy::Template => {
                         let terminate = self.terminate_sessions || settings.terminate_sessions;
-                        let sql = carry_sql(0);
+                        let sql = || carry_sql(started.elapsed().as_millis());
                         self.with_session_closed(client, &database, |maintenance| {
                             template::restore(
                                 maintenance,

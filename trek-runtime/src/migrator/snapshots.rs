@@ -175,7 +175,6 @@ impl Migrator<'_> {
         client: &mut Client,
         record: &SnapshotRecord,
     ) -> Result<()> {
-        let started = Instant::now();
         let connector = self.connector_for("restoring a pg_dump snapshot")?;
         let database = current_database(client)?;
         let tools = ClientTools::for_server(client)?;
@@ -187,10 +186,11 @@ impl Migrator<'_> {
             quote_ident(&self.schema)
         ));
         let mut postlude = carry::restore_sql(&self.schema, &carried);
-        postlude.push_str(&self.executor(Some(self.workflow)).event_sql(
+        // The restore runs in psql's transaction: the server times it.
+        postlude.push_str(&self.executor(Some(self.workflow)).event_sql_timed(
             Action::Restore,
             &super::run::restore_detail(record, carried.audit_rows),
-            started.elapsed().as_millis(),
+            crate::apply::TRANSACTION_MS_SQL,
             None,
         ));
         tracing::info!(snapshot = %record.info, "restoring");
@@ -232,7 +232,6 @@ impl Migrator<'_> {
         action: Action,
         why: &str,
     ) -> Result<()> {
-        let started = Instant::now();
         let connector = self.connector_for("replaying a schema dump")?;
         let database = current_database(client)?;
         let tools = ClientTools::for_server(client)?;
@@ -244,10 +243,10 @@ impl Migrator<'_> {
             quote_ident(&self.schema)
         ));
         let mut postlude = carry::restore_sql(&self.schema, &carried);
-        postlude.push_str(&self.executor(Some(self.workflow)).event_sql(
+        postlude.push_str(&self.executor(Some(self.workflow)).event_sql_timed(
             action,
             &format!("rebuilt {} {why}", schemas::names(&managed)),
-            started.elapsed().as_millis(),
+            crate::apply::TRANSACTION_MS_SQL,
             None,
         ));
         tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
@@ -284,10 +283,11 @@ impl Migrator<'_> {
     /// Deletes all but the newest `keep` snapshots and forgets them.
     pub(super) fn prune(&self, client: &mut Client, keep: usize) -> Result<Vec<SnapshotInfo>> {
         let records = catalogue::read(client, &self.schema)?;
+        let database = current_database(client)?;
         let excess = records.len().saturating_sub(keep);
         let mut deleted = Vec::new();
         for record in records.into_iter().take(excess) {
-            self.delete_snapshot(&record)?;
+            self.delete_snapshot(&database, &record)?;
             client
                 .batch_execute(&catalogue::delete_sql(&self.schema, record.info.id))
                 .map_err(|e| Error::db("could not remove a snapshot from the catalogue", e))?;
@@ -298,7 +298,7 @@ impl Migrator<'_> {
     }
 
     /// Deletes what a snapshot occupies, by the strategy that took it.
-    fn delete_snapshot(&self, record: &SnapshotRecord) -> Result<()> {
+    fn delete_snapshot(&self, database: &str, record: &SnapshotRecord) -> Result<()> {
         match record.info.strategy.as_str() {
             "pg_dump" => pg_dump::delete(Path::new(&record.info.location)),
             "template" => {
@@ -313,14 +313,17 @@ impl Migrator<'_> {
                 }) => {
                     let connector = self.connector_for("deleting a snapshot")?;
                     let id = record.info.id.to_string();
+                    let url = connector.url(database);
                     command::run(
                         delete,
                         &command::Values {
                             id: &id,
                             label: &record.info.label,
+                            database,
+                            url: &url,
                             ..command::Values::default()
                         },
-                        &connector.client_env("postgres"),
+                        &connector.client_env(database),
                         "delete",
                     )
                 }

@@ -39,14 +39,15 @@ pub(crate) fn take(
     Ok(row.get(0))
 }
 
-/// Restores `snapshot` over `database`: clones it, runs `carry_sql` in the clone (in one
-/// transaction), then swaps the clone in.
+/// Restores `snapshot` over `database`: clones it, runs the SQL `carry_sql` makes in the
+/// clone (in one transaction; it is made once the clone exists, so it can time the restore),
+/// then swaps the clone in.
 pub(crate) fn restore(
     maintenance: &mut Client,
     connector: &dyn Connect,
     database: &str,
     snapshot: &str,
-    carry_sql: &str,
+    carry_sql: &dyn Fn() -> String,
     terminate: bool,
 ) -> Result<()> {
     let restoring = object_name(database, "restoring");
@@ -80,7 +81,7 @@ pub(crate) fn restore(
             .connect(&restoring)
             .map_err(|e| Error::db(format!("could not connect to {restoring}"), e))?;
         clone
-            .batch_execute(&format!("BEGIN;\n{carry_sql}COMMIT;"))
+            .batch_execute(&format!("BEGIN;\n{}COMMIT;", carry_sql()))
             .map_err(|e| Error::db("could not carry the audit log into the restored copy", e))?;
     }
     with_database_free(maintenance, database, terminate, |client| {
