@@ -33,6 +33,8 @@ pub mod checksum;
 pub mod directive;
 pub mod error;
 pub mod file_name;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kind;
 pub mod location;
 pub mod migration;

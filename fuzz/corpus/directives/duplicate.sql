@@ -1,0 +1,3 @@
+/* trek:no_transaction */
+-- trek:no_transaction
+-- trek:no_transaction

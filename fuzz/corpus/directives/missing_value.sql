@@ -1,0 +1,2 @@
+-- trek:lock_timeout
+SELECT 1;

@@ -1,0 +1,2 @@
+-- trek:no_transaction
+CREATE INDEX CONCURRENTLY i ON t (c);

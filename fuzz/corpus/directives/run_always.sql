@@ -1,0 +1,2 @@
+-- trek:run always
+GRANT SELECT ON t TO r;

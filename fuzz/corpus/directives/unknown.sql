@@ -1,0 +1,2 @@
+-- trek:unknown
+SELECT 1;

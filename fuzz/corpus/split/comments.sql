@@ -1,0 +1,2 @@
+/* a /* nested ; */ comment */ SELECT 1; -- trailing ; comment
+SELECT 2

@@ -1,0 +1,1 @@
+SELECT 'it''s;'; SELECT E'a\';b'; SELECT "we;ird" FROM t;

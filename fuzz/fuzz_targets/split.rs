@@ -1,0 +1,4 @@
+//! Fuzz target: see `trek_core::fuzzing::check_split` for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| trek_core::fuzzing::check_split(data));
