@@ -271,6 +271,33 @@ fn qa_restores_a_template_snapshot_and_rolls_forward() {
     qa_restores_and_rolls_forward(SnapshotStrategy::Template, "qa_template");
 }
 
+/// PostgreSQL's client programs (Debian keeps them off `PATH`).
+fn client_program(name: &str) -> String {
+    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.pop()
+        .map(|d| d.join("bin").join(name))
+        .filter(|p| p.is_file())
+        .map_or_else(|| name.to_owned(), |p| p.display().to_string())
+}
+
+#[test]
+fn qa_restores_a_snapshot_taken_by_the_teams_own_commands_and_rolls_forward() {
+    let (createdb, dropdb) = (client_program("createdb"), client_program("dropdb"));
+    qa_restores_and_rolls_forward(
+        SnapshotStrategy::Command {
+            snapshot: format!("{createdb} -T {{database}} {{database}}__cmd_{{id}}"),
+            restore: format!(
+                "{dropdb} --force {{database}} && {createdb} -T {{database}}__cmd_{{id}} {{database}}"
+            ),
+            delete: Some(format!("{dropdb} --force {{database}}__cmd_{{id}}")),
+        },
+        "qa_command",
+    );
+}
+
 #[test]
 fn a_template_snapshot_names_the_sessions_in_the_way_and_can_end_them() {
     let folder = Folder::new("busy").file("1_a.sql", "CREATE TABLE a (id int);\n");
