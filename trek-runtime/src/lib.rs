@@ -46,6 +46,7 @@ mod dry_run;
 mod dump;
 mod error;
 mod history;
+pub mod lint;
 #[cfg(unix)]
 pub mod local_server;
 mod lock;
