@@ -12,8 +12,6 @@
 //!   [`SqlFailure`] with SQLSTATE, message, detail, hint and the file, line and column.
 //! - The model re-exported from `trek-core`: [`Migrations`], [`Migration`], [`Version`], ...
 //! - [`postgres`]: the driver, re-exported so applications use the matching version.
-//! - `testing` (with the cargo feature `testing`): `TestDb`, a fresh migrated database per
-//!   test, cloned in milliseconds from a template migrated once per migration set.
 //!
 //! ```no_run
 //! static MIGRATIONS: trek::Migrations = trek::embed!("../examples/app/migrations");
@@ -59,8 +57,6 @@ mod snapshot;
 mod sql;
 mod stale;
 mod status;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
