@@ -41,6 +41,9 @@ pub enum SourceErrorKind {
     },
     /// A folder other than `repeatable/` and `seeds/` that holds `.sql` files.
     UnsupportedFolder,
+    /// A folder whose name ends in `.sql`, where a script is expected: it is not read, so the
+    /// migration someone meant it to be would silently never run.
+    FolderNamedLikeScript,
     /// Two scripts of the same kind (and direction) whose versions compare equal
     /// (`1_a.sql` and `01_b.sql`).
     DuplicateVersion {
@@ -155,6 +158,9 @@ impl fmt::Display for SourceErrorKind {
             }
             SourceErrorKind::UnsupportedFolder => f.write_str(
                 "this folder holds .sql files, but trek only reads the top level of the migrations folder, `repeatable/` and `seeds/`; move the scripts to one of those",
+            ),
+            SourceErrorKind::FolderNamedLikeScript => f.write_str(
+                "this is a folder, not a script, but its name ends in `.sql`; a migration is a file: replace the folder with the file, or rename it",
             ),
             SourceErrorKind::DuplicateVersion { version, other } => write!(
                 f,

@@ -4,7 +4,8 @@
 //! `repeatable/`, seeds under `seeds/`. Hidden files and folders and anything that is not a
 //! `.sql` file are ignored (see [`crate::file_name`]). Any other folder that holds `.sql` files,
 //! at any depth, is an error ([`SourceErrorKind::UnsupportedFolder`]): someone who nests
-//! migrations expects them to run. A folder without `.sql` files (docs, fixtures) is ignored.
+//! migrations expects them to run. A folder without `.sql` files (docs, fixtures) is ignored,
+//! unless its own name ends in `.sql` ([`SourceErrorKind::FolderNamedLikeScript`]).
 //! Symbolic links are followed.
 
 use std::borrow::Cow;
@@ -171,6 +172,10 @@ impl Reader {
                 (2, Some("seeds")) if entry.file_type().is_file() => Kind::Seed,
                 _ if entry.file_type().is_dir() => {
                     entries.skip_current_dir();
+                    if file_name::has_sql_extension(&entry.file_name().to_string_lossy()) {
+                        self.error(rel, SourceErrorKind::FolderNamedLikeScript);
+                        continue;
+                    }
                     if holds_sql(entry.path()) {
                         self.error(rel, SourceErrorKind::UnsupportedFolder);
                     }
@@ -536,6 +541,8 @@ mod tests {
             ("repeatable/w.up.sql", b"select 1;"),
             ("seeds/1_s.sql", b"-- trek:run always\nselect 1;"),
             ("seeds/deeper/x.sql", b"select 1;"),
+            ("9_folder.sql/readme.txt", b"not a script"),
+            ("repeatable/views.sql/x.txt", b"not a script"),
         ]);
         let summary: Vec<_> = found
             .iter()
@@ -554,8 +561,10 @@ mod tests {
             ("6_dir.sql", Some(1), "UnknownDirective"),
             ("6_dir.sql", Some(3), "MisplacedDirective"),
             ("7_empty.sql", None, "EmptyScript"),
+            ("9_folder.sql", None, "FolderNamedLikeScript"),
             ("nested", None, "UnsupportedFolder"),
             ("repeatable/v.down.sql", None, "RepeatableDown"),
+            ("repeatable/views.sql", None, "FolderNamedLikeScript"),
             ("repeatable/w.up.sql", None, "UpAndUpAlias"),
             ("seeds/1_s.sql", Some(1), "RunAlwaysNotRepeatable"),
             ("seeds/deeper", None, "UnsupportedFolder"),
