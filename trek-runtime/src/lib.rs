@@ -12,6 +12,8 @@
 //!   [`SqlFailure`] with SQLSTATE, message, detail, hint and the file, line and column.
 //! - The model re-exported from `trek-core`: [`Migrations`], [`Migration`], [`Version`], ...
 //! - [`postgres`]: the driver, re-exported so applications use the matching version.
+//! - `testing` (with the cargo feature `testing`): `TestDb`, a fresh migrated database per
+//!   test, cloned in milliseconds from a template migrated once per migration set.
 //!
 //! ```no_run
 //! static MIGRATIONS: trek::Migrations = trek::embed!("../examples/app/migrations");
@@ -58,6 +60,8 @@ mod sql;
 mod stale;
 mod status;
 mod workflow;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, SqlFailure};

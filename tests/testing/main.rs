@@ -1,0 +1,16 @@
+//! Tests of `trek::testing`, the public test-database API: each test gets a `TestDb`, a copy of
+//! a template migrated once per migration set.
+//!
+//! `parallel` runs 40 tests over the 150 migrations of `fixtures/testing/migrations` at once;
+//! `data` tests a migration's effect on existing rows; `templates` covers how templates are
+//! built, replaced and shared across threads and processes; `reset` the reset helpers.
+
+mod data;
+mod parallel;
+mod reset;
+mod templates;
+
+use trek::Migrations;
+
+/// 150 migrations of a shop's schema (`fixtures/testing/generate.py` wrote them).
+pub(crate) static SHOP: Migrations = trek::embed!("fixtures/testing/migrations");
