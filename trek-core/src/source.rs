@@ -248,7 +248,10 @@ impl Reader {
                 Directives::NONE
             }
         };
-        let statements = split::split(&sql);
+        // What runs is the script without its byte-order mark (`Migration::sql`): check that,
+        // so a file of a BOM and blank lines is empty and `\u{feff}BEGIN;` is a BEGIN.
+        let body = sql.strip_prefix('\u{feff}').unwrap_or(&sql);
+        let statements = split::split(body);
         if statements.is_empty() {
             self.error(&rel, SourceErrorKind::EmptyScript);
         }
@@ -257,7 +260,7 @@ impl Reader {
                 if let Some(command) = split::transaction_control(statement.text) {
                     self.errors.push(SourceError {
                         path: PathBuf::from(&rel),
-                        line: Some(sql[..statement.offset].matches('\n').count() + 1),
+                        line: Some(body[..statement.offset].matches('\n').count() + 1),
                         kind: SourceErrorKind::TransactionControl {
                             command: command.to_owned(),
                         },
@@ -612,6 +615,34 @@ mod tests {
         let dir = TempDir::with(&[("1_a.sql", b"select 1;"), ("seeds/1_a.sql", b"select 1;")]);
         let set = read_dir(&dir.0).expect("valid");
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_an_empty_script_or_a_begin() {
+        let found = kinds(&[
+            ("1_bom_only.sql", b"\xEF\xBB\xBF\r\n\r\n"),
+            (
+                "2_bom_begin.sql",
+                b"\xEF\xBB\xBFBEGIN;\r\nCREATE TABLE t (id int);\r\n",
+            ),
+        ]);
+        assert_eq!(
+            found,
+            [
+                (
+                    "1_bom_only.sql".to_owned(),
+                    None,
+                    SourceErrorKind::EmptyScript
+                ),
+                (
+                    "2_bom_begin.sql".to_owned(),
+                    Some(1),
+                    SourceErrorKind::TransactionControl {
+                        command: "BEGIN".to_owned()
+                    }
+                ),
+            ]
+        );
     }
 
     #[test]
