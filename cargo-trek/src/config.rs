@@ -49,7 +49,7 @@ pub struct TrekToml {
 
 /// `[trek]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "the [trek] table of settings")]
 pub struct TrekSection {
     /// The migrations folder, relative to `Cargo.toml` (default `migrations`).
     pub migrations: Option<PathBuf>,
@@ -72,7 +72,10 @@ pub struct TrekSection {
 
 /// `[env.NAME]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an environment's table, like [env.dev] with url and workflow"
+)]
 pub struct EnvSection {
     /// The database URL, written in the file.
     pub url: Option<String>,
@@ -102,7 +105,10 @@ pub struct EnvSection {
 
 /// `snapshot = { ... }` of a qa environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like snapshot = { strategy = \"pg_dump\", keep = 10 }"
+)]
 pub struct SnapshotSection {
     /// `pg_dump` (the default), `template`, `command` or `restore_point`.
     pub strategy: Option<String>,
@@ -620,6 +626,22 @@ mod tests {
         );
         let e = parse("[env.dev]\nschemas = [\"\"]\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn a_section_of_the_wrong_type_says_what_is_expected() {
+        let e = parse("[env]\ndev = 3\n").unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("an environment's table") && !e.contains("struct"),
+            "{e}"
+        );
+        let e = parse("trek = \"x\"\n").unwrap_err();
+        assert!(
+            e.contains("the [trek] table") && !e.contains("struct"),
+            "{e}"
+        );
+        let e = parse("[env.qa]\nsnapshot = 1\n").unwrap_err();
+        assert!(e.contains("snapshot = {") && !e.contains("struct"), "{e}");
     }
 
     #[test]
