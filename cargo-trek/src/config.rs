@@ -358,6 +358,21 @@ pub fn parse(text: &str) -> Result<TrekToml, String> {
         if let Some(schemas) = &env.schemas {
             check_schemas(schemas).map_err(|e| format!("[env.{name}] schemas: {e}"))?;
         }
+        // Checked here, whichever environment is selected: a prod environment that would run
+        // seeds or reset from a dump is wrong in the file, not only when it is used.
+        if workflow == Some(trek::Workflow::Prod) {
+            if env.seeds == Some(true) {
+                return Err(format!(
+                    "[env.{name}] seeds = true: seeds never reach prod; remove the key"
+                ));
+            }
+            if env.baseline.is_some() {
+                return Err(format!(
+                    "[env.{name}] baseline: a prod environment never resets, so it has no \
+                     baseline dump; remove the key"
+                ));
+            }
+        }
         if let Some(snapshot) = &env.snapshot {
             match workflow {
                 Some(trek::Workflow::Qa) => {}
@@ -626,6 +641,19 @@ mod tests {
         );
         let e = parse("[env.dev]\nschemas = [\"\"]\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn a_prod_environment_with_seeds_or_a_baseline_is_an_error_whichever_is_selected() {
+        let e = parse("[env.dev]\n[env.prod]\nseeds = true\n").unwrap_err();
+        assert!(
+            e.contains("[env.prod] seeds") && e.contains("never reach prod"),
+            "{e}"
+        );
+        let e = parse("[env.live]\nworkflow = \"prod\"\nbaseline = \"db.sql\"\n").unwrap_err();
+        assert!(e.contains("[env.live] baseline"), "{e}");
+        assert!(parse("[env.prod]\nseeds = false\n").is_ok());
+        assert!(parse("[env.dev]\nseeds = true\nbaseline = \"db.sql\"\n").is_ok());
     }
 
     #[test]

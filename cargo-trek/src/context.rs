@@ -765,17 +765,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ctx.baseline, Some(PathBuf::from("/p/db/schema.sql")));
-        let flags = GlobalArgs {
-            env: Some("prod".to_owned()),
-            ..GlobalArgs::default()
-        };
-        let err = resolve(
-            &flags,
-            "[env.prod]\nbaseline = \"db/schema.sql\"\n",
-            &Vars::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("baseline"), "{err}");
+        // A prod environment with a baseline is refused when the file is read.
+        let err = config::parse("[env.prod]\nbaseline = \"db/schema.sql\"\n").unwrap_err();
+        assert!(err.contains("baseline"), "{err}");
     }
 
     #[test]
@@ -791,13 +783,8 @@ mod tests {
         )
         .unwrap();
         assert!(!ctx.seeds);
-        let err = resolve(
-            &flags("prod"),
-            "[env.prod]\nseeds = true\n",
-            &Vars::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("seeds never reach prod"), "{err}");
-        assert_eq!(err.exit_code(), 2);
+        // A prod environment with seeds on is refused when the file is read.
+        let err = config::parse("[env.prod]\nseeds = true\n").unwrap_err();
+        assert!(err.contains("seeds never reach prod"), "{err}");
     }
 }
