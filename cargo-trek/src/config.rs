@@ -325,6 +325,18 @@ impl ConfigFile {
 /// A message naming the line and the problem.
 pub fn parse(text: &str) -> Result<TrekToml, String> {
     let toml: TrekToml = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    if toml
+        .trek
+        .migrations
+        .as_ref()
+        .is_some_and(|m| m.as_os_str().is_empty())
+    {
+        return Err(
+            "[trek] migrations: the path is empty; name the folder, relative to Cargo.toml \
+             (default \"migrations\")"
+                .to_owned(),
+        );
+    }
     if let Some(timeout) = &toml.trek.lock_timeout {
         parse_duration(timeout).map_err(|e| format!("[trek] lock_timeout: {e}"))?;
     }
@@ -641,6 +653,12 @@ mod tests {
         );
         let e = parse("[env.dev]\nschemas = [\"\"]\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_migrations_path_is_an_error() {
+        let e = parse("[trek]\nmigrations = \"\"\n").unwrap_err();
+        assert!(e.contains("[trek] migrations"), "{e}");
     }
 
     #[test]
