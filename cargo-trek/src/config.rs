@@ -418,9 +418,29 @@ pub fn check_workflow(name: &str) -> Result<trek::Workflow, String> {
     name.parse::<trek::Workflow>().map_err(|e| e.to_string())
 }
 
-fn check_schema(schema: &str) -> Result<(), String> {
+/// Checks a schema name: not empty, at most 63 bytes (PostgreSQL would silently cut a longer
+/// name short, and trek would then look for a schema that does not exist), no NUL, and not in
+/// the `pg_` namespace PostgreSQL reserves for itself. Any other character is fine: trek
+/// quotes every identifier.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn check_schema(schema: &str) -> Result<(), String> {
     if schema.is_empty() {
         Err("the schema name is empty".to_owned())
+    } else if schema.len() > 63 {
+        Err(format!(
+            "`{schema}` is {} bytes long, and PostgreSQL names are at most 63 bytes; choose a \
+             shorter name",
+            schema.len()
+        ))
+    } else if schema.contains('\0') {
+        Err("the schema name contains a NUL character".to_owned())
+    } else if schema.starts_with("pg_") {
+        Err(format!(
+            "`{schema}` starts with `pg_`, which PostgreSQL reserves for its own schemas; \
+             choose another name"
+        ))
     } else {
         Ok(())
     }
@@ -653,6 +673,17 @@ mod tests {
         );
         let e = parse("[env.dev]\nschemas = [\"\"]\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn schema_names_postgresql_would_cut_or_refuse_are_errors() {
+        assert!(check_schema("Odd \"Schema\" name; DROP TABLE x; --").is_ok());
+        assert!(check_schema(&"s".repeat(63)).is_ok());
+        let e = parse(&format!("[trek]\nschema = \"{}\"\n", "s".repeat(64))).unwrap_err();
+        assert!(e.contains("[trek] schema") && e.contains("63 bytes"), "{e}");
+        let e = parse("[env.dev]\nschema = \"pg_trek\"\n").unwrap_err();
+        assert!(e.contains("[env.dev] schema") && e.contains("pg_"), "{e}");
+        assert!(check_schema("a\0b").is_err());
     }
 
     #[test]

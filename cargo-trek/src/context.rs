@@ -286,6 +286,12 @@ impl Context {
             .or_else(|| env.and_then(|e| e.schema.clone()))
             .or_else(|| toml.trek.schema.clone())
             .unwrap_or_else(|| "trek".to_owned());
+        if let Some(from_env) = vars.value("TREK_SCHEMA") {
+            config::check_schema(from_env).map_err(|e| Error::Config {
+                path: None,
+                message: format!("TREK_SCHEMA: {e}"),
+            })?;
+        }
 
         let lock_timeout = match vars.value("TREK_LOCK_TIMEOUT") {
             Some(text) => Some(config::parse_duration(text).map_err(|e| Error::Config {
@@ -626,6 +632,17 @@ mod tests {
         assert!(
             matches!(ctx.database, Database::Missing { ref message } if message.contains("QA_URL"))
         );
+    }
+
+    #[test]
+    fn a_schema_from_the_environment_is_checked_like_one_from_the_file() {
+        let v = vars(&[("TREK_SCHEMA", "pg_mine")], &[]);
+        let err = resolve(&GlobalArgs::default(), "", &v).unwrap_err();
+        assert!(err.to_string().starts_with("TREK_SCHEMA: "), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        let v = vars(&[("TREK_SCHEMA", "Odd \"Schema\" name")], &[]);
+        let ctx = resolve(&GlobalArgs::default(), "", &v).unwrap();
+        assert_eq!(ctx.schema, "Odd \"Schema\" name");
     }
 
     #[test]
