@@ -310,7 +310,8 @@ impl ConfigFile {
         };
         let toml = parse(&text).map_err(|message| Error::Config {
             path: Some(path.clone()),
-            message,
+            // A TOML error quotes the line it is about, which may hold a URL's password.
+            message: crate::database::mask_urls_in(&message),
         })?;
         Ok(ConfigFile {
             path: Some(path),

@@ -359,6 +359,30 @@ pub fn mask(url: &str) -> String {
     }
 }
 
+/// `text` with the password of every URL in it masked, and every `password=` value: for
+/// messages that quote what the user wrote (a TOML error shows the line it is about, which may
+/// be `url = "postgres://app:pw@db/app"`).
+pub fn mask_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |p| p + 1);
+        let after = &rest[i + 3..];
+        let end = i
+            + 3
+            + after
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+                .unwrap_or(after.len());
+        out.push_str(&rest[..start]);
+        out.push_str(&mask(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    mask_key_value(&out)
+}
+
 fn mask_query(tail: &str) -> String {
     let Some(q) = tail.find('?') else {
         return tail.to_owned();
@@ -479,6 +503,19 @@ mod tests {
         assert_eq!(mask("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(mask("postgres://h/db"), "postgres://h/db");
         assert_eq!(mask("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn masks_urls_inside_messages() {
+        assert_eq!(
+            mask_urls_in("2 | url = \"postgres://app:s3cret@db/app\n  |       ^ unterminated"),
+            "2 | url = \"postgres://app:***@db/app\n  |       ^ unterminated"
+        );
+        assert_eq!(
+            mask_urls_in("a postgresql://u:p@h/d?password=x and host=h password=y"),
+            "a postgresql://u:***@h/d?password=*** and host=h password=***"
+        );
+        assert_eq!(mask_urls_in("no url here"), "no url here");
     }
 
     #[test]
