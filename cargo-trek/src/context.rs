@@ -55,15 +55,12 @@ impl Vars {
         let path = dir.join(".env");
         let mut dotenv = BTreeMap::new();
         if path.is_file() {
-            let iter = dotenvy::from_path_iter(&path).map_err(|e| Error::Config {
+            let bad = |e: dotenvy::Error| Error::Config {
                 path: Some(path.clone()),
-                message: e.to_string(),
-            })?;
-            for item in iter {
-                let (k, v) = item.map_err(|e| Error::Config {
-                    path: Some(path.clone()),
-                    message: e.to_string(),
-                })?;
+                message: dotenv_error(&path, &e),
+            };
+            for item in dotenvy::from_path_iter(&path).map_err(bad)? {
+                let (k, v) = item.map_err(bad)?;
                 dotenv.insert(k, v);
             }
         }
@@ -88,6 +85,38 @@ impl Vars {
     fn value(&self, name: &str) -> Option<&str> {
         self.get(name).map(|(v, _)| v).filter(|v| !v.is_empty())
     }
+}
+
+/// What is wrong with the `.env` file at `path`, for people: the line, and the variable when
+/// the line names one, but never the line's text, which may hold a password (dotenvy's own
+/// message quotes the whole line).
+fn dotenv_error(path: &Path, error: &dotenvy::Error) -> String {
+    let dotenvy::Error::LineParse(line, index) = error else {
+        return error.to_string();
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.find(line.as_str()).unwrap_or(0);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let key = line
+        .trim_start()
+        .trim_start_matches("export ")
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        });
+    let what = match key {
+        Some(key) if line.contains('=') => format!("the value of {key}"),
+        _ => "the line".to_owned(),
+    };
+    format!(
+        "line {line_no}: {what} cannot be parsed (at character {}): write NAME=VALUE, and close \
+         every quote (the line is not shown, as it may hold a password)",
+        index + 1
+    )
 }
 
 /// Where a variable was found.
