@@ -182,8 +182,22 @@ pub fn connect_url(url: &str, source: &str) -> Result<Connection, Error> {
         path: None,
         message: format!("the database URL from {source} ({}) {message}", mask(url)),
     };
+    if url.trim().is_empty() {
+        return Err(Error::Config {
+            path: None,
+            message: format!(
+                "the database URL from {source} is empty; give a URL like \
+                 postgres://user@host:5432/dbname"
+            ),
+        });
+    }
     let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
     let mut config = parse(&rest).map_err(invalid)?;
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        return Err(invalid(
+            "names no host; give one, like postgres://user@localhost:5432/dbname".to_owned(),
+        ));
+    }
     let tls = tls.for_hosts(&config);
     config.ssl_mode(tls.postgres_mode());
     let name = config
@@ -297,7 +311,14 @@ pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error>
 fn parse(url: &str) -> Result<Config, String> {
     let mut config: Config = url
         .parse()
-        .map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+        // The driver's message is just "invalid connection string"; the cause says what is
+        // wrong (an unknown option, a bad port) without quoting any value.
+        .map_err(|e| {
+            format!(
+                "is not a valid PostgreSQL URL: {}",
+                trek::describe_postgres_error(&e)
+            )
+        })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
