@@ -222,14 +222,16 @@ impl Context {
                     } else {
                         "TREK_ENV"
                     };
-                    let message = if known.is_empty() {
+                    let message = if file.path.is_none() {
                         format!(
-                            "{how} names environment `{name}`, but {} defines no environments; \
-                             add an [env.{name}] table",
-                            file.path.as_deref().map_or_else(
-                                || "there is no Trek.toml that".to_owned(),
-                                |_| "Trek.toml".to_owned()
-                            )
+                            "{how} names environment `{name}`, but there is no Trek.toml to \
+                             define it; create one with an [env.{name}] table (`cargo trek init` \
+                             writes one)"
+                        )
+                    } else if known.is_empty() {
+                        format!(
+                            "{how} names environment `{name}`, but Trek.toml defines no \
+                             environments; add an [env.{name}] table"
                         )
                     } else {
                         format!(
