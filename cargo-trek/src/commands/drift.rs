@@ -30,7 +30,20 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DriftArgs) -> Result<Exit, E
 
     let (actual, against) = match &args.against {
         Some(path) => (
-            std::fs::read_to_string(path).map_err(Error::io("read", path))?,
+            std::fs::read_to_string(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    // A dump that is not there is bad input (exit 2).
+                    Error::Usage {
+                        message: format!(
+                            "--against {}: no such file; give the path of a dump from \
+                             `cargo trek dump`",
+                            ctx.show_path(path)
+                        ),
+                    }
+                } else {
+                    Error::io("read", path)(e)
+                }
+            })?,
             ctx.show_path(path),
         ),
         None => {

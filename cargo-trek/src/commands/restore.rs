@@ -16,7 +16,20 @@ use crate::Exit;
 /// A missing dump, an unreachable database, a protected database, or a dump that does not
 /// replay (nothing changes).
 pub fn run(ctx: &Context, printer: &Printer, args: &RestoreArgs) -> Result<Exit, Error> {
-    std::fs::metadata(&args.from_dump).map_err(Error::io("read", &args.from_dump))?;
+    // A dump that is not there is bad input (exit 2), found before connecting.
+    match std::fs::metadata(&args.from_dump) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Usage {
+                message: format!(
+                    "--from-dump {}: no such file; give the path of a dump from `cargo trek dump`",
+                    ctx.show_path(&args.from_dump)
+                ),
+            })
+        }
+        other => {
+            other.map_err(Error::io("read", &args.from_dump))?;
+        }
+    }
     let (migrations, mut db) = super::prepare(ctx, printer)?;
     let mut migrator = super::migrator(ctx, &migrations, &db);
     if let Some(database) = &args.allow_destructive {
