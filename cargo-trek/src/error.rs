@@ -158,8 +158,13 @@ impl Error {
             | Error::Project { .. }
             | Error::Config { .. }
             | Error::Source { .. } => EXIT_USAGE,
+            // A version that is not a migration's, or `--transaction all` over a
+            // `no_transaction` migration: the command line asks for what cannot be done.
             Error::Runtime { error, .. }
-                if matches!(**error, trek::Error::UnknownVersion { .. }) =>
+                if matches!(
+                    **error,
+                    trek::Error::UnknownVersion { .. } | trek::Error::NoTransactionInBatch { .. }
+                ) =>
             {
                 EXIT_USAGE
             }
