@@ -151,6 +151,38 @@ impl Project {
         self
     }
 
+    /// Writes `bytes` to `path` (relative to the package), making folders as needed: for files
+    /// that are not valid UTF-8.
+    ///
+    /// # Panics
+    /// When it cannot.
+    pub fn file_bytes(&self, path: &str, bytes: &[u8]) -> &Project {
+        let path = self.dir.join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+        }
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        self
+    }
+
+    /// Makes `path` (relative to the package) a symbolic link to `target` (taken as is:
+    /// relative to the link's folder, or absolute), making folders as needed.
+    ///
+    /// # Panics
+    /// When it cannot.
+    #[cfg(unix)]
+    pub fn symlink(&self, path: &str, target: &str) -> &Project {
+        let path = self.dir.join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+        }
+        std::os::unix::fs::symlink(target, &path)
+            .unwrap_or_else(|e| panic!("symlink {} -> {target}: {e}", path.display()));
+        self
+    }
+
     /// Reads a file of the package.
     ///
     /// # Panics
@@ -238,6 +270,13 @@ impl Trek {
     #[must_use]
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Trek {
         self.command.env(key, value);
+        self
+    }
+
+    /// Adds an argument after those given to [`Project::trek`].
+    #[must_use]
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Trek {
+        self.command.arg(arg);
         self
     }
 
