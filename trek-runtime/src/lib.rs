@@ -34,8 +34,9 @@
 //! The library logs through `tracing` and records through `metrics`
 //! (`trek_migrations_applied_total`, `trek_migration_duration_seconds`,
 //! `trek_migration_failures_total`, `trek_migrations_reverted_total`,
-//! `trek_lock_wait_seconds`); both are silent until the application installs a subscriber or
-//! recorder. It never prints.
+//! `trek_lock_wait_seconds`, and the gauge `trek_migrations_pending`, set by
+//! [`Migrator::status`] and after [`Migrator::run`]); both are silent until the application
+//! installs a subscriber or recorder. It never prints.
 #![deny(missing_docs)]
 
 mod apply;
@@ -59,16 +60,16 @@ mod snapshot;
 mod sql;
 mod stale;
 mod status;
-mod workflow;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, SqlFailure};
 pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, Result};
-pub use history::{AppliedRow, AuditEntry};
+pub use history::{AppliedRow, AuditEntry, AuditSince};
 #[cfg(unix)]
 pub use local_server::{LocalServer, LocalServerError, ServerInfo};
 pub use lock::{default_lock_key, LockHolder};

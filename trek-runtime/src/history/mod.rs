@@ -6,4 +6,4 @@ pub(crate) mod audit;
 pub(crate) mod meta;
 
 pub use applied::AppliedRow;
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditSince};

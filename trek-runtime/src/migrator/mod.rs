@@ -352,6 +352,18 @@ impl<'m> Migrator<'m> {
         for warning in &report.warnings {
             tracing::warn!("{warning}");
         }
+        // What is left after a successful run: the migrations past the target, if any.
+        let left = self
+            .migrations
+            .versioned()
+            .filter(|m| {
+                self.options
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| m.version() > Some(t))
+            })
+            .count();
+        metrics::gauge!("trek_migrations_pending").set(left as f64);
         Ok(report)
     }
 
@@ -558,6 +570,12 @@ impl<'m> Migrator<'m> {
                 }
             }
         }
+        let pending = entries
+            .iter()
+            .filter(|e| e.kind == Kind::Versioned)
+            .filter(|e| matches!(e.state, crate::State::Pending | crate::State::OutOfOrder))
+            .count();
+        metrics::gauge!("trek_migrations_pending").set(pending as f64);
         Ok(Status {
             entries,
             initialized: history.meta.layout.is_some(),
@@ -810,10 +828,25 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the audit log cannot be read.
     pub fn audit(&self, client: &mut Client, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.audit_since(client, limit, None)
+    }
+
+    /// The newest `limit` rows of the audit log written at or after `since` (filtered in
+    /// SQL), newest first.
+    ///
+    /// # Errors
+    /// When the audit log cannot be read.
+    pub fn audit_since(
+        &self,
+        client: &mut Client,
+        limit: usize,
+        since: Option<&crate::AuditSince>,
+    ) -> Result<Vec<AuditEntry>> {
         audit::read(
             client,
             &self.schema,
             i64::try_from(limit).unwrap_or(i64::MAX),
+            since,
         )
     }
 
