@@ -62,6 +62,23 @@ pub struct GlobalArgs {
     /// The Cargo.toml of the package (default: the package of the current folder)
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
+    /// At exit, write trek's metrics to FILE in the Prometheus text format (written to
+    /// FILE.tmp, then renamed: node_exporter's textfile collector convention)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// How logs are written on stderr: text for people, or JSON lines for log shippers
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `--color`.
@@ -132,6 +149,9 @@ pub enum Command {
     Repair,
     /// Show the audit log, newest first
     Audit(AuditArgs),
+    /// Check pending migrations for risky operations (squawk's rules), with file and line;
+    /// exit 1 on a warning
+    Lint(LintArgs),
     /// Adopt trek on an existing database: record migrations up to VERSION as applied
     Baseline(BaselineArgs),
     /// Manage the local PostgreSQL server trek runs under target/trek/
@@ -277,6 +297,28 @@ pub struct AuditArgs {
     /// How many entries to show
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+    /// Only entries since TIME: an RFC 3339 time (`2026-11-20T08:00:00Z`, `2026-11-20`) or a
+    /// duration ago (`30min`, `2h`, `7d`)
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub since: Option<trek::AuditSince>,
+}
+
+fn parse_since(text: &str) -> Result<trek::AuditSince, String> {
+    trek::AuditSince::parse(text)
+}
+
+/// `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Check every migration, not only the pending ones
+    #[arg(long)]
+    pub all: bool,
+    /// Do not connect to the database: check every migration, without table sizes
+    #[arg(long)]
+    pub offline: bool,
+    /// Tables with fewer rows than this make a rewrite, scan or index-build warning a note
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000)]
+    pub small_table_rows: u64,
 }
 
 /// `baseline`.

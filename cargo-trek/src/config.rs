@@ -68,6 +68,9 @@ pub struct TrekSection {
     /// A server where `cargo trek drift` builds its scratch database (default: the local
     /// server). Any database of it; a scratch database is created beside it.
     pub scratch_url: Option<String>,
+    /// How pending migrations are grouped into transactions: `per-migration` (the default)
+    /// or `all` (one transaction for the whole run).
+    pub transaction: Option<String>,
 }
 
 /// `[env.NAME]`.
@@ -101,6 +104,8 @@ pub struct EnvSection {
     /// A schema dump (with trek's history rows, as `pg_dump` writes it) a reset rebuilds
     /// from instead of from nothing; relative to the package. dev and qa only.
     pub baseline: Option<PathBuf>,
+    /// The transaction mode for this environment, overriding `[trek]`.
+    pub transaction: Option<String>,
 }
 
 /// `snapshot = { ... }` of a qa environment.
@@ -346,6 +351,16 @@ pub fn parse(text: &str) -> Result<TrekToml, String> {
     }
     if let Some(schemas) = &toml.trek.schemas {
         check_schemas(schemas).map_err(|e| format!("[trek] schemas: {e}"))?;
+    }
+    if let Some(mode) = &toml.trek.transaction {
+        mode.parse::<trek::TransactionMode>()
+            .map_err(|e| format!("[trek] transaction: {e}"))?;
+    }
+    for (name, env) in &toml.env {
+        if let Some(mode) = &env.transaction {
+            mode.parse::<trek::TransactionMode>()
+                .map_err(|e| format!("[env.{name}] transaction: {e}"))?;
+        }
     }
     for (name, env) in &toml.env {
         if env.url.is_some() && env.url_env.is_some() {
@@ -704,6 +719,24 @@ mod tests {
         assert!(e.contains("[env.live] baseline"), "{e}");
         assert!(parse("[env.prod]\nseeds = false\n").is_ok());
         assert!(parse("[env.dev]\nseeds = true\nbaseline = \"db.sql\"\n").is_ok());
+    }
+
+    #[test]
+    fn the_transaction_mode_is_checked_in_trek_and_per_environment() {
+        assert!(parse(
+            "[trek]\ntransaction = \"all\"\n[env.dev]\ntransaction = \"per-migration\"\n"
+        )
+        .is_ok());
+        let e = parse("[trek]\ntransaction = \"one\"\n").unwrap_err();
+        assert!(
+            e.contains("[trek] transaction") && e.contains("per-migration"),
+            "{e}"
+        );
+        let e = parse("[env.prod]\ntransaction = \"each\"\n").unwrap_err();
+        assert!(
+            e.contains("[env.prod] transaction") && e.contains("`each`"),
+            "{e}"
+        );
     }
 
     #[test]

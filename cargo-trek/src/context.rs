@@ -4,7 +4,7 @@
 //!
 //! 1. flags (`--env`, `--database-url`);
 //! 2. the environment (`TREK_ENV`, `DATABASE_URL`, `TREK_SCHEMA`, `TREK_MIGRATIONS`,
-//!    `TREK_LOCK_TIMEOUT`);
+//!    `TREK_LOCK_TIMEOUT`, `TREK_TRANSACTION`);
 //! 3. a `.env` file beside `Cargo.toml` (it never overrides the real environment);
 //! 4. `Trek.toml` (`[env.NAME]`, then `[trek]`);
 //! 5. the defaults: folder `migrations`, schema `trek`, the local server with the dev workflow.
@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trek::{Migrations, Migrator, SnapshotInfo, SnapshotStrategy, Snapshots, Workflow};
+use trek::{
+    Migrations, Migrator, SnapshotInfo, SnapshotStrategy, Snapshots, TransactionMode, Workflow,
+};
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, ConfigFile, ResetConfig, SnapshotSection, StrategyConfig};
@@ -189,6 +191,10 @@ pub struct Context {
     pub dump_args: Option<Vec<String>>,
     /// Where drift builds its scratch database (`TREK_SCRATCH_URL`, else `scratch_url`).
     pub scratch_url: Option<String>,
+    /// How pending migrations are grouped into transactions, when configured
+    /// (`TREK_TRANSACTION`, else `transaction` in `[env.NAME]`, then `[trek]`); `up
+    /// --transaction` overrides it.
+    pub transaction: Option<TransactionMode>,
 }
 
 impl Context {
@@ -375,6 +381,19 @@ impl Context {
             )));
         }
 
+        let transaction = match vars.value("TREK_TRANSACTION") {
+            Some(text) => Some(text.parse::<TransactionMode>().map_err(|e| Error::Config {
+                path: None,
+                message: format!("TREK_TRANSACTION: {e}"),
+            })?),
+            None => env
+                .and_then(|e| e.transaction.as_deref())
+                .or(toml.trek.transaction.as_deref())
+                .map(str::parse::<TransactionMode>)
+                .transpose()
+                .map_err(config_error)?,
+        };
+
         Ok(Context {
             project,
             config_path: file.path,
@@ -396,6 +415,7 @@ impl Context {
                 .value("TREK_SCRATCH_URL")
                 .map(str::to_owned)
                 .or_else(|| toml.trek.scratch_url.clone()),
+            transaction,
         })
     }
 
@@ -454,6 +474,9 @@ impl Context {
         }
         if let Some(baseline) = &self.baseline {
             migrator = migrator.baseline_dump(baseline.clone());
+        }
+        if let Some(mode) = self.transaction {
+            migrator = migrator.transaction(mode);
         }
         migrator.seeds(self.seeds)
     }
@@ -535,11 +558,18 @@ pub fn local_database_name(package: &str, env: Option<&str>) -> String {
         .collect()
 }
 
+/// How `cargo trek` names itself in the audit log: `host pid N (cargo-trek VERSION)`.
 fn client_label() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
     format!(
-        "cargo-trek {} pid {}",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
+        "{host} pid {} (cargo-trek {})",
+        std::process::id(),
+        env!("CARGO_PKG_VERSION")
     )
 }
 
@@ -577,6 +607,25 @@ mod tests {
 
     fn resolve(flags: &GlobalArgs, text: &str, vars: &Vars) -> Result<Context, Error> {
         Context::resolve(flags, project(), file(text), vars, PathBuf::from("/p"))
+    }
+
+    #[test]
+    fn the_transaction_mode_comes_from_the_variable_the_environment_or_trek() {
+        let text = "[trek]\ntransaction = \"all\"\n[env.dev]\n[env.prod]\ntransaction = \"per-migration\"\n";
+        let dev = resolve(&GlobalArgs::default(), text, &vars(&[], &[])).unwrap();
+        assert_eq!(dev.transaction, Some(TransactionMode::All));
+        let prod = GlobalArgs {
+            env: Some("prod".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let ctx = resolve(&prod, text, &vars(&[], &[])).unwrap();
+        assert_eq!(ctx.transaction, Some(TransactionMode::PerMigration));
+        let ctx = resolve(&prod, text, &vars(&[("TREK_TRANSACTION", "all")], &[])).unwrap();
+        assert_eq!(ctx.transaction, Some(TransactionMode::All));
+        let e = resolve(&prod, text, &vars(&[("TREK_TRANSACTION", "x")], &[])).unwrap_err();
+        assert!(e.to_string().contains("TREK_TRANSACTION"), "{e}");
+        let none = resolve(&GlobalArgs::default(), "", &vars(&[], &[])).unwrap();
+        assert_eq!(none.transaction, None);
     }
 
     #[test]

@@ -78,10 +78,20 @@ pub fn run_with(mut args: Vec<OsString>) -> u8 {
         log_filter.as_deref(),
         progress,
         printer.stderr_color(),
+        g.log_format,
     );
+    let metrics = g
+        .metrics_file
+        .as_deref()
+        .and_then(output::metrics::MetricsFile::install);
 
     let outcome = dispatch(trek, &printer);
     output::log::clear_progress();
+    if let Some(metrics) = &metrics {
+        if let Err(e) = metrics.write() {
+            printer.warn(&format!("--metrics-file: {e}"));
+        }
+    }
     match outcome {
         Ok(Exit::Success) => EXIT_OK,
         Ok(Exit::Problems { message }) => {
@@ -153,6 +163,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Verify => commands::verify::run(&ctx, printer),
         Command::Repair => commands::repair::run(&ctx, printer),
         Command::Audit(args) => commands::audit::run(&ctx, printer, args),
+        Command::Lint(args) => commands::lint::run(&ctx, printer, args),
         Command::Baseline(args) => commands::baseline::run(&ctx, printer, args),
         Command::Db(command) => commands::db::run(&ctx, printer, command),
         Command::Completions(_) => Ok(Exit::Success),

@@ -1469,3 +1469,367 @@ fn up_dry_run_reports_the_rewrite_and_changes_nothing() {
         .assert_code(0)
         .stdout_has("dry-run");
 }
+
+// ---------------------------------------------------------------------------------------------
+// lint, audit --since, --metrics-file, --log-format json, transaction = "all"
+
+/// A project whose applied migrations made `big` (20,000 rows) and `small` (3 rows); 0002
+/// renamed a column (a lint finding, but applied).
+fn lint_project(label: &str) -> (Project, TestDb) {
+    let p = project(label);
+    p.file(
+        "migrations/0001_tables.sql",
+        "CREATE TABLE big (id int);\nINSERT INTO big SELECT generate_series(1, 20000);\n\
+         CREATE TABLE small (id int);\nINSERT INTO small VALUES (1), (2), (3);\n",
+    )
+    .file(
+        "migrations/0002_rename.sql",
+        "ALTER TABLE small RENAME COLUMN id TO n;\n",
+    );
+    let db = TestDb::new(&format!("cli_{label}"));
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0);
+    (p, db)
+}
+
+#[test]
+fn lint_reports_pending_risky_statements_with_file_line_rule_and_table_size() {
+    let (p, db) = lint_project("lint");
+    p.file(
+        "migrations/0003_widen.sql",
+        "-- Widen the keys.\nALTER TABLE big ALTER COLUMN id TYPE bigint;\n\
+         ALTER TABLE small ALTER COLUMN n TYPE bigint;\n",
+    )
+    .file(
+        "migrations/0004_index.sql",
+        "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY big_id ON big (id);\n",
+    )
+    .file(
+        "migrations/0005_drop.sql",
+        "-- squawk-ignore-file ban-drop-column\nALTER TABLE big DROP COLUMN id;\n",
+    );
+    let run = |args: &[&str]| p.trek(args).env("DATABASE_URL", &db.url).run();
+
+    let out = run(&["lint"]);
+    out.assert_code(1)
+        .stdout_has("warning[changing-column-type]: changing the type of big.id rewrites")
+        .stdout_has("--> migrations/0003_widen.sql:2:17")
+        .stdout_has(" 2 | ALTER TABLE big ALTER COLUMN id TYPE bigint;")
+        .stdout_has("= big: ")
+        .stdout_has("20000 rows, ")
+        .stdout_has("note[changing-column-type]: changing the type of small.n")
+        .stdout_has("--> migrations/0003_widen.sql:3:19")
+        .stdout_has("= small: 3 rows, ")
+        .stdout_has("= help: add a new column")
+        .stdout_has("3 migrations checked, with table sizes from")
+        .stdout_has("1 warning, 1 note")
+        .stderr_has("lint found 1 warning in 1 migration");
+    // Applied migrations are not checked, unless --all.
+    out.never_shows("renaming-column")
+        .never_shows("ban-drop-column");
+    run(&["lint", "--all"])
+        .assert_code(1)
+        .stdout_has("warning[renaming-column]")
+        .stdout_has("--> migrations/0002_rename.sql:1:19");
+
+    let out = run(&["lint", "--json"]);
+    out.assert_code(1);
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{doc:#}");
+    assert_eq!(findings[0]["rule"], "changing-column-type");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert_eq!(findings[0]["file"], "migrations/0003_widen.sql");
+    assert_eq!(findings[0]["line"], 2);
+    assert_eq!(findings[0]["column"], 17);
+    assert_eq!(findings[0]["table"], "big");
+    assert_eq!(findings[0]["table_size"]["rows"], 20000);
+    assert!(findings[0]["table_size"]["bytes"].as_u64().unwrap() > 100_000);
+    assert_eq!(findings[1]["severity"], "note");
+    assert_eq!(findings[1]["table_size"]["rows"], 3);
+    assert!(findings[0]["help"].as_str().unwrap().contains("new column"));
+
+    // A higher threshold makes the 20,000-row rewrite a note too: nothing to fail on.
+    run(&["lint", "--small-table-rows", "100000"])
+        .assert_code(0)
+        .stdout_has("note[changing-column-type]: changing the type of big.id");
+    // Offline: every migration, no sizes, every finding a warning.
+    run(&["lint", "--offline"])
+        .assert_code(1)
+        .stdout_has("without table sizes")
+        .stdout_has("warning[renaming-column]")
+        .stdout_has("3 warnings");
+    // Nothing was applied by linting.
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn lint_flags_concurrently_in_a_transactional_migration_as_an_error_and_passes_clean_files() {
+    let p = project("lint_clean");
+    p.file(
+        "migrations/0001_users.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY);\nCREATE INDEX users_id ON users (id);\n",
+    );
+    p.trek(&["lint", "--offline"])
+        .run()
+        .assert_code(0)
+        .stdout_has("1 migration checked, without table sizes: no findings");
+    p.file(
+        "migrations/0002_index.sql",
+        "CREATE INDEX CONCURRENTLY users_id2 ON users (id);\n",
+    );
+    p.trek(&["lint", "--offline"])
+        .run()
+        .assert_code(1)
+        .stdout_has("error[ban-concurrent-index-creation-in-transaction]")
+        .stdout_has("= help: mark the migration -- trek:no_transaction");
+}
+
+#[test]
+fn audit_since_filters_in_sql_and_rows_name_user_host_and_version_never_a_password() {
+    let (p, db) = migrated_project("audit_since");
+    let url = with_password(&db.url, "audit-s3cret");
+    let run = |args: &[&str]| {
+        let out = p.trek(args).env("DATABASE_URL", &url).run();
+        out.never_shows("audit-s3cret");
+        out
+    };
+    run(&["up"]).assert_code(0);
+    // One old entry, ten days ago.
+    db.client()
+        .batch_execute(
+            "UPDATE trek.audit SET at = now() - interval '10 days' \
+             WHERE id = (SELECT min(id) FROM trek.audit)",
+        )
+        .unwrap();
+    let entries = |args: &[&str]| {
+        let out = run(args);
+        out.assert_code(0);
+        json(&out)["entries"].as_array().unwrap().clone()
+    };
+    let all = entries(&["audit", "--json"]);
+    assert_eq!(all.len(), 2);
+    assert_eq!(entries(&["audit", "--json", "--since", "7d"]).len(), 1);
+    assert_eq!(entries(&["audit", "--json", "--since", "1h"]).len(), 1);
+    assert_eq!(entries(&["audit", "--json", "--since", "30d"]).len(), 2);
+    assert_eq!(
+        entries(&["audit", "--json", "--since", "2000-01-01"]).len(),
+        2
+    );
+    assert!(entries(&["audit", "--json", "--since", "2999-01-01T00:00:00Z"]).is_empty());
+    run(&["audit", "--since", "yesterday"])
+        .assert_code(2)
+        .stderr_has("neither an RFC 3339 time");
+
+    let newest = &all[0];
+    assert_eq!(newest["action"], "apply");
+    assert!(!newest["db_user"].as_str().unwrap().is_empty());
+    let client = newest["client"].as_str().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(client.starts_with(host.trim()), "{client}");
+    assert!(
+        client.contains(concat!("cargo-trek ", env!("CARGO_PKG_VERSION"))),
+        "{client}"
+    );
+    assert_eq!(newest["trek_version"], env!("CARGO_PKG_VERSION"));
+    run(&["audit", "--since", "1h"])
+        .assert_code(0)
+        .stdout_has("CLIENT")
+        .stdout_has(host.trim());
+
+    // Nothing in the audit table holds the password.
+    let text: String = db
+        .client()
+        .query_one("SELECT string_agg(a::text, ' ') FROM trek.audit a", &[])
+        .unwrap()
+        .get(0);
+    assert!(!text.contains("audit-s3cret"), "{text}");
+    assert!(text.contains("0002"), "the rows were read: {text}");
+}
+
+/// Checks `text` is Prometheus text exposition: `# HELP`/`# TYPE` comments, and every other
+/// line `name{labels} value` with a float value. Returns the samples.
+fn prometheus_samples(text: &str) -> Vec<(String, f64)> {
+    assert!(text.contains("# TYPE "), "no # TYPE lines:\n{text}");
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let word = comment.split_whitespace().next().unwrap_or_default();
+            assert!(
+                matches!(word, "HELP" | "TYPE"),
+                "an unknown comment: {line}"
+            );
+            if word == "TYPE" {
+                let kind = comment.split_whitespace().nth(2).unwrap_or_default();
+                assert!(
+                    ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                    "{line}"
+                );
+            }
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not `name value`: {line}"));
+        let name_end = series.find('{').unwrap_or(series.len());
+        let name = &series[..name_end];
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "a bad metric name: {line}"
+        );
+        if name_end < series.len() {
+            assert!(series.ends_with('}'), "unclosed labels: {line}");
+        }
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a float value: {line}"));
+        samples.push((series.to_owned(), value));
+    }
+    samples
+}
+
+#[test]
+fn metrics_file_is_prometheus_text_written_atomically_with_the_applied_count() {
+    let (p, db) = migrated_project("metrics");
+    let file = p.dir().join("m.prom");
+    let out = p
+        .trek(&["up", "--metrics-file", file.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !p.dir().join("m.prom.tmp").exists(),
+        "the temporary file was renamed"
+    );
+    let samples = prometheus_samples(&text);
+    let value = |series: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s == series)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    assert_eq!(
+        value("trek_migrations_applied_total{kind=\"versioned\"}"),
+        2.0
+    );
+    assert_eq!(
+        value("trek_migration_failures_total{kind=\"versioned\"}"),
+        0.0
+    );
+    assert_eq!(value("trek_migrations_pending"), 0.0);
+    assert_eq!(
+        value("trek_migration_duration_seconds_count{kind=\"versioned\"}"),
+        2.0
+    );
+    assert!(text.contains("# TYPE trek_migration_duration_seconds histogram"));
+    assert!(text.contains("# TYPE trek_migrations_applied_total counter"));
+
+    // status sets the pending gauge.
+    p.file("migrations/0003_more.sql", "CREATE TABLE more (id int);\n");
+    p.trek(&["status", "--metrics-file", file.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0);
+    let samples = prometheus_samples(&std::fs::read_to_string(&file).unwrap());
+    assert!(samples.contains(&("trek_migrations_pending".to_owned(), 1.0)));
+}
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line_on_stderr() {
+    let (p, db) = migrated_project("log_json");
+    let out = p
+        .trek(&["up", "--log-format", "json"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(0).stdout_has("applied 0002 add_email");
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!events.is_empty(), "JSON logs at info by default");
+    assert!(events
+        .iter()
+        .all(|e| e["level"].is_string() && e["timestamp"].is_string() && e["message"].is_string()));
+    assert!(events.iter().any(|e| e["message"] == "applied"));
+    // Text stays the default, and logs nothing without -v.
+    let (p, db) = migrated_project("log_text");
+    let out = p.trek(&["up"]).env("DATABASE_URL", &db.url).run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains('{'), "{}", out.stderr);
+}
+
+#[test]
+fn transaction_all_leaves_nothing_of_the_first_two_when_the_third_fails() {
+    let (p, db) = migrated_project("tx_all");
+    p.file(
+        "migrations/0003_broken.sql",
+        "INSERT INTO nowhere VALUES (1);\n",
+    );
+    let out = p
+        .trek(&["up", "--transaction", "all"])
+        .env("DATABASE_URL", &db.url)
+        .run();
+    out.assert_code(1).stderr_has("nowhere");
+    assert!(!table_exists(&db, "users"), "0001 was rolled back");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM trek.applied WHERE kind = 'versioned'"
+        ),
+        0
+    );
+
+    // The same from Trek.toml, per environment; the flag overrides it.
+    p.file(
+        "Trek.toml",
+        "[trek]\ntransaction = \"per-migration\"\n[env.live]\nurl_env = \"LIVE_DB\"\n\
+         workflow = \"prod\"\ntransaction = \"all\"\n",
+    );
+    let run = |args: &[&str]| {
+        p.trek(args)
+            .env("LIVE_DB", &db.url)
+            .env("TREK_ENV", "live")
+            .run()
+    };
+    run(&["up"]).assert_code(1);
+    assert!(!table_exists(&db, "users"));
+    assert!(versions(&db).is_empty());
+    run(&["up", "--transaction", "per-migration"]).assert_code(1);
+    assert!(
+        table_exists(&db, "users"),
+        "per migration: 0001 and 0002 stay"
+    );
+    assert_eq!(versions(&db), vec!["0001", "0002"]);
+}
+
+#[test]
+fn transaction_all_in_trek_toml_refuses_a_no_transaction_migration_by_name() {
+    let (p, db) = migrated_project("tx_all_refused");
+    p.file(
+        "migrations/0003_index.sql",
+        "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    )
+    .file("Trek.toml", "[trek]\ntransaction = \"all\"\n");
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(2)
+        .stderr_has("0003_index.sql")
+        .stderr_has("no_transaction");
+    assert!(!table_exists(&db, "users"), "nothing was applied");
+    p.trek(&["up"])
+        .env("DATABASE_URL", &db.url)
+        .env("TREK_TRANSACTION", "per-migration")
+        .run()
+        .assert_code(0);
+    assert_eq!(versions(&db), vec!["0001", "0002", "0003"]);
+}

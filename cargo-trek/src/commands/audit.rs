@@ -1,4 +1,4 @@
-//! `cargo trek audit [--limit N]`: the audit log, newest first.
+//! `cargo trek audit [--limit N] [--since TIME]`: the audit log, newest first.
 
 use crate::cli::AuditArgs;
 use crate::context::Context;
@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &AuditArgs) -> Result<Exit, E
     let (migrations, mut db) = super::prepare(ctx, printer)?;
     let entries = ctx
         .migrator(&migrations)
-        .audit(&mut db.client, args.limit)
+        .audit_since(&mut db.client, args.limit, args.since.as_ref())
         .map_err(super::runtime(ctx))?;
     if printer.json {
         printer.json(&json::audit(&entries, &db.url))?;

@@ -8,6 +8,7 @@ pub mod down;
 pub mod drift;
 pub mod dump;
 pub mod init;
+pub mod lint;
 pub mod new;
 pub mod repair;
 pub mod reset;

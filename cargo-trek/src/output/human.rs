@@ -456,7 +456,7 @@ pub fn audit(entries: &[AuditEntry]) -> Vec<String> {
         return vec!["the audit log is empty".to_owned()];
     }
     let mut table = Table::new(&[
-        "AT (UTC)", "ACTION", "SCRIPT", "OUTCOME", "MS", "WORKFLOW", "BY",
+        "AT (UTC)", "ACTION", "SCRIPT", "OUTCOME", "MS", "WORKFLOW", "BY", "CLIENT",
     ]);
     for e in entries {
         let script = match (e.kind.as_deref(), e.version.as_deref(), e.name.as_deref()) {
@@ -482,6 +482,7 @@ pub fn audit(entries: &[AuditEntry]) -> Vec<String> {
             ),
             (e.workflow.clone().unwrap_or_default(), style::PLAIN),
             (e.db_user.clone(), style::DIM),
+            (e.client.clone().unwrap_or_default(), style::DIM),
         ]);
     }
     let mut lines = table.render();

@@ -12,29 +12,51 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
+use crate::cli::LogFormat;
+
 /// Installs the subscriber. `filter` is `TREK_LOG` when set (an `EnvFilter` directive such as
 /// `trek=debug`); otherwise `-v` counts pick the level (info, debug, trace). By default nothing
-/// is logged: the command itself reports what happened, warnings included. `progress` adds the
-/// live progress line; `ansi` colours the log lines.
-pub fn init(verbose: u8, quiet: bool, filter: Option<&str>, progress: bool, ansi: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => LevelFilter::OFF,
-        (false, 0) => LevelFilter::OFF,
-        (false, 1) => LevelFilter::INFO,
-        (false, 2) => LevelFilter::DEBUG,
-        (false, _) => LevelFilter::TRACE,
+/// is logged in text: the command itself reports what happened, warnings included; in JSON
+/// (`--log-format json`, for log shippers) the default level is info. `progress` adds the live
+/// progress line (text only); `ansi` colours the text log lines.
+pub fn init(
+    verbose: u8,
+    quiet: bool,
+    filter: Option<&str>,
+    progress: bool,
+    ansi: bool,
+    format: LogFormat,
+) {
+    let level = match (quiet, verbose, format) {
+        (true, _, _) => LevelFilter::OFF,
+        (false, 0, LogFormat::Json) => LevelFilter::INFO,
+        (false, 0, _) => LevelFilter::OFF,
+        (false, 1, _) => LevelFilter::INFO,
+        (false, 2, _) => LevelFilter::DEBUG,
+        (false, _, _) => LevelFilter::TRACE,
     };
     let env_filter = match filter.map(EnvFilter::try_new) {
         Some(Ok(filter)) => filter,
         _ => EnvFilter::default().add_directive(level.into()),
     };
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi)
-        .without_time()
-        .with_filter(env_filter);
-    let progress = progress.then(|| Progress.with_filter(LevelFilter::INFO));
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+            .with_filter(env_filter)
+            .boxed(),
+        _ => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(ansi)
+            .without_time()
+            .with_filter(env_filter)
+            .boxed(),
+    };
+    let progress =
+        (progress && format == LogFormat::Text).then(|| Progress.with_filter(LevelFilter::INFO));
     let _ = Registry::default().with(fmt).with(progress).try_init();
 }
 

@@ -4,7 +4,9 @@
 pub mod dry_run;
 pub mod human;
 pub mod json;
+pub mod lint;
 pub mod log;
+pub mod metrics;
 
 use std::io::{self, Write};
 
