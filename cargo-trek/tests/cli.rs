@@ -1452,6 +1452,7 @@ fn up_dry_run_reports_the_rewrite_and_changes_nothing() {
         .stdout_has("0003 bigint")
         .stdout_has("rewrites  public.users (table)")
         .stdout_has("AccessExclusiveLock on public.users (table): a table with data")
+        .stdout_has("warning changing-column-type")
         .stdout_has("nothing was changed");
     let out = run(&["up", "--env", "prod", "--dry-run", "--json"]);
     out.assert_code(0);

@@ -50,6 +50,17 @@ fn a_dry_run_of_a_type_change_reports_the_rewrite_and_the_lock_and_changes_nothi
         .iter()
         .any(|l| l.relation == "public.events" && l.mode == "AccessExclusiveLock" && l.holds_data));
     assert!(dry.blocks_reads_on_data());
+    let finding = rewrite
+        .findings
+        .iter()
+        .find(|f| f.rule.to_string() == "changing-column-type")
+        .expect("the linter flags the type change");
+    assert_eq!(
+        finding.severity,
+        trek::lint::Severity::Warning,
+        "200,000 rows"
+    );
+    assert!(finding.size.is_some_and(|t| t.rows >= 100_000));
     assert!(rewrite.altered.contains(&"public.events".to_owned()));
 
     let create = &dry.scripts[1];

@@ -62,6 +62,9 @@ pub struct Simulated {
     pub rewritten: Vec<Rewrite>,
     /// The relation locks it took.
     pub locks: Vec<LockTaken>,
+    /// What static analysis says of it ([`crate::lint`]), with the live sizes of the tables
+    /// the findings concern: a rewrite of 10 rows is a note, of 10 million a warning.
+    pub findings: Vec<crate::lint::Finding>,
     /// How long it ran.
     pub duration: Duration,
 }
@@ -145,6 +148,8 @@ pub(crate) enum Undo {
 pub(crate) struct Limits {
     pub lock_timeout: Duration,
     pub statement_timeout: Duration,
+    /// Below this many rows, a lint finding about a table is a note.
+    pub small_table_rows: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +171,13 @@ pub(crate) fn simulate(
     limits: Limits,
 ) -> Result<DryRun> {
     let started = Instant::now();
+    // Static analysis first, measured against the tables as they are now.
+    let mut findings = Vec::with_capacity(scripts.len());
+    for m in scripts {
+        let mut found = crate::lint::check(m);
+        crate::lint::measure(client, &mut found, limits.small_table_rows)?;
+        findings.push(found);
+    }
     client
         .batch_execute(&format!(
             "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms';",
@@ -188,8 +200,11 @@ pub(crate) fn simulate(
         },
     };
     let rollback = client.batch_execute("ROLLBACK");
-    let simulated = outcome?;
+    let mut simulated = outcome?;
     rollback.map_err(|e| Error::db("could not roll the dry run back", e))?;
+    for (entry, found) in simulated.iter_mut().zip(findings) {
+        entry.findings = found;
+    }
     Ok(DryRun {
         plan,
         scripts: simulated,
@@ -226,6 +241,7 @@ fn entry(m: &Migration) -> Simulated {
         dropped: Vec::new(),
         rewritten: Vec::new(),
         locks: Vec::new(),
+        findings: Vec::new(),
         duration: Duration::ZERO,
     }
 }

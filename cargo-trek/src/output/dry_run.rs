@@ -99,6 +99,27 @@ fn block(s: &Simulated) -> Vec<String> {
             paint(style::WARN, format!("{} before", bytes(r.size_before)))
         ));
     }
+    for f in &s.findings {
+        let size = f
+            .size
+            .as_ref()
+            .map(|t| {
+                format!(
+                    " [{}: {}]",
+                    f.table.as_deref().unwrap_or("table"),
+                    super::lint::table_size(t)
+                )
+            })
+            .unwrap_or_default();
+        let text = format!(
+            "  lint      {}:{} {} {}: {}{size}",
+            s.script.path, f.line, f.severity, f.rule, f.message
+        );
+        lines.push(match f.severity {
+            trek::lint::Severity::Note => paint(style::DIM, text),
+            _ => paint(style::WARN, text),
+        });
+    }
     for l in &s.locks {
         let text = format!("  locks     {} on {} ({})", l.mode, l.relation, l.kind);
         if l.blocks_reads_on_data() {
@@ -152,6 +173,17 @@ fn script_json(s: &Simulated) -> Value {
             "relation": r.relation,
             "kind": r.kind,
             "size_before_bytes": r.size_before,
+        })).collect::<Vec<_>>(),
+        "findings": s.findings.iter().map(|f| json!({
+            "rule": f.rule.to_string(),
+            "severity": f.severity.as_str(),
+            "line": f.line,
+            "column": f.column,
+            "message": f.message,
+            "help": f.help,
+            "table": f.table,
+            "rows": f.size.as_ref().map(|t| t.rows),
+            "bytes": f.size.as_ref().map(|t| t.bytes),
         })).collect::<Vec<_>>(),
         "locks": s.locks.iter().map(|l| json!({
             "relation": l.relation,

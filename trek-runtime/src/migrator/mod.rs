@@ -101,6 +101,7 @@ impl<'m> Migrator<'m> {
             dry_run_limits: crate::dry_run::Limits {
                 lock_timeout: Duration::from_secs(2),
                 statement_timeout: Duration::from_secs(60),
+                small_table_rows: 10_000,
             },
         }
     }
@@ -108,10 +109,8 @@ impl<'m> Migrator<'m> {
     /// The `lock_timeout` and `statement_timeout` of [`Migrator::dry_run`] (default 2 s and
     /// 60 s), so a dry run never hangs a live system.
     pub fn dry_run_timeouts(mut self, lock_timeout: Duration, statement_timeout: Duration) -> Self {
-        self.dry_run_limits = crate::dry_run::Limits {
-            lock_timeout,
-            statement_timeout,
-        };
+        self.dry_run_limits.lock_timeout = lock_timeout;
+        self.dry_run_limits.statement_timeout = statement_timeout;
         self
     }
 
