@@ -163,7 +163,9 @@ impl Error {
             Error::Runtime { error, .. }
                 if matches!(
                     **error,
-                    trek::Error::UnknownVersion { .. } | trek::Error::NoTransactionInBatch { .. }
+                    trek::Error::UnknownVersion { .. }
+                        | trek::Error::NoTransactionInBatch { .. }
+                        | trek::Error::BadSchemaName { .. }
                 ) =>
             {
                 EXIT_USAGE
@@ -200,6 +202,7 @@ impl Error {
                 trek::Error::DatabaseBusy { .. } => "database_busy",
                 trek::Error::Snapshot { .. } => "snapshot",
                 trek::Error::NeedsConnector { .. } => "needs_connector",
+                trek::Error::BadSchemaName { .. } => "bad_schema_name",
                 trek::Error::Database { .. } => "database",
                 _ => "runtime",
             },

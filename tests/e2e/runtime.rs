@@ -615,3 +615,75 @@ fn per_file_timeouts_apply_to_their_file_only() {
     let session: String = client.query_one("SHOW lock_timeout", &[]).unwrap().get(0);
     assert_eq!(session, "0");
 }
+
+#[test]
+fn a_schema_name_postgres_would_cut_short_is_refused_before_anything_happens() {
+    let folder = Folder::new("long-schema").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("long_schema");
+    let mut client = db.client();
+    let long = "a".repeat(80);
+    for result in [
+        Migrator::new(&folder.read())
+            .schema(long.clone())
+            .workflow(Workflow::Dev)
+            .run(&mut client)
+            .map(|_| ()),
+        Migrator::new(&folder.read())
+            .schema(long.clone())
+            .workflow(Workflow::Dev)
+            .reset(&mut client)
+            .map(|_| ()),
+        Migrator::new(&folder.read())
+            .schema("pg_trek")
+            .status(&mut client)
+            .map(|_| ()),
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::BadSchemaName { .. }), "{err}");
+    }
+    assert!(!table_exists(&mut client, "a"));
+}
+
+#[test]
+fn odd_schema_names_are_quoted_everywhere_and_cannot_inject() {
+    let folder = Folder::new("odd-schema")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("1_a.down.sql", "DROP TABLE a;\n");
+    let db = TestDb::new("odd_schema");
+    let mut client = db.client();
+    client
+        .batch_execute("CREATE SCHEMA keep; CREATE TABLE keep.sentinel (id int)")
+        .unwrap();
+    let migrations = folder.read();
+    for schema in [
+        "Odd \"Schema\" name",
+        "x; DROP TABLE sentinel; --",
+        "MixedCase",
+    ] {
+        let migrator = Migrator::new(&migrations)
+            .schema(schema)
+            .workflow(Workflow::Dev)
+            .managed_schemas(vec!["public".to_owned()]);
+        migrator.run(&mut client).unwrap();
+        migrator.status(&mut client).unwrap();
+        migrator
+            .revert(&mut client, trek::Revert::Steps(1))
+            .unwrap();
+        migrator.reset(&mut client).unwrap();
+        migrator
+            .revert(&mut client, trek::Revert::Steps(1))
+            .unwrap();
+        let in_schema: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'applied'",
+                &[&schema],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(in_schema, 1, "trek's tables are in {schema:?}");
+    }
+    assert!(
+        table_exists(&mut client, "keep.sentinel"),
+        "nothing was injected"
+    );
+}

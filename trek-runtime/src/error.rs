@@ -208,6 +208,15 @@ pub enum Error {
         what: String,
     },
 
+    /// The schema name given for trek's tables cannot be used as it is.
+    #[error("trek's schema name {schema:?} cannot be used: {reason}")]
+    BadSchemaName {
+        /// The name.
+        schema: String,
+        /// Why.
+        reason: String,
+    },
+
     /// trek's local PostgreSQL server could not be started or used.
     #[error(transparent)]
     LocalServer(#[from] crate::local_server::LocalServerError),

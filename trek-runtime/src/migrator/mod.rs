@@ -459,6 +459,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the history cannot be read.
     pub fn plan(&self, client: &mut Client) -> Result<crate::Plan> {
+        self.check_schema()?;
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
         let analysis = self.analyze(&history.rows);
@@ -498,6 +499,7 @@ impl<'m> Migrator<'m> {
         work: impl FnOnce(&mut LockGuard<'_>, &mut Report) -> Result<T>,
     ) -> Result<T> {
         let started = Instant::now();
+        self.check_schema()?;
         let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
         report.lock_wait += lock_wait;
         let outcome = work(&mut guard, report);
@@ -549,6 +551,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the history cannot be read.
     pub fn status(&self, client: &mut Client) -> Result<Status> {
+        self.check_schema()?;
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
         let analysis = self.analyze(&history.rows);
@@ -876,6 +879,30 @@ impl<'m> Migrator<'m> {
                 })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Refuses schema names PostgreSQL would change or refuse: longer than 63 bytes (the
+    /// server cuts them short, and trek would then look for a schema that is not there),
+    /// empty, with a NUL, or starting with `pg_` (reserved).
+    fn check_schema(&self) -> Result<()> {
+        let reason = if self.schema.is_empty() {
+            Some("it is empty")
+        } else if self.schema.len() > 63 {
+            Some("it is longer than 63 bytes, and PostgreSQL would cut it short")
+        } else if self.schema.contains('\0') {
+            Some("it contains a NUL character")
+        } else if self.schema.starts_with("pg_") {
+            Some("names starting with pg_ are reserved by PostgreSQL")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::BadSchemaName {
+                schema: self.schema.clone(),
+                reason: reason.to_owned(),
+            }),
+            None => Ok(()),
         }
     }
 
