@@ -48,7 +48,7 @@
 //! ```
 
 mod account;
-mod binaries;
+pub(crate) mod binaries;
 mod error;
 mod port;
 

@@ -69,7 +69,8 @@ fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn pg_config_bindir() -> Option<PathBuf> {
+/// `pg_config --bindir`, when `pg_config` is on `PATH` and answers.
+pub(crate) fn pg_config_bindir() -> Option<PathBuf> {
     let out = Command::new("pg_config")
         .arg("--bindir")
         .stdin(Stdio::null())

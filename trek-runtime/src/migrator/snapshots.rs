@@ -175,31 +175,12 @@ impl Migrator<'_> {
         client: &mut Client,
         record: &SnapshotRecord,
     ) -> Result<()> {
-        let connector = self.connector_for("restoring a pg_dump snapshot")?;
-        let database = current_database(client)?;
-        let tools = ClientTools::for_server(client)?;
-        let carried = carry::read(client, &self.schema)?;
-        let managed = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
-        let mut prelude = schemas::drop_sql(&managed);
-        prelude.push_str(&format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE;\n",
-            quote_ident(&self.schema)
-        ));
-        let mut postlude = carry::restore_sql(&self.schema, &carried);
-        // The restore runs in psql's transaction: the server times it.
-        postlude.push_str(&self.executor(Some(self.workflow)).event_sql_timed(
-            Action::Restore,
-            &super::run::restore_detail(record, carried.audit_rows),
-            crate::apply::TRANSACTION_MS_SQL,
-            None,
-        ));
         tracing::info!(snapshot = %record.info, "restoring");
-        pg_dump::restore(
-            &tools,
-            &connector.client_env(&database),
+        self.replay(
+            client,
             pg_dump::Dump::Custom(Path::new(&record.info.location)),
-            &prelude,
-            &postlude,
+            Action::Restore,
+            |_, carried| super::run::restore_detail(record, carried),
         )
     }
 
@@ -232,7 +213,24 @@ impl Migrator<'_> {
         action: Action,
         why: &str,
     ) -> Result<()> {
-        let connector = self.connector_for("replaying a schema dump")?;
+        tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
+        self.replay(client, pg_dump::Dump::Plain(dump), action, |managed, _| {
+            format!("rebuilt {managed} {why}")
+        })
+    }
+
+    /// Drops the managed schemas and trek's and replays `dump` in one transaction (psql's),
+    /// then carries the audit log, the catalogue and the environment stamp back and writes
+    /// the audit row of `action`, whose detail `detail` makes from the managed schemas' names
+    /// and the number of audit rows carried. The server times the transaction.
+    fn replay(
+        &self,
+        client: &mut Client,
+        dump: pg_dump::Dump<'_>,
+        action: Action,
+        detail: impl FnOnce(&str, i64) -> String,
+    ) -> Result<()> {
+        let connector = self.connector_for("replaying a dump")?;
         let database = current_database(client)?;
         let tools = ClientTools::for_server(client)?;
         let carried = carry::read(client, &self.schema)?;
@@ -245,15 +243,14 @@ impl Migrator<'_> {
         let mut postlude = carry::restore_sql(&self.schema, &carried);
         postlude.push_str(&self.executor(Some(self.workflow)).event_sql_timed(
             action,
-            &format!("rebuilt {} {why}", schemas::names(&managed)),
+            &detail(&schemas::names(&managed), carried.audit_rows),
             crate::apply::TRANSACTION_MS_SQL,
             None,
         ));
-        tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
         pg_dump::restore(
             &tools,
             &connector.client_env(&database),
-            pg_dump::Dump::Plain(dump),
+            dump,
             &prelude,
             &postlude,
         )

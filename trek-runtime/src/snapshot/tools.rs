@@ -33,7 +33,8 @@ impl ClientTools {
 
     fn for_major(major: u32) -> Result<ClientTools> {
         let mut candidates = vec![PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"))];
-        candidates.extend(pg_config_bindir());
+        #[cfg(unix)]
+        candidates.extend(crate::local_server::binaries::pg_config_bindir());
         if let Some(path) = env::var_os("PATH") {
             candidates.extend(env::split_paths(&path));
         }
@@ -87,15 +88,4 @@ fn version_of(dir: &Path) -> Option<u32> {
         .next()?
         .parse()
         .ok()
-}
-
-fn pg_config_bindir() -> Option<PathBuf> {
-    let out = Command::new("pg_config")
-        .arg("--bindir")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let dir = String::from_utf8(out.stdout).ok()?;
-    (out.status.success() && !dir.trim().is_empty()).then(|| PathBuf::from(dir.trim()))
 }
