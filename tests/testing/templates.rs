@@ -255,7 +255,13 @@ fn a_template_dropped_meanwhile_is_rebuilt_over_a_killed_builders_leftover() {
         .batch_execute("CREATE TABLE half_built ()")
         .unwrap();
 
-    let second = TestDb::builder(&set).label(label).build().unwrap();
+    // Another strategy, so no copy made ahead from the old template is handed out: this
+    // one has to find the template gone and build it again.
+    let second = TestDb::builder(&set)
+        .label(label)
+        .strategy(trek::testing::CloneStrategy::WalLog)
+        .build()
+        .unwrap();
     assert_eq!(second.template(), template);
     let mut copy = second.connect().unwrap();
     let tables: Vec<String> = copy

@@ -37,6 +37,10 @@
 //! - **Copies.** `CREATE DATABASE … TEMPLATE … STRATEGY = FILE_COPY` on PostgreSQL 15 and
 //!   later: for the small databases of tests it measured faster than `WAL_LOG` (PostgreSQL's
 //!   default; see the README's numbers). [`TestDbBuilder::strategy`] picks another.
+//! - **Copies made ahead.** Once a test has taken its database, a background thread copies
+//!   the template again (up to two copies per template and process), so the next test finds
+//!   one ready and the `CREATE DATABASE` overlaps with the test before it instead of adding
+//!   to it.
 //! - **The server.** `TREK_TEST_DATABASE_URL`, else `DATABASE_URL` (any database of the
 //!   server: test databases are created beside it, through sessions on its `postgres`
 //!   database; the user needs `CREATEDB`), else the project's **local server**, started on
@@ -47,7 +51,9 @@
 //!   made without TLS.
 //! - **Dropping.** Dropping a [`TestDb`] drops its database (`WITH (FORCE)`: connections
 //!   left open are closed); [`TestDb::keep`] keeps it for a look after a failure. Databases
-//!   left by a killed test process are dropped by a later run after six hours.
+//!   a test process left (copies made ahead that it never handed out, or all of them when it
+//!   was killed) are dropped by a later run: on the local server as soon as that process has
+//!   exited, on other servers after six hours.
 //!
 //! Testing a migration's effect on data: [`TestDbBuilder::up_to`] gives a database migrated
 //! up to a version (from a template of its own); insert rows, then [`TestDb::migrate_to`] or
@@ -58,6 +64,7 @@
 //! [`reset_schemas`] (in place, without other databases: drop the managed schemas and apply
 //! every migration again, as slow as migrating).
 
+mod ready;
 mod server;
 mod template;
 
@@ -306,14 +313,15 @@ impl<'m> TestDbBuilder<'m> {
     /// migration.
     pub fn build(self) -> Result<TestDb<'m>> {
         let (spec, server) = self.resolve()?;
-        let name = next_name(&spec.slot());
-        let template = copy(
-            &server,
-            &spec,
-            &template::ensure(&server, &spec)?,
-            &name,
-            self.strategy,
-        )?;
+        let ready = template::ensure(&server, &spec)?;
+        let (name, template) = match ready::take(&server, &ready, self.strategy, next_name) {
+            Some(name) => (name, ready),
+            None => {
+                let name = next_name(&spec.slot());
+                let template = copy(&server, &spec, &ready, &name, self.strategy)?;
+                (name, template)
+            }
+        };
         let url = server.url(&name);
         Ok(TestDb {
             spec,

@@ -48,6 +48,12 @@ enum Base {
 }
 
 impl Server {
+    /// Whether this is the project's local server, so a test database named after a process
+    /// id was made on this machine.
+    pub(crate) fn is_local(&self) -> bool {
+        matches!(self.base, Base::Local(_))
+    }
+
     /// The server the environment names, else the local server (started when it is not
     /// running). One value per process and URL, shared by every test database.
     pub(crate) fn from_env() -> Result<Arc<Server>> {

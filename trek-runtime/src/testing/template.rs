@@ -215,7 +215,7 @@ fn ensure_with(
     template: &Template,
 ) -> Result<()> {
     if exists(admin, &template.name)? {
-        sweep_stale_test_databases(admin, &template.slot);
+        sweep_stale_test_databases(admin, &template.slot, server.is_local());
         return Ok(());
     }
     let key = lock_key(&template.name);
@@ -234,7 +234,7 @@ fn ensure_with(
         .map_err(|e| Error::db("could not release the template builders' advisory lock", e));
     built?;
     unlocked?;
-    sweep_stale_test_databases(admin, &template.slot);
+    sweep_stale_test_databases(admin, &template.slot, server.is_local());
     Ok(())
 }
 
@@ -351,7 +351,11 @@ fn drop_other_templates(admin: &mut Client, template: &Template) {
 
 /// Drops the slot's test databases older than [`STALE_TEST_DATABASE`] that nobody is
 /// connected to: left behind by test processes that were killed. Once per slot and process.
-fn sweep_stale_test_databases(admin: &mut Client, slot: &str) {
+///
+/// On the local server, a database whose process has exited (its pid is in its name, and
+/// `/proc` says the process is gone) is dropped at once: copies made ahead that the process
+/// never handed out, and databases of a test process that was killed.
+fn sweep_stale_test_databases(admin: &mut Client, slot: &str, local: bool) {
     static SWEPT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     {
         let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
@@ -377,7 +381,15 @@ fn sweep_stale_test_databases(admin: &mut Client, slot: &str) {
             .split('_')
             .nth(3)
             .and_then(|secs| u64::from_str_radix(secs, 16).ok());
-        if created.is_some_and(|at| now.saturating_sub(at) > STALE_TEST_DATABASE.as_secs()) {
+        let exited = local
+            && name
+                .split('_')
+                .nth(4)
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(process_exited);
+        if exited
+            || created.is_some_and(|at| now.saturating_sub(at) > STALE_TEST_DATABASE.as_secs())
+        {
             match admin.batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name))) {
                 Ok(()) => tracing::info!(database = %name, "dropped a test database left behind"),
                 Err(e) => {
@@ -387,6 +399,14 @@ fn sweep_stale_test_databases(admin: &mut Client, slot: &str) {
         }
     }
     let _ = admin.batch_execute("RESET lock_timeout");
+}
+
+/// Whether process `pid` of this machine has exited (`/proc` says so; without `/proc`,
+/// never).
+fn process_exited(pid: u32) -> bool {
+    pid != std::process::id()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Whether the finished template exists.
