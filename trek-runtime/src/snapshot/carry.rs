@@ -54,8 +54,7 @@ pub(crate) fn restore_sql(schema: &str, carried: &Carried) -> String {
         sql.push_str(&format!("DELETE FROM {s}.{table};\n"));
         sql.push_str(&format!(
             "INSERT INTO {s}.{table} OVERRIDING SYSTEM VALUE \
-             SELECT * FROM json_populate_recordset(NULL::{s}.{table}, {rows}) \
-             ;\n",
+             SELECT * FROM json_populate_recordset(NULL::{s}.{table}, {rows});\n",
             rows = quote_literal(rows),
         ));
         let qualified = quote_literal(&format!("{s}.{table}"));
