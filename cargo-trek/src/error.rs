@@ -214,17 +214,7 @@ impl Error {
 
     /// The message with its causes (`: cause` for each one not already in the message).
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
+        trek::error_chain(self)
     }
 
     /// The error as the JSON document `--json` prints.

@@ -133,8 +133,14 @@ pub fn describe(error: &postgres::Error) -> String {
         }
         return text;
     }
+    error_chain(error)
+}
+
+/// An error and its causes on one line: `: cause` for each cause whose text is not already in
+/// the message.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {

@@ -65,7 +65,7 @@ pub mod testing;
 mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
-pub use db_error::{describe as describe_postgres_error, SqlFailure};
+pub use db_error::{describe as describe_postgres_error, error_chain, SqlFailure};
 pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, Result};

@@ -388,8 +388,17 @@ impl<'m, 'r> Analysis<'m, 'r> {
 
     /// A reset for `reason`, then everything the workflow applies.
     pub fn plan_reset(&self, options: &PlanOptions, reason: &str) -> Plan<'m, 'r> {
-        let apply: Vec<&Migration> = self
-            .desired
+        Plan {
+            reset: Some(reason.to_owned()),
+            ..self.rebuild_from(0, options)
+        }
+    }
+
+    /// What applies after the database was brought back to the first `applied` items of the
+    /// desired sequence (by a reset or a restore): the rest of the sequence, then every
+    /// repeatable (skipped with a target, as always).
+    fn rebuild_from(&self, applied: usize, options: &PlanOptions) -> Plan<'m, 'r> {
+        let apply = self.desired[applied.min(self.desired.len())..]
             .iter()
             .copied()
             .filter(|m| within_target(m, options.target.as_ref()))
@@ -400,7 +409,6 @@ impl<'m, 'r> Analysis<'m, 'r> {
             self.repeatables_all.clone()
         };
         Plan {
-            reset: Some(reason.to_owned()),
             apply,
             repeatables,
             ..Plan::default()
@@ -438,21 +446,9 @@ impl<'m, 'r> Analysis<'m, 'r> {
                 count: snapshots.len(),
             });
         };
-        let apply: Vec<&Migration> = self.desired[record.applied.len()..]
-            .iter()
-            .copied()
-            .filter(|m| within_target(m, options.target.as_ref()))
-            .collect();
-        let repeatables = if options.target.is_some() {
-            Vec::new()
-        } else {
-            self.repeatables_all.clone()
-        };
         Ok(Plan {
             restore: Some(record.clone()),
-            apply,
-            repeatables,
-            ..Plan::default()
+            ..self.rebuild_from(record.applied.len(), options)
         })
     }
 
