@@ -27,7 +27,7 @@ pub const DATABASE_URL_VAR: &str = "TREK_TEST_DATABASE_URL";
 #[must_use]
 pub fn server_url(database: &str) -> String {
     match std::env::var(DATABASE_URL_VAR) {
-        Ok(url) if !url.is_empty() => with_database(&url, database),
+        Ok(url) if !url.is_empty() => trek::testing::url_with_database(&url, database),
         _ => local_server().url(database),
     }
 }
@@ -54,23 +54,6 @@ fn local_server() -> &'static trek::ServerInfo {
             "the end-to-end tests need PostgreSQL, and trek's local server did not start: \
              {message}\n(or set {DATABASE_URL_VAR} to a server of your own)"
         ),
-    }
-}
-
-/// `url` (`postgres://user@host:port/db?options`) with its database replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{database}?{query}"),
-        None => format!("{server}/{database}"),
     }
 }
 
@@ -181,25 +164,5 @@ mod tests {
         assert_eq!(long.len(), 63);
         assert!(long.starts_with("trek_test____"));
         assert!(long.ends_with("_4194304_123456"));
-    }
-
-    #[test]
-    fn the_database_of_a_url_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/old", "new"),
-            "postgres://u:p@h:5432/new"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/old?sslmode=disable", "new"),
-            "postgres://u@h/new?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://u@h:1", "new"),
-            "postgres://u@h:1/new"
-        );
-        assert_eq!(
-            with_database("postgresql://h?host=/run/pg", "new"),
-            "postgresql://h/new?host=/run/pg"
-        );
     }
 }

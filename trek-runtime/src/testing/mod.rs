@@ -77,7 +77,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config};
 use trek_core::{Migrations, Version};
 
-pub use server::{DATABASE_URL_VAR, TEST_DATABASE_URL_VAR};
+pub use server::{with_database as url_with_database, DATABASE_URL_VAR, TEST_DATABASE_URL_VAR};
 pub use template::CloneStrategy;
 
 use crate::error::{Error, Result};

@@ -204,7 +204,7 @@ fn target_of_binary(exe: &Path) -> Option<PathBuf> {
 
 /// `url` with its database replaced by `database`: the path of a `postgres://` URL, or a
 /// `dbname=` appended to a `key=value` string (the last one wins).
-pub(crate) fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         let quoted = database.replace('\\', "\\\\").replace('\'', "\\'");
         return format!("{} dbname='{quoted}'", url.trim_end());
@@ -218,14 +218,7 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
         Some(slash) => &base[..authority_start + slash],
         None => base,
     };
-    let mut encoded = String::with_capacity(database.len());
-    for byte in database.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
+    let encoded = crate::connect::percent_encode(database);
     match query {
         Some(query) => format!("{server}/{encoded}?{query}"),
         None => format!("{server}/{encoded}"),
