@@ -413,10 +413,7 @@ impl<'m> Migrator<'m> {
     /// [`Error::NeedsConnector`], or [`Error::Snapshot`] when `pg_dump` is missing or fails.
     pub fn dump(&self, client: &mut Client, options: &crate::DumpOptions) -> Result<String> {
         let connector = self.connector_for("a schema dump")?;
-        let database = client
-            .query_one("SELECT current_database()::text", &[])
-            .map(|row| row.get::<_, String>(0))
-            .map_err(|e| Error::db("could not read the database's name", e))?;
+        let database = snapshots::current_database(client)?;
         let tools = crate::snapshot::tools::ClientTools::for_server(client)?;
         crate::dump::dump(
             &tools,

@@ -332,7 +332,7 @@ impl Migrator<'_> {
 }
 
 /// The name of the database `client` is connected to.
-fn current_database(client: &mut Client) -> Result<String> {
+pub(super) fn current_database(client: &mut Client) -> Result<String> {
     client
         .query_one("SELECT current_database()::text", &[])
         .map(|row| row.get(0))

@@ -6,9 +6,11 @@
 //! `PATH`; the first folder whose `pg_dump --version` has the server's major version wins,
 //! else the newest one that is not older than the server.
 
+use std::collections::HashMap;
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 
 use postgres::Client;
 
@@ -31,7 +33,28 @@ impl ClientTools {
         Self::for_major(major)
     }
 
+    /// The programs for server major version `major`, looked up once per process (each
+    /// candidate folder costs a `pg_dump --version`).
     fn for_major(major: u32) -> Result<ClientTools> {
+        static FOUND: Mutex<Option<HashMap<u32, PathBuf>>> = Mutex::new(None);
+        let cached = FOUND
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|found| found.get(&major).cloned());
+        if let Some(dir) = cached {
+            return Ok(ClientTools { dir });
+        }
+        let tools = Self::search(major)?;
+        FOUND
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashMap::new)
+            .insert(major, tools.dir.clone());
+        Ok(tools)
+    }
+
+    fn search(major: u32) -> Result<ClientTools> {
         let mut candidates = vec![PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"))];
         #[cfg(unix)]
         candidates.extend(crate::local_server::binaries::pg_config_bindir());
