@@ -60,7 +60,7 @@ pub enum Error {
     },
 
     /// The local server could not be started, stopped or destroyed.
-    #[error("the local server: {0}")]
+    #[error("the local server")]
     LocalServer(#[source] LocalServerError),
 
     /// The runtime stopped.
@@ -73,7 +73,7 @@ pub enum Error {
     },
 
     /// A file could not be read or written.
-    #[error("could not {action} {}: {source}", path.display())]
+    #[error("could not {action} {}", path.display())]
     Io {
         /// What trek was doing.
         action: &'static str,
@@ -85,7 +85,7 @@ pub enum Error {
     },
 
     /// Writing the output failed (a closed pipe is not reported: `cargo trek status | head`).
-    #[error("could not write the output: {0}")]
+    #[error("could not write the output")]
     Output(#[source] io::Error),
 
     /// A check (`status --check`) found problems; the output already said which.
@@ -114,12 +114,19 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
     match error {
         trek::Error::Migration {
             label,
+            script,
             failure,
             marked_failed,
+            ..
         } => {
             let mut failure = (**failure).clone();
             failure.path = format!("{migrations}/{}", failure.path);
-            let mut text = format!("{label} failed and was not applied:\n{failure}");
+            let mut text = match script {
+                trek::Script::Down => format!(
+                    "the down script of {label} failed and {label} stays applied:\n{failure}"
+                ),
+                _ => format!("{label} failed and was not applied:\n{failure}"),
+            };
             if *marked_failed {
                 text.push_str(
                     "\n  note: it ran outside a transaction and is now recorded as failed; \
@@ -128,7 +135,7 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
             }
             text
         }
-        other => other.to_string(),
+        other => trek::error_chain(other),
     }
 }
 
@@ -160,16 +167,7 @@ impl Error {
             | Error::Source { .. } => EXIT_USAGE,
             // A version that is not a migration's, or `--transaction all` over a
             // `no_transaction` migration: the command line asks for what cannot be done.
-            Error::Runtime { error, .. }
-                if matches!(
-                    **error,
-                    trek::Error::UnknownVersion { .. }
-                        | trek::Error::NoTransactionInBatch { .. }
-                        | trek::Error::BadSchemaName { .. }
-                ) =>
-            {
-                EXIT_USAGE
-            }
+            Error::Runtime { error, .. } if error.kind().is_bad_input() => EXIT_USAGE,
             Error::Connect { .. }
             | Error::LocalServer(_)
             | Error::Runtime { .. }
@@ -188,31 +186,14 @@ impl Error {
             Error::Source { .. } => "migrations",
             Error::Connect { .. } => "connect",
             Error::LocalServer(_) => "local_server",
-            Error::Runtime { error, .. } => match &**error {
-                trek::Error::Migration { .. } => "migration_failed",
-                trek::Error::LockTimeout { .. } => "lock_timeout",
-                trek::Error::OutOfOrder { .. } => "out_of_order",
-                trek::Error::Modified { .. } => "modified",
-                trek::Error::Failed { .. } => "failed_earlier",
-                trek::Error::Protected { .. } => "protected",
-                trek::Error::MissingDown { .. } => "missing_down",
-                trek::Error::UnknownVersion { .. } => "unknown_version",
-                trek::Error::AlreadyApplied { .. } => "already_applied",
-                trek::Error::NoSnapshot { .. } => "no_snapshot",
-                trek::Error::DatabaseBusy { .. } => "database_busy",
-                trek::Error::Snapshot { .. } => "snapshot",
-                trek::Error::NeedsConnector { .. } => "needs_connector",
-                trek::Error::BadSchemaName { .. } => "bad_schema_name",
-                trek::Error::Database { .. } => "database",
-                _ => "runtime",
-            },
+            Error::Runtime { error, .. } => error.kind().as_str(),
             Error::Io { .. } => "io",
             Error::Output(_) => "output",
             Error::Check { .. } => "check_failed",
         }
     }
 
-    /// The message with its causes (`: cause` for each one not already in the message).
+    /// The message with its causes (`: cause` for each).
     pub fn chain(&self) -> String {
         trek::error_chain(self)
     }
@@ -248,13 +229,19 @@ impl Error {
             } => {
                 let trek::Error::Migration {
                     label,
+                    script,
                     failure,
                     marked_failed,
+                    ..
                 } = &**runtime
                 else {
                     return json!({ "error": error });
                 };
                 error["migration"] = json!(label);
+                error["script"] = json!(match script {
+                    trek::Script::Down => "down",
+                    _ => "up",
+                });
                 error["marked_failed"] = json!(marked_failed);
                 error["sql"] = json!({
                     "code": failure.code,

@@ -139,13 +139,16 @@ fn a_failing_migration_keeps_the_earlier_ones_and_names_file_line_and_column() {
     let err = Migrator::new(&set).run(&mut client).unwrap_err();
     let Error::Migration {
         label,
+        script,
         failure,
         marked_failed,
+        ..
     } = &err
     else {
         panic!("expected a migration error, got {err}");
     };
     assert_eq!(label, "3 three");
+    assert_eq!(*script, trek::Script::Up);
     assert!(!marked_failed);
     assert_eq!(failure.path, "3_three.sql");
     assert_eq!(failure.code, "42P01");

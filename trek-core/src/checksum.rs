@@ -61,6 +61,32 @@ impl Checksum {
         self.0.split_once(':').map_or("", |(tag, _)| tag)
     }
 
+    /// Whether `self` and `other` say the script changed: both carry the same algorithm tag
+    /// and their digests differ. Checksums of different algorithms cannot be compared and
+    /// never count as a change, so a later trek that computes another algorithm does not make
+    /// every applied migration (or repeatable) look edited.
+    pub fn differs_from(&self, other: &Checksum) -> bool {
+        self.algorithm() == other.algorithm() && self.0 != other.0
+    }
+
+    /// Parses a checksum read back from `trek.applied` or the snapshot catalogue: an algorithm
+    /// tag, `:`, and a lower-case hex digest.
+    ///
+    /// # Errors
+    /// A description of what is wrong with the text, for an error naming the row.
+    pub fn parse_stored(text: &str) -> Result<Checksum, String> {
+        let Some((tag, digest)) = text.split_once(':') else {
+            return Err(format!("{text:?} has no algorithm tag (like `sha256:…`)"));
+        };
+        if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!("{text:?} has no algorithm tag (like `sha256:…`)"));
+        }
+        if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("{text:?} has no hex digest after its tag"));
+        }
+        Ok(Checksum(Cow::Owned(text.to_owned())))
+    }
+
     /// A short form for people: the tag and the first 12 hex digits.
     pub fn short(&self) -> &str {
         let end = self.0.find(':').map_or(0, |i| i + 1) + 12;
@@ -112,6 +138,24 @@ mod tests {
         );
         assert_ne!(Checksum::of(b"select 1; \n"), Checksum::of(b"select 1;\n"));
         assert_ne!(Checksum::of(b"x\xEF\xBB\xBF"), Checksum::of(b"x"));
+    }
+
+    #[test]
+    fn only_checksums_of_the_same_algorithm_can_differ() {
+        let a = Checksum::of(b"a");
+        let b = Checksum::of(b"b");
+        assert!(a.differs_from(&b));
+        assert!(!a.differs_from(&a.clone()));
+        let other = Checksum::parse_stored("blake3:00ff").unwrap();
+        assert!(!a.differs_from(&other) && !other.differs_from(&a));
+    }
+
+    #[test]
+    fn stored_checksums_must_carry_a_tag_and_a_digest() {
+        assert!(Checksum::parse_stored("sha256:00ff").is_ok());
+        for bad in ["", "00ff", ":00ff", "sha256:", "sha256:xyz", "sha 256:00"] {
+            assert!(Checksum::parse_stored(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use postgres::Client;
 use trek_core::{split::split, Directives, Kind, Migration};
 
 use crate::db_error::SqlFailure;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Script};
 use crate::history::audit::{Action, AuditRecord};
 use crate::history::AppliedRow;
 use crate::report::Step;
@@ -116,6 +116,7 @@ impl Executor<'_> {
                     .increment(1);
                 Err(Error::Migration {
                     label: m.label(),
+                    script: Script::Up,
                     failure,
                     marked_failed: true,
                 })
@@ -194,7 +195,8 @@ impl Executor<'_> {
                     })
                 }
                 Err(StatementError::Sql(failure, _)) => Err(Error::Migration {
-                    label: format!("the down script of {}", row.label()),
+                    label: row.label(),
+                    script: Script::Down,
                     failure,
                     marked_failed: false,
                 }),
@@ -227,7 +229,8 @@ impl Executor<'_> {
                             Some(&failure.to_string()),
                         ));
                         Error::Migration {
-                            label: format!("the down script of {}", row.label()),
+                            label: row.label(),
+                            script: Script::Down,
                             failure: Box::new(failure),
                             marked_failed: false,
                         }
@@ -242,7 +245,7 @@ impl Executor<'_> {
             .increment(1);
         Ok(Step {
             kind: row.kind,
-            version: row.version.clone(),
+            version: row.version.as_ref().map(ToString::to_string),
             name: row.name.clone(),
             duration: started.elapsed(),
         })
@@ -402,6 +405,7 @@ impl Executor<'_> {
         }
         Error::Migration {
             label: m.label(),
+            script: Script::Up,
             failure: Box::new(failure),
             marked_failed: false,
         }
@@ -433,7 +437,7 @@ impl<'a> Subject<'a> {
     pub fn of_row(row: &'a AppliedRow) -> Self {
         Subject {
             kind: row.kind,
-            version: row.version.as_deref(),
+            version: row.version.as_ref().map(trek_core::Version::as_str),
             name: &row.name,
         }
     }

@@ -136,17 +136,22 @@ pub fn describe(error: &postgres::Error) -> String {
     error_chain(error)
 }
 
-/// An error and its causes on one line: `: cause` for each cause whose text is not already in
-/// the message.
+/// An error and its causes on one line, `error: cause: cause`. A `postgres::Error` from the
+/// server is described by [`describe`] (its own text is just "db error"); each layer's
+/// message describes only that layer, so nothing repeats.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
+        text.push_str(": ");
+        if let Some(pg) = cause
+            .downcast_ref::<postgres::Error>()
+            .filter(|e| e.as_db_error().is_some())
+        {
+            text.push_str(&describe(pg));
+            break;
         }
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
     text

@@ -8,9 +8,10 @@
 //! `\unrestrict` keys newer `pg_dump` releases write are dropped; `pg_dump` already orders
 //! objects by kind and name.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::snapshot::pg_dump::pattern;
 use crate::snapshot::tools::ClientTools;
 
 /// The `pg_dump` options of the schema part when none are given.
@@ -94,33 +95,11 @@ pub fn normalize(text: &str) -> String {
 }
 
 fn run(command: &mut Command, env: &[(String, String)]) -> Result<String> {
-    let out = command
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Snapshot {
-            message: format!("could not start pg_dump: {e}"),
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Snapshot {
-            message: format!(
-                "pg_dump failed ({}): {}",
-                out.status,
-                stderr.lines().take(5).collect::<Vec<_>>().join("; ")
-            ),
-        });
-    }
-    String::from_utf8(out.stdout).map_err(|_| Error::Snapshot {
+    let out = crate::snapshot::pg_dump::run(command, env, "could not dump the schema", "pg_dump")?;
+    String::from_utf8(out).map_err(|_| Error::Snapshot {
         message: "pg_dump wrote text that is not UTF-8".to_owned(),
     })
 }
-
-/// A `pg_dump` pattern matching exactly `name`.
-fn pattern(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

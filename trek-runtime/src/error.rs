@@ -1,8 +1,9 @@
 //! The one error type of the trek runtime.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::db_error::{describe, SqlFailure};
+use crate::db_error::SqlFailure;
 use crate::lock::LockHolder;
 
 /// Everything that can stop a trek run. Match on the variant to react; `Display` says what went
@@ -23,9 +24,9 @@ pub enum Error {
         holder: Option<Box<LockHolder>>,
     },
 
-    /// A statement of a migration failed; nothing of that migration was kept (or, for a
-    /// `no_transaction` migration, it is recorded as failed).
-    #[error("{label} failed{}:\n{failure}", if *marked_failed {
+    /// A statement of a migration's up or down script failed; nothing of that script was kept
+    /// (or, for a `no_transaction` up script, it is recorded as failed).
+    #[error("{}{label} failed{}:\n{failure}", match script { Script::Up => "", Script::Down => "the down script of " }, if *marked_failed {
         " halfway (it runs outside a transaction: the statements before the failing one stay applied, \
          and it is recorded as failed until repaired)"
     } else {
@@ -34,14 +35,18 @@ pub enum Error {
     Migration {
         /// `0003 add_orders`.
         label: String,
+        /// Whether the up or the down script failed.
+        script: Script,
         /// What PostgreSQL said and where in the file.
         failure: Box<SqlFailure>,
         /// Whether the migration ran outside a transaction and is now recorded as failed.
         marked_failed: bool,
     },
 
-    /// A query trek itself runs failed (connection lost, permission denied, ...).
-    #[error("{context}: {}", describe(source))]
+    /// A query trek itself runs failed (connection lost, permission denied, ...). The
+    /// driver's error is the [`source`](std::error::Error::source); [`crate::error_chain`]
+    /// prints both.
+    #[error("{context}")]
     Database {
         /// What trek was doing.
         context: String,
@@ -102,6 +107,38 @@ pub enum Error {
         found: u32,
         /// The newest layout this trek knows.
         supported: u32,
+    },
+
+    /// A row of trek's tables holds a value trek cannot read (edited by hand, or written by
+    /// something else); nothing was changed.
+    #[error(
+        "trek's history is damaged: {table} row {row} has a {column} trek cannot read ({reason}); \
+         fix or delete the row by hand, then run again"
+    )]
+    BadHistory {
+        /// The table, schema-qualified: `trek.applied`.
+        table: String,
+        /// Which row: `id 7`, `key environment`.
+        row: String,
+        /// The column.
+        column: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
+
+    /// After undoing a divergence (a reset or a restore), the database still diverges from the
+    /// migrations: the baseline dump or the snapshot holds history the migrations do not
+    /// match. Nothing after the undo was applied.
+    #[error(
+        "after {undone}, the database still diverges from the migrations at {divergence}; \
+         nothing more was applied. The baseline dump or snapshot records migrations these files \
+         do not match: regenerate the dump (`cargo trek dump`) or restore the files"
+    )]
+    StillDiverges {
+        /// What was done: `a reset to the baseline dump db/schema.sql`.
+        undone: String,
+        /// Where it still diverges, with why.
+        divergence: String,
     },
 
     /// The database is stamped as production and the action would destroy something.
@@ -190,6 +227,30 @@ pub enum Error {
         sessions: Vec<String>,
     },
 
+    /// Reading or writing a file, or starting a program, failed.
+    #[error("{context}")]
+    Io {
+        /// What trek was doing, with the path.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A PostgreSQL client program (`pg_dump`, `pg_restore`, `psql`) or a team's snapshot
+    /// command ran and failed.
+    #[error("{context}: {program} failed ({status}){}", if output.is_empty() { String::new() } else { format!(": {output}") })]
+    Program {
+        /// What trek was doing.
+        context: String,
+        /// The program or command as configured (never with a password filled in).
+        program: String,
+        /// How it ended: `exit status: 1`.
+        status: String,
+        /// The first lines of its error output (passwords masked).
+        output: String,
+    },
+
     /// Taking, restoring or deleting a snapshot failed.
     #[error("{message}")]
     Snapshot {
@@ -222,7 +283,150 @@ pub enum Error {
     LocalServer(#[from] crate::local_server::LocalServerError),
 }
 
+/// The kind of an [`Error`], for callers that branch on it or name it (the command line's exit
+/// codes and `--json` `kind`), after ripgrep's `ErrorKind`. Stable names: [`ErrorKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::LockTimeout`].
+    LockTimeout,
+    /// [`Error::Migration`].
+    MigrationFailed,
+    /// [`Error::Database`].
+    Database,
+    /// [`Error::OutOfOrder`].
+    OutOfOrder,
+    /// [`Error::Modified`].
+    Modified,
+    /// [`Error::Failed`].
+    FailedEarlier,
+    /// [`Error::NoTransactionInBatch`].
+    NoTransactionInBatch,
+    /// [`Error::NewerLayout`].
+    NewerLayout,
+    /// [`Error::BadHistory`].
+    BadHistory,
+    /// [`Error::StillDiverges`].
+    StillDiverges,
+    /// [`Error::Protected`].
+    Protected,
+    /// [`Error::SeedsRefused`].
+    SeedsRefused,
+    /// [`Error::MissingDown`].
+    MissingDown,
+    /// [`Error::UnknownVersion`].
+    UnknownVersion,
+    /// [`Error::AlreadyApplied`].
+    AlreadyApplied,
+    /// [`Error::NoSnapshot`].
+    NoSnapshot,
+    /// [`Error::DatabaseBusy`].
+    DatabaseBusy,
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::Program`].
+    Program,
+    /// [`Error::Snapshot`].
+    Snapshot,
+    /// [`Error::NeedsConnector`].
+    NeedsConnector,
+    /// [`Error::BadSchemaName`].
+    BadSchemaName,
+}
+
+impl ErrorKind {
+    /// A short, stable name: `lock_timeout`, `migration_failed`, `database`, ...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::LockTimeout => "lock_timeout",
+            ErrorKind::MigrationFailed => "migration_failed",
+            ErrorKind::Database => "database",
+            ErrorKind::OutOfOrder => "out_of_order",
+            ErrorKind::Modified => "modified",
+            ErrorKind::FailedEarlier => "failed_earlier",
+            ErrorKind::NoTransactionInBatch => "no_transaction_in_batch",
+            ErrorKind::NewerLayout => "newer_layout",
+            ErrorKind::BadHistory => "bad_history",
+            ErrorKind::StillDiverges => "still_diverges",
+            ErrorKind::Protected => "protected",
+            ErrorKind::SeedsRefused => "seeds_refused",
+            ErrorKind::MissingDown => "missing_down",
+            ErrorKind::UnknownVersion => "unknown_version",
+            ErrorKind::AlreadyApplied => "already_applied",
+            ErrorKind::NoSnapshot => "no_snapshot",
+            ErrorKind::DatabaseBusy => "database_busy",
+            ErrorKind::Io => "io",
+            ErrorKind::Program => "program",
+            ErrorKind::Snapshot => "snapshot",
+            ErrorKind::NeedsConnector => "needs_connector",
+            ErrorKind::BadSchemaName => "bad_schema_name",
+        }
+    }
+
+    /// Whether the error is the caller's input asking for what cannot be done (a version
+    /// that is not a migration's, one transaction over a `no_transaction` migration, a
+    /// schema name PostgreSQL would change), rather than work that failed.
+    pub const fn is_bad_input(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::UnknownVersion | ErrorKind::NoTransactionInBatch | ErrorKind::BadSchemaName
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which script of a migration failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Script {
+    /// The up script (applying).
+    Up,
+    /// The captured down script (reverting).
+    Down,
+}
+
 impl Error {
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::LockTimeout { .. } => ErrorKind::LockTimeout,
+            Error::Migration { .. } => ErrorKind::MigrationFailed,
+            Error::Database { .. } => ErrorKind::Database,
+            Error::OutOfOrder { .. } => ErrorKind::OutOfOrder,
+            Error::Modified { .. } => ErrorKind::Modified,
+            Error::Failed { .. } => ErrorKind::FailedEarlier,
+            Error::NoTransactionInBatch { .. } => ErrorKind::NoTransactionInBatch,
+            Error::NewerLayout { .. } => ErrorKind::NewerLayout,
+            Error::BadHistory { .. } => ErrorKind::BadHistory,
+            Error::StillDiverges { .. } => ErrorKind::StillDiverges,
+            Error::Protected { .. } => ErrorKind::Protected,
+            Error::SeedsRefused { .. } => ErrorKind::SeedsRefused,
+            Error::MissingDown { .. } => ErrorKind::MissingDown,
+            Error::UnknownVersion { .. } => ErrorKind::UnknownVersion,
+            Error::AlreadyApplied { .. } => ErrorKind::AlreadyApplied,
+            Error::NoSnapshot { .. } => ErrorKind::NoSnapshot,
+            Error::DatabaseBusy { .. } => ErrorKind::DatabaseBusy,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Program { .. } => ErrorKind::Program,
+            Error::Snapshot { .. } => ErrorKind::Snapshot,
+            Error::NeedsConnector { .. } => ErrorKind::NeedsConnector,
+            Error::BadSchemaName { .. } => ErrorKind::BadSchemaName,
+            Error::LocalServer(_) => ErrorKind::Io,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
     pub(crate) fn db(context: impl Into<String>, source: postgres::Error) -> Error {
         Error::Database {
             context: context.into(),

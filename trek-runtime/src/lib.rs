@@ -46,6 +46,7 @@ pub mod drift;
 mod dry_run;
 mod dump;
 mod error;
+mod event;
 mod history;
 pub mod lint;
 #[cfg(unix)]
@@ -62,23 +63,26 @@ mod stale;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timestamp;
 mod workflow;
 
 pub use connect::{ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, error_chain, SqlFailure};
 pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result, Script};
+pub use event::Event;
 pub use history::{AppliedRow, AuditEntry, AuditSince};
 #[cfg(unix)]
 pub use local_server::{LocalServer, LocalServerError, ServerInfo};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
-pub use plan::view::{Divergence, Plan, PlannedScript, Undo};
+pub use plan::view::{Divergence, Plan, PlannedScript, PlannedStep, StepAction, Undo};
 pub use report::{Report, Step, Warning};
 pub use reset::ResetMode;
 pub use snapshot::{SnapshotInfo, SnapshotStrategy, Snapshots};
 pub use status::{State, Status, StatusEntry};
+pub use timestamp::Timestamp;
 pub use workflow::{TransactionMode, UnknownWorkflow, Workflow};
 
 pub use postgres;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -58,15 +58,20 @@ const UPGRADES: &[&str] = &[
         size_bytes bigint,
         workflow text
     );",
+    // 2 → 3: the restore and delete commands of a `command` or `restore_point` snapshot, as
+    // configured when it was taken, so it is restored and pruned by the strategy that made it
+    // whatever the configuration says later.
+    "ALTER TABLE {s}.snapshots ADD COLUMN IF NOT EXISTS restore_command text;
+    ALTER TABLE {s}.snapshots ADD COLUMN IF NOT EXISTS delete_command text;",
 ];
 
 /// The state of trek's schema as read at the start of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Meta {
     /// Layout version found; `None` when trek's tables do not exist yet.
     pub layout: Option<u32>,
     /// The workflow that first claimed this database.
-    pub stamp: Option<String>,
+    pub stamp: Option<crate::Workflow>,
 }
 
 /// Creates trek's schema and tables, or upgrades them to [`LAYOUT_VERSION`], in one

@@ -4,6 +4,7 @@
 pub(crate) mod applied;
 pub(crate) mod audit;
 pub(crate) mod meta;
+pub(crate) mod sequence;
 
 pub use applied::AppliedRow;
 pub use audit::{AuditEntry, AuditSince};

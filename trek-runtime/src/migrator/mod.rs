@@ -1,7 +1,8 @@
 //! [`Migrator`]: the entry point that runs a workflow, reports status, reverts, repairs and
-//! baselines. [`run`] holds the workflows' steps; [`snapshots`] the qa snapshot operations.
+//! baselines. Each action is a [`Goal`] handed to the pure planner (`crate::plan`); [`execute`]
+//! walks the steps it returns; [`snapshots`] holds the qa snapshot operations.
 
-mod run;
+mod execute;
 mod snapshots;
 
 use std::fmt;
@@ -15,13 +16,15 @@ use trek_core::{Kind, Migrations, Version};
 use crate::apply::{Executor, Subject};
 use crate::connect::Connect;
 use crate::error::{Error, Result};
+use crate::event::{Event, EventHook};
 use crate::history::applied::{self, History};
 use crate::history::audit::{self, Action, AuditEntry};
 use crate::history::meta;
 use crate::lock::{default_lock_key, LockGuard, Release};
-use crate::plan::{analyze_with, Analysis, Plan, PlanOptions};
+use crate::plan::{self, analyze, Goal, Input, ResetHow, Settings, Step as PlanStep};
 use crate::report::{Report, Step, Warning};
 use crate::reset::ResetMode;
+use crate::snapshot::catalogue::SnapshotRecord;
 use crate::snapshot::{SnapshotInfo, Snapshots};
 use crate::sql::{quote_ident, quote_literal};
 use crate::status::Status;
@@ -49,7 +52,9 @@ pub struct Migrator<'m> {
     lock_key: Option<i64>,
     lock_timeout: Duration,
     transaction: TransactionMode,
-    options: PlanOptions,
+    target: Option<Version>,
+    strict: bool,
+    allow_out_of_order: bool,
     allow_destructive_on: Option<String>,
     client_label: String,
     snapshots: Option<Snapshots>,
@@ -57,11 +62,10 @@ pub struct Migrator<'m> {
     reset_mode: ResetMode,
     managed_schemas: Option<Vec<String>>,
     terminate_sessions: bool,
-    force_reset: bool,
-    seeds_only: bool,
     seeds: bool,
     baseline_dump: Option<PathBuf>,
     dry_run_limits: crate::dry_run::Limits,
+    events: Option<EventHook>,
 }
 
 /// The caller's [`Connect`], shared between clones of a migrator.
@@ -86,7 +90,9 @@ impl<'m> Migrator<'m> {
             lock_key: None,
             lock_timeout: Duration::from_secs(600),
             transaction: TransactionMode::PerMigration,
-            options: PlanOptions::default(),
+            target: None,
+            strict: false,
+            allow_out_of_order: false,
             allow_destructive_on: None,
             client_label: default_client_label(),
             snapshots: None,
@@ -94,8 +100,6 @@ impl<'m> Migrator<'m> {
             reset_mode: ResetMode::Schemas,
             managed_schemas: None,
             terminate_sessions: false,
-            force_reset: false,
-            seeds_only: false,
             seeds: true,
             baseline_dump: None,
             dry_run_limits: crate::dry_run::Limits {
@@ -103,7 +107,16 @@ impl<'m> Migrator<'m> {
                 statement_timeout: Duration::from_secs(60),
                 small_table_rows: 10_000,
             },
+            events: None,
         }
+    }
+
+    /// Calls `hook` with each [`Event`] of a run: the plan as made, then each step as it
+    /// starts and finishes. For progress displays; the hook runs on the migrating thread, so
+    /// keep it short.
+    pub fn on_event(mut self, hook: impl Fn(&Event<'_>) + Send + Sync + 'static) -> Self {
+        self.events = Some(EventHook::new(hook));
+        self
     }
 
     /// The `lock_timeout` and `statement_timeout` of [`Migrator::dry_run`] (default 2 s and
@@ -133,23 +146,9 @@ impl<'m> Migrator<'m> {
             let started = Instant::now();
             let history = applied::load(guard, &self.schema)?;
             let catalogue = self.catalogue_for_plan(guard)?;
-            let analysis = self.analyze(&history.rows);
-            let plan = match self.workflow {
-                Workflow::Prod => analysis.plan_prod(&self.options)?,
-                Workflow::Dev => analysis.plan_dev(&self.options)?,
-                Workflow::Qa => analysis.plan_qa(&self.options, &catalogue)?,
-            };
-            let view = plan.view(self.workflow, &analysis);
-            let (seeds, versioned): (Vec<_>, Vec<_>) = plan
-                .apply
-                .iter()
-                .copied()
-                .partition(|m| m.kind() == Kind::Seed);
-            let scripts: Vec<_> = versioned
-                .into_iter()
-                .chain(plan.repeatables.iter().copied())
-                .chain(seeds)
-                .collect();
+            let plan = self.plan_goal(&Goal::Workflow, &history, &catalogue, None)?;
+            let view = plan.view(self.workflow);
+            let scripts: Vec<_> = plan.scripts().collect();
             let undo = self.undo_for_dry_run(guard, &plan)?;
             let dry_run =
                 crate::dry_run::simulate(guard, view, &scripts, undo, self.dry_run_limits)?;
@@ -189,12 +188,45 @@ impl<'m> Migrator<'m> {
 
     /// Whether seeds are part of the desired sequence.
     fn runs_seeds(&self) -> bool {
-        self.seeds && self.workflow.runs_seeds()
+        self.settings().runs_seeds()
     }
 
-    /// Compares the migrations with the history.
-    fn analyze<'r>(&self, rows: &'r [crate::AppliedRow]) -> Analysis<'m, 'r> {
-        analyze_with(self.migrations, rows, self.runs_seeds())
+    /// What the planner needs to know of this migrator's configuration.
+    fn settings(&self) -> Settings {
+        Settings {
+            workflow: self.workflow,
+            target: self.target.clone(),
+            strict: self.strict,
+            allow_out_of_order: self.allow_out_of_order,
+            seeds: self.seeds,
+            transaction: self.transaction,
+            reset: match (&self.baseline_dump, self.reset_mode) {
+                (Some(dump), _) => ResetHow::Baseline(dump.clone()),
+                (None, ResetMode::Schemas) => ResetHow::Schemas,
+                (None, ResetMode::Database) => ResetHow::Database,
+            },
+            snapshot_each_migration: self.snapshots.as_ref().is_some_and(|s| s.each_migration),
+        }
+    }
+
+    /// Plans `goal` against `history` and the snapshot `catalogue`.
+    fn plan_goal(
+        &self,
+        goal: &Goal,
+        history: &History,
+        catalogue: &[SnapshotRecord],
+        snapshot_taken_of: Option<&[crate::history::sequence::SequenceKey]>,
+    ) -> Result<plan::Plan<'m>> {
+        plan::plan(
+            goal,
+            &self.settings(),
+            Input {
+                migrations: self.migrations,
+                history: &history.rows,
+                catalogue,
+                snapshot_taken_of,
+            },
+        )
     }
 
     /// A schema dump a reset rebuilds from instead of from nothing: a plain SQL dump of
@@ -275,19 +307,19 @@ impl<'m> Migrator<'m> {
 
     /// Apply only up to and including this version; repeatables and seeds are skipped.
     pub fn target(mut self, version: Version) -> Self {
-        self.options.target = Some(version);
+        self.target = Some(version);
         self
     }
 
     /// Refuse to run when an applied migration was edited (prod otherwise warns).
     pub fn strict(mut self) -> Self {
-        self.options.strict = true;
+        self.strict = true;
         self
     }
 
     /// Apply pending migrations older than the newest applied one (prod otherwise refuses).
     pub fn allow_out_of_order(mut self) -> Self {
-        self.options.allow_out_of_order = true;
+        self.allow_out_of_order = true;
         self
     }
 
@@ -328,39 +360,12 @@ impl<'m> Migrator<'m> {
     /// protected database), or the database could not be reached.
     pub fn run(&self, client: &mut Client) -> Result<Report> {
         self.check_target()?;
-        let started = Instant::now();
-        let mut report = Report {
-            workflow: Some(self.workflow),
-            ..Report::default()
-        };
-        let mut state = run::RunState::default();
-        // Each pass holds the lock for one step; a step that needs the database to itself
-        // (template snapshots, database resets) hands over to `exclusive` between passes.
-        let passes = 2 * self.migrations.all().len() + 6;
-        for _ in 0..passes {
-            let next = self.locked(client, &mut report, |guard, report| {
-                self.step(guard, report, &mut state)
-            })?;
-            match next {
-                run::Next::Done => break,
-                run::Next::Again => {}
-                run::Next::Exclusive(op) => self.exclusive(client, op, &mut report, &mut state)?,
-            }
-        }
-        report.duration = started.elapsed();
-        for warning in &report.warnings {
-            tracing::warn!("{warning}");
-        }
+        let report = self.carry_out(client, Goal::Workflow)?;
         // What is left after a successful run: the migrations past the target, if any.
         let left = self
             .migrations
             .versioned()
-            .filter(|m| {
-                self.options
-                    .target
-                    .as_ref()
-                    .is_some_and(|t| m.version() > Some(t))
-            })
+            .filter(|m| self.target.as_ref().is_some_and(|t| m.version() > Some(t)))
             .count();
         metrics::gauge!("trek_migrations_pending").set(left as f64);
         Ok(report)
@@ -374,9 +379,8 @@ impl<'m> Migrator<'m> {
     /// [`Error::Protected`] on a database stamped prod (or with the prod workflow) without
     /// [`Migrator::allow_destructive_on`]; otherwise as [`Migrator::run`].
     pub fn reset(&self, client: &mut Client) -> Result<Report> {
-        let mut migrator = self.clone();
-        migrator.force_reset = true;
-        migrator.run(client)
+        self.check_target()?;
+        self.carry_out(client, Goal::Reset)
     }
 
     /// Applies the pending seeds alone (in dev and qa; qa takes its snapshot first), when the
@@ -400,9 +404,7 @@ impl<'m> Migrator<'m> {
                 ),
             });
         }
-        let mut migrator = self.clone();
-        migrator.seeds_only = true;
-        migrator.run(client)
+        self.carry_out(client, Goal::SeedsOnly)
     }
 
     /// A schema dump of the database fit to commit (see [`crate::DumpOptions`]): `pg_dump`
@@ -438,7 +440,15 @@ impl<'m> Migrator<'m> {
         self.locked(client, &mut report, |guard, _| {
             let database = guard.session.database.clone();
             let history = self.load_for_write(guard, Some(self.workflow))?;
-            self.check_protection(&history, &database, "restore a dump over it")?;
+            if history.meta.stamp == Some(Workflow::Prod)
+                && self.allow_destructive_on.as_deref() != Some(database.as_str())
+            {
+                return Err(Error::Protected {
+                    database,
+                    stamp: "prod".to_owned(),
+                    action: "restore a dump over it".to_owned(),
+                });
+            }
             self.replay_dump(
                 guard,
                 dump,
@@ -459,8 +469,7 @@ impl<'m> Migrator<'m> {
         self.check_schema()?;
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
-        let analysis = self.analyze(&history.rows);
-        Ok(self.plan_view(&analysis, &catalogue))
+        Ok(self.plan_view(&history, &catalogue))
     }
 
     /// The snapshot catalogue, oldest first.
@@ -507,41 +516,6 @@ impl<'m> Migrator<'m> {
         Ok(value)
     }
 
-    fn execute(&self, client: &mut Client, plan: Plan<'_, '_>, report: &mut Report) -> Result<()> {
-        report.warnings.extend(plan.warnings);
-        let exec = self.executor(Some(self.workflow));
-        if !plan.revert.is_empty() {
-            let ids: Vec<i64> = plan.revert.iter().map(|r| r.id).collect();
-            let downs = applied::down_scripts(client, &self.schema, &ids)?;
-            for row in &plan.revert {
-                let down = downs
-                    .iter()
-                    .find(|(id, _)| *id == row.id)
-                    .and_then(|(_, sql)| sql.as_deref())
-                    .ok_or_else(|| Error::MissingDown { label: row.label() })?;
-                let path = format!("{} (captured down script)", row.label());
-                report.reverted.push(exec.revert(client, row, down, &path)?);
-            }
-        }
-        // Versioned migrations, then repeatables, then seeds (DESIGN §2).
-        let (seeds, versioned): (Vec<_>, Vec<_>) =
-            plan.apply.iter().partition(|m| m.kind() == Kind::Seed);
-        match self.transaction {
-            TransactionMode::All if !versioned.is_empty() => {
-                report.applied.extend(exec.apply_all(client, &versioned)?);
-            }
-            _ => {
-                for m in &versioned {
-                    report.applied.push(exec.apply(client, m)?);
-                }
-            }
-        }
-        for m in plan.repeatables.iter().chain(&seeds) {
-            report.applied.push(exec.apply(client, m)?);
-        }
-        Ok(())
-    }
-
     /// The state of every migration in the database. Read-only: takes no lock and creates
     /// nothing.
     ///
@@ -551,8 +525,8 @@ impl<'m> Migrator<'m> {
         self.check_schema()?;
         let history = applied::load(client, &self.schema)?;
         let catalogue = self.catalogue_for_plan(client)?;
-        let analysis = self.analyze(&history.rows);
-        let mut entries = analysis.status_entries(self.migrations, &history.rows);
+        let analysis = analyze(self.migrations, &history.rows, self.runs_seeds());
+        let mut entries = analysis.status_entries(self.migrations);
         let modified: Vec<i64> = analysis.modified.iter().map(|(r, _)| r.id).collect();
         if !modified.is_empty() {
             let scripts = applied::up_scripts(client, &self.schema, &modified)?;
@@ -560,10 +534,9 @@ impl<'m> Migrator<'m> {
                 let Some(sql) = scripts.iter().find(|(id, _)| *id == row.id).map(|(_, s)| s) else {
                     continue;
                 };
+                let version = row.version.as_ref().map(ToString::to_string);
                 if let Some(entry) = entries.iter_mut().find(|e| {
-                    e.kind == row.kind
-                        && e.version == row.version
-                        && e.state == crate::State::Modified
+                    e.kind == row.kind && e.version == version && e.state == crate::State::Modified
                 }) {
                     entry.applied_sql = Some(sql.clone());
                 }
@@ -578,8 +551,8 @@ impl<'m> Migrator<'m> {
         Ok(Status {
             entries,
             initialized: history.meta.layout.is_some(),
-            stamp: history.meta.stamp.clone(),
-            plan: self.plan_view(&analysis, &catalogue),
+            stamp: history.meta.stamp.map(|w| w.as_str().to_owned()),
+            plan: self.plan_view(&history, &catalogue),
         })
     }
 
@@ -592,55 +565,7 @@ impl<'m> Migrator<'m> {
     /// stamped prod without the override, or a failing down script (the ones before it stay
     /// reverted).
     pub fn revert(&self, client: &mut Client, how: Revert) -> Result<Report> {
-        let mut report = Report::default();
-        self.locked(client, &mut report, |guard, report| {
-            let database = guard.session.database.clone();
-            let history = self.load_for_write(guard, None)?;
-            self.check_protection(&history, &database, "revert migrations")?;
-            let sequence: Vec<_> = history
-                .rows
-                .iter()
-                .filter(|r| r.kind != Kind::Repeatable)
-                .collect();
-            let count = match &how {
-                Revert::Steps(n) => (*n).min(sequence.len()),
-                Revert::To(version) => {
-                    let position = sequence.iter().position(|r| {
-                        r.version
-                            .as_deref()
-                            .and_then(|v| Version::parse(v).ok())
-                            .as_ref()
-                            == Some(version)
-                    });
-                    match position {
-                        Some(i) => sequence.len() - i - 1,
-                        None => {
-                            return Err(Error::UnknownVersion {
-                                version: version.to_string(),
-                                hint: Some("it is not applied".to_owned()),
-                            })
-                        }
-                    }
-                }
-            };
-            let undo: Vec<_> = sequence[sequence.len() - count..]
-                .iter()
-                .rev()
-                .copied()
-                .collect();
-            if let Some(row) = undo.iter().find(|r| !r.has_down) {
-                return Err(Error::MissingDown { label: row.label() });
-            }
-            self.execute(
-                guard,
-                Plan {
-                    revert: undo,
-                    ..Plan::default()
-                },
-                report,
-            )
-        })?;
-        Ok(report)
+        self.carry_out(client, Goal::Revert(how))
     }
 
     /// Accepts the current files as the truth: records the current checksum (and script) of
@@ -652,7 +577,7 @@ impl<'m> Migrator<'m> {
     pub fn repair(&self, client: &mut Client) -> Result<RepairReport> {
         self.locked(client, &mut Report::default(), |guard, _| {
             let history = self.load_for_write(guard, None)?;
-            let analysis = analyze_with(self.migrations, &history.rows, true);
+            let analysis = analyze(self.migrations, &history.rows, true);
             let s = quote_ident(&self.schema);
             let mut sql = String::from("BEGIN;\n");
             let mut repaired = RepairReport::default();
@@ -764,37 +689,51 @@ impl<'m> Migrator<'m> {
     fn undo_for_dry_run(
         &self,
         client: &mut Client,
-        plan: &Plan<'_, '_>,
+        plan: &plan::Plan<'_>,
     ) -> Result<crate::dry_run::Undo> {
         use crate::dry_run::Undo;
-        if let Some(record) = &plan.restore {
-            return Ok(Undo::Impossible(format!(
-                "the plan restores snapshot #{} first, which a dry run cannot simulate",
-                record.info.id
-            )));
-        }
-        if plan.reset.is_some() {
-            if self.reset_mode == ResetMode::Database || self.baseline_dump.is_some() {
-                return Ok(Undo::Impossible(
-                    "the plan drops the database or replays a dump first, which a dry run cannot simulate"
-                        .to_owned(),
-                ));
+        let mut reverted = Vec::new();
+        for planned in &plan.steps {
+            match &planned.step {
+                PlanStep::Restore { snapshot } => {
+                    return Ok(Undo::Impossible(format!(
+                        "the plan restores snapshot #{} first, which a dry run cannot simulate",
+                        snapshot.info.id
+                    )))
+                }
+                PlanStep::Reset {
+                    how: ResetHow::Database | ResetHow::Baseline(_),
+                } => {
+                    return Ok(Undo::Impossible(
+                        "the plan drops the database or replays a dump first, which a dry run cannot simulate"
+                            .to_owned(),
+                    ))
+                }
+                PlanStep::Reset {
+                    how: ResetHow::Schemas,
+                } => {
+                    let schemas = crate::schemas::managed(
+                        client,
+                        &self.schema,
+                        self.managed_schemas.as_deref(),
+                    )?;
+                    return Ok(Undo::Sql(format!(
+                        "{}DELETE FROM {}.applied;\n",
+                        crate::schemas::drop_sql(&schemas),
+                        quote_ident(&self.schema)
+                    )));
+                }
+                PlanStep::Revert { row } => reverted.push(row),
+                _ => {}
             }
-            let schemas =
-                crate::schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
-            return Ok(Undo::Sql(format!(
-                "{}DELETE FROM {}.applied;\n",
-                crate::schemas::drop_sql(&schemas),
-                quote_ident(&self.schema)
-            )));
         }
-        if plan.revert.is_empty() {
+        if reverted.is_empty() {
             return Ok(Undo::Nothing);
         }
-        let ids: Vec<i64> = plan.revert.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = reverted.iter().map(|r| r.id).collect();
         let downs = applied::down_scripts(client, &self.schema, &ids)?;
         let mut sql = String::new();
-        for row in &plan.revert {
+        for row in reverted {
             let Some(down) = downs
                 .iter()
                 .find(|(id, _)| *id == row.id)
@@ -866,19 +805,6 @@ impl<'m> Migrator<'m> {
         applied::load(client, &self.schema)
     }
 
-    fn check_protection(&self, history: &History, database: &str, action: &str) -> Result<()> {
-        match history.meta.stamp.as_deref() {
-            Some("prod") if self.allow_destructive_on.as_deref() != Some(database) => {
-                Err(Error::Protected {
-                    database: database.to_owned(),
-                    stamp: "prod".to_owned(),
-                    action: action.to_owned(),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Refuses schema names PostgreSQL would change or refuse: longer than 63 bytes (the
     /// server cuts them short, and trek would then look for a schema that is not there),
     /// empty, with a NUL, or starting with `pg_` (reserved).
@@ -904,7 +830,7 @@ impl<'m> Migrator<'m> {
     }
 
     fn check_target(&self) -> Result<()> {
-        if let Some(target) = &self.options.target {
+        if let Some(target) = &self.target {
             if !self
                 .migrations
                 .versioned()

@@ -1,25 +1,24 @@
-//! The qa snapshot operations that run under trek's lock: taking `pg_dump` and
-//! `restore_point` snapshots, restoring `pg_dump` ones, recording and pruning the catalogue;
-//! and the sessions to other databases the other strategies use.
+//! The qa snapshot operations of a run (taking, restoring, recording, pruning), each through
+//! the strategy that owns it ([`crate::snapshot::strategy`]), and replaying plain dumps
+//! (baselines, `restore --from-dump`).
 
 use std::path::Path;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use postgres::Client;
 
 use super::Migrator;
 use crate::connect::Connect;
 use crate::error::{Error, Result};
+use crate::history::applied::History;
 use crate::history::audit::Action;
-use crate::plan::view;
-use crate::plan::Analysis;
+use crate::history::sequence::SequenceKey;
+use crate::plan::{analyze, view, Goal};
 use crate::schemas;
 use crate::snapshot::catalogue::{self, SnapshotRecord};
+use crate::snapshot::strategy::{self, Context, Deletion, Restoring, Strategy};
 use crate::snapshot::tools::ClientTools;
-use crate::snapshot::{
-    carry, command, pg_dump, template, SnapshotInfo, SnapshotStrategy, Snapshots,
-};
+use crate::snapshot::{carry, pg_dump, SnapshotInfo, Snapshots};
 use crate::sql::quote_ident;
 use crate::Workflow;
 
@@ -36,12 +35,13 @@ impl Migrator<'_> {
 
     /// The caller's connector, needed for `what`.
     pub(super) fn connector_for(&self, what: &str) -> Result<&dyn Connect> {
-        self.connector
-            .as_ref()
-            .map(|c| c.0.as_ref())
-            .ok_or_else(|| Error::NeedsConnector {
-                what: what.to_owned(),
-            })
+        self.connector_ref().ok_or_else(|| Error::NeedsConnector {
+            what: what.to_owned(),
+        })
+    }
+
+    fn connector_ref(&self) -> Option<&dyn Connect> {
+        self.connector.as_ref().map(|c| c.0.as_ref())
     }
 
     /// The catalogue when the workflow uses it (qa), for planning.
@@ -53,25 +53,23 @@ impl Migrator<'_> {
         }
     }
 
-    /// The plan as callers see it; a refused plan is [`view::Undo::Blocked`].
-    pub(super) fn plan_view(
-        &self,
-        analysis: &Analysis<'_, '_>,
-        snapshots: &[SnapshotRecord],
-    ) -> view::Plan {
-        let planned = match self.workflow {
-            Workflow::Prod => analysis.plan_prod(&self.options),
-            Workflow::Dev => analysis.plan_dev(&self.options),
-            Workflow::Qa => analysis.plan_qa(&self.options, snapshots),
-        };
-        match planned {
-            Ok(plan) => plan.view(self.workflow, analysis),
+    /// What a run of the workflow would do, as callers see it; a refused plan is
+    /// [`view::Undo::Blocked`] saying why.
+    pub(super) fn plan_view(&self, history: &History, catalogue: &[SnapshotRecord]) -> view::Plan {
+        match self.plan_goal(&Goal::Workflow, history, catalogue, None) {
+            Ok(plan) => plan.view(self.workflow),
             Err(e) => {
+                let analysis = analyze(self.migrations, &history.rows, self.runs_seeds());
                 let mut view = crate::plan::Plan {
-                    apply: analysis.pending.clone(),
+                    divergence: analysis.divergence_view(),
                     ..crate::plan::Plan::default()
                 }
-                .view(self.workflow, analysis);
+                .view(self.workflow);
+                view.apply = analysis
+                    .pending
+                    .iter()
+                    .map(|m| view::PlannedScript::of(m))
+                    .collect();
                 view.undo = view::Undo::Blocked {
                     reason: e.to_string(),
                 };
@@ -80,61 +78,113 @@ impl Migrator<'_> {
         }
     }
 
-    /// Takes a `pg_dump` or `restore_point` snapshot while holding the lock, and records it.
-    pub(super) fn take_in_place(
+    /// The context a strategy works in, on `client`.
+    pub(super) fn strategy_context<'a>(
+        &'a self,
+        client: &'a mut Client,
+        database: &'a str,
+        dumped_schemas: &'a [String],
+    ) -> Context<'a> {
+        Context {
+            client,
+            connector: self.connector_ref(),
+            database,
+            terminate_sessions: self.terminate_sessions
+                || self
+                    .snapshots
+                    .as_ref()
+                    .is_some_and(|s| s.terminate_sessions),
+            dumped_schemas,
+        }
+    }
+
+    /// The configured strategy, for taking snapshots.
+    pub(super) fn configured_strategy(&self) -> Result<Box<dyn Strategy>> {
+        Ok(strategy::configured(&self.snapshot_settings()?.strategy))
+    }
+
+    /// The strategy that took `entry`, for restoring or deleting it.
+    pub(super) fn entry_strategy(&self, entry: &SnapshotRecord) -> Box<dyn Strategy> {
+        strategy::of_entry(
+            &entry.location,
+            self.snapshots.as_ref().map(|s| &s.strategy),
+        )
+    }
+
+    /// Takes snapshot `id` with the configured strategy on `client` (trek's own session, or
+    /// the maintenance session when the strategy needs the database alone).
+    pub(super) fn take_snapshot(
         &self,
         client: &mut Client,
+        database: &str,
         id: i64,
         label: &str,
-        applied: &[String],
-    ) -> Result<SnapshotInfo> {
-        let started = Instant::now();
-        let settings = self.snapshot_settings()?;
-        let database = current_database(client)?;
-        let name = catalogue::object_name(&database, &id.to_string());
-        let (location, size_bytes) = match &settings.strategy {
-            SnapshotStrategy::PgDump { dir } => {
-                let connector = self.connector_for("a pg_dump snapshot")?;
-                let tools = ClientTools::for_server(client)?;
-                let schemas = self.dumped_schemas();
-                let (file, size) = pg_dump::take(
-                    &tools,
-                    &connector.client_env(&database),
-                    dir,
-                    &name,
-                    &schemas,
-                )?;
-                (file.display().to_string(), Some(size))
-            }
-            SnapshotStrategy::RestorePoint { .. } => {
-                let row = client
-                    .query_one("SELECT pg_create_restore_point($1)::text", &[&name])
-                    .map_err(|e| Error::db("could not create a restore point", e))?;
-                let lsn: String = row.get(0);
-                (format!("{name} {lsn}"), None)
-            }
-            other => {
-                return Err(Error::Snapshot {
-                    message: format!("the {other} strategy needs the database to itself"),
-                })
-            }
+        holds: &[SequenceKey],
+    ) -> Result<SnapshotRecord> {
+        let strategy = self.configured_strategy()?;
+        let dumped = self.dumped_schemas();
+        let taken = strategy.take(
+            &mut self.strategy_context(client, database, &dumped),
+            id,
+            label,
+        )?;
+        Ok(SnapshotRecord::new(
+            id,
+            label,
+            holds.to_vec(),
+            taken.location,
+            taken.size_bytes,
+        ))
+    }
+
+    /// Restores `entry` with the strategy that took it, carrying trek's audit log and
+    /// catalogue across (read beforehand through `own`, trek's session on the database) and
+    /// auditing the restore. `client` is `own` for a strategy that works in place, else the
+    /// maintenance session.
+    pub(super) fn restore_snapshot(
+        &self,
+        client: &mut Client,
+        carried: &carry::Carried,
+        drop_sql: &str,
+        database: &str,
+        entry: &SnapshotRecord,
+    ) -> Result<()> {
+        tracing::info!(snapshot = %entry.info, "restoring");
+        let detail = restore_detail(entry, carried.audit_rows);
+        let carry_sql = |duration_sql: &str| {
+            format!(
+                "{}{}",
+                carry::restore_sql(&self.schema, carried),
+                self.executor(Some(self.workflow)).event_sql_timed(
+                    Action::Restore,
+                    &detail,
+                    duration_sql,
+                    None
+                )
+            )
         };
-        self.record_snapshot(
-            client,
-            SnapshotRecord {
-                info: SnapshotInfo {
-                    id,
-                    taken_at: String::new(),
-                    strategy: settings.strategy.as_str().to_owned(),
-                    location,
-                    label: label.to_owned(),
-                    applied_count: applied.len(),
-                    size_bytes,
-                },
-                applied: applied.to_vec(),
+        let dumped = self.dumped_schemas();
+        self.entry_strategy(entry).restore(
+            &mut self.strategy_context(client, database, &dumped),
+            entry,
+            &Restoring {
+                drop_sql,
+                carry_sql: &carry_sql,
             },
-            started,
-        )
+        )?;
+        tracing::info!(snapshot = %entry.info, "restored");
+        Ok(())
+    }
+
+    /// The statements that drop the managed schemas and trek's, before a dump is replayed.
+    pub(super) fn replace_sql(&self, client: &mut Client) -> Result<(String, String)> {
+        let managed = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+        let mut sql = schemas::drop_sql(&managed);
+        sql.push_str(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE;\n",
+            quote_ident(&self.schema)
+        ));
+        Ok((sql, schemas::names(&managed)))
     }
 
     /// Adds a snapshot to the catalogue and the audit log; returns it as recorded.
@@ -169,21 +219,6 @@ impl Migrator<'_> {
             .map_or(record.info, |r| r.info))
     }
 
-    /// Restores a `pg_dump` snapshot in one transaction while holding the lock.
-    pub(super) fn restore_in_place(
-        &self,
-        client: &mut Client,
-        record: &SnapshotRecord,
-    ) -> Result<()> {
-        tracing::info!(snapshot = %record.info, "restoring");
-        self.replay(
-            client,
-            pg_dump::Dump::Custom(Path::new(&record.info.location)),
-            Action::Restore,
-            |_, carried| super::run::restore_detail(record, carried),
-        )
-    }
-
     /// Resets to the baseline schema dump: drops the managed schemas and trek's, replays the
     /// dump (which carries trek's history rows) and carries the audit log and catalogue back,
     /// in one transaction.
@@ -204,8 +239,9 @@ impl Migrator<'_> {
         )
     }
 
-    /// Replaces the managed schemas and trek's history with a plain dump, in one transaction,
-    /// keeping the audit log, the catalogue and the environment stamp; audited as `action`.
+    /// Replaces the managed schemas and trek's history with a plain dump, in one transaction
+    /// (psql's), keeping the audit log, the catalogue and the environment stamp; audited as
+    /// `action`. The server times the transaction.
     pub(super) fn replay_dump(
         &self,
         client: &mut Client,
@@ -214,44 +250,23 @@ impl Migrator<'_> {
         why: &str,
     ) -> Result<()> {
         tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
-        self.replay(client, pg_dump::Dump::Plain(dump), action, |managed, _| {
-            format!("rebuilt {managed} {why}")
-        })
-    }
-
-    /// Drops the managed schemas and trek's and replays `dump` in one transaction (psql's),
-    /// then carries the audit log, the catalogue and the environment stamp back and writes
-    /// the audit row of `action`, whose detail `detail` makes from the managed schemas' names
-    /// and the number of audit rows carried. The server times the transaction.
-    fn replay(
-        &self,
-        client: &mut Client,
-        dump: pg_dump::Dump<'_>,
-        action: Action,
-        detail: impl FnOnce(&str, i64) -> String,
-    ) -> Result<()> {
         let connector = self.connector_for("replaying a dump")?;
         let database = current_database(client)?;
         let tools = ClientTools::for_server(client)?;
         let carried = carry::read(client, &self.schema)?;
-        let managed = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
-        let mut prelude = schemas::drop_sql(&managed);
-        prelude.push_str(&format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE;\n",
-            quote_ident(&self.schema)
-        ));
+        let (drop_sql, managed) = self.replace_sql(client)?;
         let mut postlude = carry::restore_sql(&self.schema, &carried);
         postlude.push_str(&self.executor(Some(self.workflow)).event_sql_timed(
             action,
-            &detail(&schemas::names(&managed), carried.audit_rows),
+            &format!("rebuilt {managed} {why}"),
             crate::apply::TRANSACTION_MS_SQL,
             None,
         ));
         pg_dump::restore(
             &tools,
             &connector.client_env(&database),
-            dump,
-            &prelude,
+            pg_dump::Dump::Plain(dump),
+            &drop_sql,
             &postlude,
         )
     }
@@ -277,14 +292,20 @@ impl Migrator<'_> {
         Ok(())
     }
 
-    /// Deletes all but the newest `keep` snapshots and forgets them.
+    /// Deletes all but the newest `keep` snapshots, each through the strategy that took it,
+    /// and forgets them.
     pub(super) fn prune(&self, client: &mut Client, keep: usize) -> Result<Vec<SnapshotInfo>> {
         let records = catalogue::read(client, &self.schema)?;
         let database = current_database(client)?;
         let excess = records.len().saturating_sub(keep);
         let mut deleted = Vec::new();
         for record in records.into_iter().take(excess) {
-            self.delete_snapshot(&database, &record)?;
+            let strategy = self.entry_strategy(&record);
+            let deletion =
+                strategy.delete(&mut self.strategy_context(client, &database, &[]), &record)?;
+            if let Deletion::Forgotten(why) = &deletion {
+                tracing::info!(snapshot = %record.info, why, "forgetting a snapshot trek cannot delete");
+            }
             client
                 .batch_execute(&catalogue::delete_sql(&self.schema, record.info.id))
                 .map_err(|e| Error::db("could not remove a snapshot from the catalogue", e))?;
@@ -292,42 +313,6 @@ impl Migrator<'_> {
             deleted.push(record.info);
         }
         Ok(deleted)
-    }
-
-    /// Deletes what a snapshot occupies, by the strategy that took it.
-    fn delete_snapshot(&self, database: &str, record: &SnapshotRecord) -> Result<()> {
-        match record.info.strategy.as_str() {
-            "pg_dump" => pg_dump::delete(Path::new(&record.info.location)),
-            "template" => {
-                let connector = self.connector_for("deleting a template snapshot")?;
-                let mut maintenance = connect_maintenance(connector)?;
-                template::delete(&mut maintenance, &record.info.location)
-            }
-            "command" => match self.snapshots.as_ref().map(|s| &s.strategy) {
-                Some(SnapshotStrategy::Command {
-                    delete: Some(delete),
-                    ..
-                }) => {
-                    let connector = self.connector_for("deleting a snapshot")?;
-                    let id = record.info.id.to_string();
-                    let url = connector.url(database);
-                    command::run(
-                        delete,
-                        &command::Values {
-                            id: &id,
-                            label: &record.info.label,
-                            database,
-                            url: &url,
-                            ..command::Values::default()
-                        },
-                        &connector.client_env(database),
-                        "delete",
-                    )
-                }
-                _ => Ok(()),
-            },
-            _ => Ok(()),
-        }
     }
 }
 
@@ -339,30 +324,10 @@ pub(super) fn current_database(client: &mut Client) -> Result<String> {
         .map_err(|e| Error::db("could not read the database's name", e))
 }
 
-/// A session on the maintenance database (`postgres`, else `template1`).
-pub(super) fn connect_maintenance(connector: &dyn Connect) -> Result<Client> {
-    connector
-        .connect("postgres")
-        .or_else(|_| connector.connect("template1"))
-        .map_err(|e| {
-            Error::db(
-                "could not connect to the maintenance database (postgres or template1)",
-                e,
-            )
-        })
-}
-
-/// A new session on `database`, retried for a minute while the server comes back (a
-/// point-in-time recovery restarts it).
-pub(super) fn reconnect(connector: &dyn Connect, database: &str) -> Result<Client> {
-    let started = Instant::now();
-    loop {
-        match connector.connect(database) {
-            Ok(client) => return Ok(client),
-            Err(e) if started.elapsed() > Duration::from_secs(60) => {
-                return Err(Error::db(format!("could not reconnect to {database}"), e))
-            }
-            Err(_) => thread::sleep(Duration::from_millis(250)),
-        }
-    }
+/// The audit detail of a restore.
+fn restore_detail(record: &SnapshotRecord, carried: i64) -> String {
+    format!(
+        "restored snapshot #{} ({}, {}) and carried {carried} audit rows across",
+        record.info.id, record.info.label, record.info.strategy
+    )
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use trek_core::Kind;
 
+use crate::plan::{Planned, Step};
 use crate::snapshot::SnapshotInfo;
 use crate::Workflow;
 
@@ -23,6 +24,66 @@ pub struct Plan {
     pub snapshot: bool,
     /// The scripts applied, in order: versioned migrations, repeatables, seeds.
     pub apply: Vec<PlannedScript>,
+    /// Every step the run takes, in order, each with its reason: the same list the executor
+    /// walks.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// One step of a plan, as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlannedStep {
+    /// What the step does.
+    pub action: StepAction,
+    /// What it acts on: `0003 add_orders`, `seed 0001 demo`, `snapshot #4 (before 0002 b)`,
+    /// `the database`.
+    pub subject: String,
+    /// Why the plan has it.
+    pub reason: String,
+}
+
+impl fmt::Display for PlannedStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({})", self.action, self.subject, self.reason)
+    }
+}
+
+/// The kind of a [`PlannedStep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StepAction {
+    /// Rebuild the database from nothing.
+    Reset,
+    /// Restore a qa snapshot.
+    Restore,
+    /// Run a captured down script.
+    Revert,
+    /// Take a qa snapshot.
+    Snapshot,
+    /// Apply a versioned migration or seed.
+    Apply,
+    /// Run a repeatable.
+    RunRepeatable,
+}
+
+impl StepAction {
+    /// `reset`, `restore`, `revert`, `snapshot`, `apply` or `run-repeatable`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StepAction::Reset => "reset",
+            StepAction::Restore => "restore",
+            StepAction::Revert => "revert",
+            StepAction::Snapshot => "snapshot",
+            StepAction::Apply => "apply",
+            StepAction::RunRepeatable => "run-repeatable",
+        }
+    }
+}
+
+impl fmt::Display for StepAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Plan {
@@ -114,6 +175,85 @@ impl fmt::Display for PlannedScript {
             (Some(v), Kind::Versioned) => write!(f, "{v} {}", self.name),
             (Some(v), kind) => write!(f, "{kind} {v} {}", self.name),
             (None, kind) => write!(f, "{kind} {}", self.name),
+        }
+    }
+}
+
+impl PlannedScript {
+    /// The view of a migration file.
+    pub(crate) fn of(m: &trek_core::Migration) -> Self {
+        PlannedScript {
+            kind: m.kind(),
+            version: m.version().map(ToString::to_string),
+            name: m.name().to_owned(),
+            path: m.path().to_owned(),
+        }
+    }
+}
+
+impl crate::plan::Plan<'_> {
+    /// The plan as callers see it.
+    pub(crate) fn view(&self, workflow: Workflow) -> Plan {
+        let mut undo = Undo::Nothing;
+        let mut rewound = Vec::new();
+        for planned in &self.steps {
+            match &planned.step {
+                Step::Reset { .. } => {
+                    undo = Undo::Reset {
+                        reason: planned.reason.clone(),
+                    }
+                }
+                Step::Restore { snapshot } => {
+                    undo = Undo::Restore {
+                        snapshot: snapshot.info.clone(),
+                    }
+                }
+                Step::Revert { row } => rewound.push(row.label()),
+                _ => {}
+            }
+        }
+        if !rewound.is_empty() {
+            undo = Undo::Rewind { scripts: rewound };
+        }
+        Plan {
+            workflow,
+            divergence: self.divergence.clone(),
+            undo,
+            snapshot: self
+                .steps
+                .iter()
+                .any(|p| matches!(p.step, Step::Snapshot { .. })),
+            apply: self.scripts().map(PlannedScript::of).collect(),
+            steps: self.steps.iter().flat_map(PlannedStep::of).collect(),
+        }
+    }
+}
+
+impl PlannedStep {
+    /// The view of a step (a batch of migrations in one transaction is one per script).
+    pub(crate) fn of(planned: &Planned<'_>) -> Vec<PlannedStep> {
+        let one = |action, subject: String| {
+            vec![PlannedStep {
+                action,
+                subject,
+                reason: planned.reason.clone(),
+            }]
+        };
+        match &planned.step {
+            Step::Reset { .. } => one(StepAction::Reset, "the database".to_owned()),
+            Step::Restore { snapshot } => one(StepAction::Restore, snapshot.info.to_string()),
+            Step::Revert { row } => one(StepAction::Revert, row.label()),
+            Step::Snapshot { label, .. } => one(StepAction::Snapshot, label.clone()),
+            Step::Apply { script } => one(StepAction::Apply, script.label()),
+            Step::RunRepeatable { script } => one(StepAction::RunRepeatable, script.label()),
+            Step::ApplyAll { scripts } => scripts
+                .iter()
+                .map(|m| PlannedStep {
+                    action: StepAction::Apply,
+                    subject: m.label(),
+                    reason: planned.reason.clone(),
+                })
+                .collect(),
         }
     }
 }

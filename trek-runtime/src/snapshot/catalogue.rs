@@ -1,48 +1,150 @@
-//! `trek.snapshots`: the qa snapshot catalogue.
+//! `trek.snapshots`: the qa snapshot catalogue. Rows are parsed here, once, into typed
+//! entries: the applied sequence each snapshot holds and where it is ([`Location`], which also
+//! says which strategy took it).
+
+use std::path::PathBuf;
 
 use postgres::Client;
-use trek_core::Migration;
 
 use super::SnapshotInfo;
 use crate::error::{Error, Result};
 use crate::history::applied::is_missing_relation;
-use crate::history::AppliedRow;
+use crate::history::sequence::SequenceKey;
 use crate::sql::{quote_ident, quote_literal, quote_nullable};
+use crate::timestamp::Timestamp;
 
-/// A catalogue entry with the applied sequence the snapshot holds.
+/// Where a snapshot is, by the strategy that took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// `pg_dump`: a custom-format dump.
+    File(PathBuf),
+    /// `template`: a database on the same server.
+    Database(String),
+    /// `command`: the id the team's snapshot command was given, with the team's restore and
+    /// delete commands as configured when it was taken (`None` for an entry written before
+    /// trek recorded them).
+    Command {
+        id: String,
+        restore: Option<String>,
+        delete: Option<String>,
+    },
+    /// `restore_point`: the restore point's label and LSN, with the team's restore command as
+    /// configured when it was taken.
+    RestorePoint {
+        label: String,
+        lsn: String,
+        restore: Option<String>,
+    },
+}
+
+impl Location {
+    /// The name of the strategy that took the snapshot, as stored.
+    pub fn strategy(&self) -> &'static str {
+        match self {
+            Location::File(_) => "pg_dump",
+            Location::Database(_) => "template",
+            Location::Command { .. } => "command",
+            Location::RestorePoint { .. } => "restore_point",
+        }
+    }
+
+    /// The stored `location` text.
+    pub fn text(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Database(name) => name.clone(),
+            Location::Command { id, .. } => id.clone(),
+            Location::RestorePoint { label, lsn, .. } => format!("{label} {lsn}"),
+        }
+    }
+
+    fn commands(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            Location::Command {
+                restore, delete, ..
+            } => (restore.as_deref(), delete.as_deref()),
+            Location::RestorePoint { restore, .. } => (restore.as_deref(), None),
+            Location::File(_) | Location::Database(_) => (None, None),
+        }
+    }
+
+    /// Parses a stored row's strategy, location and commands.
+    fn parse(
+        strategy: &str,
+        location: String,
+        restore: Option<String>,
+        delete: Option<String>,
+    ) -> Result<Location, String> {
+        Ok(match strategy {
+            "pg_dump" => Location::File(PathBuf::from(location)),
+            "template" => Location::Database(location),
+            "command" => Location::Command {
+                id: location,
+                restore,
+                delete,
+            },
+            "restore_point" => {
+                let (label, lsn) = location
+                    .split_once(' ')
+                    .ok_or_else(|| format!("{location:?} is not `label lsn`"))?;
+                Location::RestorePoint {
+                    label: label.to_owned(),
+                    lsn: lsn.to_owned(),
+                    restore,
+                }
+            }
+            other => {
+                return Err(format!(
+                    "{other:?} is not pg_dump, template, command or restore_point"
+                ))
+            }
+        })
+    }
+}
+
+/// A catalogue entry: what callers see, what it holds and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SnapshotRecord {
     pub info: SnapshotInfo,
-    /// `kind:version:checksum` of each applied versioned migration and seed, in applied order.
-    pub applied: Vec<String>,
+    /// The applied versioned migrations and seeds it holds, in applied order.
+    pub applied: Vec<SequenceKey>,
+    pub location: Location,
 }
 
-/// The sequence key of an applied row.
-pub(crate) fn row_key(row: &AppliedRow) -> String {
-    format!(
-        "{}:{}:{}",
-        row.kind.as_str(),
-        row.version.as_deref().unwrap_or_default(),
-        row.checksum
-    )
-}
-
-/// The sequence key a migration has once applied.
-pub(crate) fn migration_key(m: &Migration) -> String {
-    format!(
-        "{}:{}:{}",
-        m.kind().as_str(),
-        m.version().map(|v| v.as_str()).unwrap_or_default(),
-        m.checksum().as_str()
-    )
+impl SnapshotRecord {
+    /// An entry for a snapshot just taken.
+    pub fn new(
+        id: i64,
+        label: &str,
+        applied: Vec<SequenceKey>,
+        location: Location,
+        size_bytes: Option<i64>,
+    ) -> Self {
+        SnapshotRecord {
+            info: SnapshotInfo {
+                id,
+                taken_at: String::new(),
+                strategy: location.strategy().to_owned(),
+                location: location.text(),
+                label: label.to_owned(),
+                applied_count: applied.len(),
+                size_bytes,
+            },
+            applied,
+            location,
+        }
+    }
 }
 
 /// Every catalogue entry, oldest first. Empty when the table does not exist yet.
+///
+/// # Errors
+/// [`Error::Database`], or [`Error::BadHistory`] naming an entry trek cannot read.
 pub(crate) fn read(client: &mut Client, schema: &str) -> Result<Vec<SnapshotRecord>> {
     let s = quote_ident(schema);
     let sql = format!(
-        "SELECT id, to_char(taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-                strategy, location, applied, label, size_bytes \
+        "SELECT id, (extract(epoch FROM taken_at) * 1000)::bigint, strategy, location, applied, \
+                label, size_bytes, restore_command, delete_command \
          FROM {s}.snapshots ORDER BY id"
     );
     let rows = match client.query_typed(&sql, &[]) {
@@ -50,24 +152,39 @@ pub(crate) fn read(client: &mut Client, schema: &str) -> Result<Vec<SnapshotReco
         Err(e) if is_missing_relation(&e) => return Ok(Vec::new()),
         Err(e) => return Err(Error::db("could not read trek's snapshot catalogue", e)),
     };
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            let applied: Vec<String> = r.get(4);
-            SnapshotRecord {
+            let id: i64 = r.get(0);
+            let bad = |column: &str, reason: String| Error::BadHistory {
+                table: format!("{schema}.snapshots"),
+                row: format!("id {id}"),
+                column: column.to_owned(),
+                reason,
+            };
+            let strategy: &str = r.get(2);
+            let location = Location::parse(strategy, r.get(3), r.get(7), r.get(8))
+                .map_err(|e| bad("strategy", e))?;
+            let applied = r
+                .get::<_, Vec<&str>>(4)
+                .into_iter()
+                .map(SequenceKey::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad("applied", e))?;
+            Ok(SnapshotRecord {
                 info: SnapshotInfo {
-                    id: r.get(0),
-                    taken_at: r.get(1),
-                    strategy: r.get(2),
-                    location: r.get(3),
+                    id,
+                    taken_at: Timestamp::from_unix_ms(r.get(1)).to_string(),
+                    strategy: location.strategy().to_owned(),
+                    location: location.text(),
                     label: r.get(5),
                     applied_count: applied.len(),
                     size_bytes: r.get(6),
                 },
                 applied,
-            }
+                location,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Reserves the id of the next snapshot.
@@ -84,14 +201,19 @@ pub(crate) fn next_id(client: &mut Client, schema: &str) -> Result<i64> {
 
 /// The `INSERT` (ending in `;\n`) that records a snapshot.
 pub(crate) fn insert_sql(schema: &str, record: &SnapshotRecord, workflow: &str) -> String {
-    let applied: Vec<String> = record.applied.iter().map(|k| quote_literal(k)).collect();
+    let applied: Vec<String> = record
+        .applied
+        .iter()
+        .map(|k| quote_literal(&k.to_string()))
+        .collect();
+    let (restore, delete) = record.location.commands();
     format!(
-        "INSERT INTO {s}.snapshots (id, strategy, location, applied, label, size_bytes, workflow) \
-         OVERRIDING SYSTEM VALUE VALUES ({id}, {strategy}, {location}, ARRAY[{applied}]::text[], {label}, {size}, {workflow});\n",
+        "INSERT INTO {s}.snapshots (id, strategy, location, applied, label, size_bytes, workflow, restore_command, delete_command) \
+         OVERRIDING SYSTEM VALUE VALUES ({id}, {strategy}, {location}, ARRAY[{applied}]::text[], {label}, {size}, {workflow}, {restore}, {delete});\n",
         s = quote_ident(schema),
         id = record.info.id,
-        strategy = quote_literal(&record.info.strategy),
-        location = quote_literal(&record.info.location),
+        strategy = quote_literal(record.location.strategy()),
+        location = quote_literal(&record.location.text()),
         applied = applied.join(", "),
         label = quote_literal(&record.info.label),
         size = record
@@ -99,6 +221,8 @@ pub(crate) fn insert_sql(schema: &str, record: &SnapshotRecord, workflow: &str) 
             .size_bytes
             .map_or_else(|| "NULL".to_owned(), |n| n.to_string()),
         workflow = quote_nullable(Some(workflow)),
+        restore = quote_nullable(restore),
+        delete = quote_nullable(delete),
     )
 }
 
@@ -119,4 +243,39 @@ pub(crate) fn object_name(database: &str, suffix: &str) -> String {
         base.pop();
     }
     format!("{base}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_round_trip_through_their_stored_form() {
+        for location in [
+            Location::File(PathBuf::from("/var/backups/app__trek_3.dump")),
+            Location::Database("app__trek_3".to_owned()),
+            Location::Command {
+                id: "3".to_owned(),
+                restore: Some("restore {id}".to_owned()),
+                delete: None,
+            },
+            Location::RestorePoint {
+                label: "app__trek_3".to_owned(),
+                lsn: "0/3000060".to_owned(),
+                restore: Some("pitr {label}".to_owned()),
+            },
+        ] {
+            let (restore, delete) = location.commands();
+            let parsed = Location::parse(
+                location.strategy(),
+                location.text(),
+                restore.map(str::to_owned),
+                delete.map(str::to_owned),
+            )
+            .unwrap();
+            assert_eq!(parsed, location);
+        }
+        assert!(Location::parse("zfs", "x".to_owned(), None, None).is_err());
+        assert!(Location::parse("restore_point", "x".to_owned(), None, None).is_err());
+    }
 }

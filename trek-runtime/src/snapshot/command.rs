@@ -49,9 +49,7 @@ pub(crate) fn run(
         .env("TREK_DATABASE_URL", values.url)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::Snapshot {
-            message: format!("could not run the {what} command `{template}`: {e}"),
-        })?;
+        .map_err(|e| Error::io(format!("could not run the {what} command `{template}`"), e))?;
     if out.status.success() {
         return Ok(());
     }
@@ -70,15 +68,10 @@ pub(crate) fn run(
             detail = detail.replace(value.as_str(), "***");
         }
     }
-    Err(Error::Snapshot {
-        message: format!(
-            "the {what} command `{template}` failed ({}){}",
-            out.status,
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {detail}")
-            }
-        ),
+    Err(Error::Program {
+        context: format!("the {what} command"),
+        program: template.to_owned(),
+        status: out.status.to_string(),
+        output: detail,
     })
 }

@@ -15,11 +15,19 @@ pub(crate) mod carry;
 pub(crate) mod catalogue;
 pub(crate) mod command;
 pub(crate) mod pg_dump;
+pub(crate) mod strategy;
 pub(crate) mod template;
 pub(crate) mod tools;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+
+use crate::connect::Connect;
+use crate::error::{Error, Result};
 
 /// How qa snapshots are taken and restored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,5 +156,33 @@ impl fmt::Display for SnapshotInfo {
             "snapshot #{} ({}, {}, taken {})",
             self.id, self.label, self.strategy, self.taken_at
         )
+    }
+}
+
+/// A session on the maintenance database (`postgres`, else `template1`).
+pub(crate) fn connect_maintenance(connector: &dyn Connect) -> Result<Client> {
+    connector
+        .connect("postgres")
+        .or_else(|_| connector.connect("template1"))
+        .map_err(|e| {
+            Error::db(
+                "could not connect to the maintenance database (postgres or template1)",
+                e,
+            )
+        })
+}
+
+/// A new session on `database`, retried for a minute while the server comes back (a
+/// point-in-time recovery restarts it).
+pub(crate) fn reconnect(connector: &dyn Connect, database: &str) -> Result<Client> {
+    let started = Instant::now();
+    loop {
+        match connector.connect(database) {
+            Ok(client) => return Ok(client),
+            Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                return Err(Error::db(format!("could not reconnect to {database}"), e))
+            }
+            Err(_) => thread::sleep(Duration::from_millis(250)),
+        }
     }
 }

@@ -24,7 +24,7 @@ pub(crate) fn take(
     schemas: &[String],
 ) -> Result<(PathBuf, i64)> {
     fs::create_dir_all(dir)
-        .map_err(|e| io_error(&format!("could not create {}", dir.display()), &e))?;
+        .map_err(|e| Error::io(format!("could not create {}", dir.display()), e))?;
     let file = dir.join(format!("{name}.dump"));
     let partial = dir.join(format!("{name}.dump.partial"));
     let mut command = Command::new(tools.program("pg_dump"));
@@ -36,13 +36,9 @@ pub(crate) fn take(
     for schema in schemas {
         command.arg(format!("--schema={}", pattern(schema)));
     }
-    run(&mut command, env, "pg_dump")?;
-    fs::rename(&partial, &file).map_err(|e| {
-        io_error(
-            &format!("could not move the dump to {}", file.display()),
-            &e,
-        )
-    })?;
+    run(&mut command, env, "could not take a snapshot", "pg_dump")?;
+    fs::rename(&partial, &file)
+        .map_err(|e| Error::io(format!("could not move the dump to {}", file.display()), e))?;
     let size = fs::metadata(&file).map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX));
     Ok((file, size))
 }
@@ -82,7 +78,7 @@ pub(crate) fn restore(
         .stderr(Stdio::piped());
     let mut psql = psql
         .spawn()
-        .map_err(|e| io_error("could not start psql", &e))?;
+        .map_err(|e| Error::io("could not start psql", e))?;
     let psql_errors = drain(&mut psql);
 
     let mut restore = if plain {
@@ -103,7 +99,7 @@ pub(crate) fn restore(
         Err(e) => {
             let _ = psql.kill();
             let _ = psql.wait();
-            return Err(io_error("could not start pg_restore", &e));
+            return Err(Error::io("could not start pg_restore", e));
         }
     };
     let restore_errors = drain(&mut pg_restore);
@@ -129,12 +125,19 @@ pub(crate) fn restore(
         let _ = psql.kill();
         let _ = psql.wait();
         let errors = restore_errors.join().unwrap_or_default();
-        return Err(Error::Snapshot {
-            message: format!(
-                "pg_restore could not read {}: {}; the database was not changed",
-                file.display(),
-                first_lines(&errors, streamed.err())
-            ),
+        let context = format!(
+            "could not read {} (the database was not changed)",
+            file.display()
+        );
+        return Err(match (restore_status, streamed) {
+            (Ok(status), _) if !status.success() => Error::Program {
+                context,
+                program: if plain { "cat" } else { "pg_restore" }.to_owned(),
+                status: status.to_string(),
+                output: first_lines(&errors),
+            },
+            (Err(e), _) | (_, Err(e)) => Error::io(context, e),
+            (Ok(_), Ok(())) => Error::Snapshot { message: context },
         });
     }
     let finished = (|| -> io::Result<()> {
@@ -150,18 +153,18 @@ pub(crate) fn restore(
     drop(psql.stdin.take());
     let status = psql
         .wait()
-        .map_err(|e| io_error("psql did not finish", &e))?;
+        .map_err(|e| Error::io("psql did not finish", e))?;
     let errors = psql_errors.join().unwrap_or_default();
-    if !status.success() || finished.is_err() {
-        return Err(Error::Snapshot {
-            message: format!(
-                "restoring {} failed and was rolled back: {}",
-                file.display(),
-                first_lines(&errors, finished.err())
-            ),
+    let context = format!("restoring {} failed and was rolled back", file.display());
+    if !status.success() {
+        return Err(Error::Program {
+            context,
+            program: "psql".to_owned(),
+            status: status.to_string(),
+            output: first_lines(&errors),
         });
     }
-    Ok(())
+    finished.map_err(|e| Error::io(context, e))
 }
 
 /// Deletes a snapshot's dump; a dump already gone is not an error.
@@ -169,29 +172,31 @@ pub(crate) fn delete(file: &Path) -> Result<()> {
     match fs::remove_file(file) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error(
-            &format!("could not delete {}", file.display()),
-            &e,
-        )),
+        Err(e) => Err(Error::io(format!("could not delete {}", file.display()), e)),
     }
 }
 
-/// Runs a client program with `env`, failing with its error output.
-fn run(command: &mut Command, env: &[(String, String)], name: &str) -> Result<()> {
+/// Runs a client program with `env`; returns what it wrote to stdout, or fails with its
+/// error output. `context` says what trek was doing, `name` names the program.
+pub(crate) fn run(
+    command: &mut Command,
+    env: &[(String, String)],
+    context: &str,
+    name: &str,
+) -> Result<Vec<u8>> {
     let out = command
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| io_error(&format!("could not start {name}"), &e))?;
+        .map_err(|e| Error::io(format!("{context}: could not start {name}"), e))?;
     if out.status.success() {
-        return Ok(());
+        return Ok(out.stdout);
     }
-    Err(Error::Snapshot {
-        message: format!(
-            "{name} failed ({}): {}",
-            out.status,
-            first_lines(&String::from_utf8_lossy(&out.stderr), None)
-        ),
+    Err(Error::Program {
+        context: context.to_owned(),
+        program: name.to_owned(),
+        status: out.status.to_string(),
+        output: first_lines(&String::from_utf8_lossy(&out.stderr)),
     })
 }
 
@@ -207,30 +212,16 @@ fn drain(child: &mut Child) -> thread::JoinHandle<String> {
     })
 }
 
-fn first_lines(text: &str, io: Option<io::Error>) -> String {
-    let mut lines: Vec<&str> = text
-        .lines()
+/// The first five non-blank lines of a program's error output, on one line.
+fn first_lines(text: &str) -> String {
+    text.lines()
         .filter(|l| !l.trim().is_empty())
         .take(5)
-        .collect();
-    let io = io.map(|e| e.to_string());
-    if let Some(io) = &io {
-        lines.push(io);
-    }
-    if lines.is_empty() {
-        "no error output".to_owned()
-    } else {
-        lines.join("; ")
-    }
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A `pg_dump --schema` pattern matching exactly `schema`.
-fn pattern(schema: &str) -> String {
+pub(crate) fn pattern(schema: &str) -> String {
     format!("\"{}\"", schema.replace('"', "\"\""))
-}
-
-fn io_error(context: &str, e: &io::Error) -> Error {
-    Error::Snapshot {
-        message: format!("{context}: {e}"),
-    }
 }

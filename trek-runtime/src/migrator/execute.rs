@@ -1,0 +1,439 @@
+//! The executor: walks the steps the planner returns for a goal, under trek's advisory lock.
+//!
+//! A step that needs the database free of every session, trek's own included (a `template` or
+//! `command` snapshot or restore, a database reset), is done between two locked stretches;
+//! when the lock is taken again, the history must be what the rest of the plan expects, or the
+//! goal is planned again from what the database holds. The only other new plan is after a
+//! reset to a baseline dump, which brings history the plan could not know; a plan made after
+//! an undo that would undo again is refused ([`Error::StillDiverges`]). So a run ends, and
+//! reports success only when every step was done.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use postgres::Client;
+use trek_core::Kind;
+
+use super::Migrator;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::history::applied::{self, History};
+use crate::history::audit::Action;
+use crate::history::meta;
+use crate::history::sequence::{same_sequence, SequenceKey};
+use crate::lock::LockGuard;
+use crate::plan::view::PlannedStep;
+use crate::plan::{self, Goal, Planned, ResetHow, Step};
+use crate::report::Report;
+use crate::snapshot::{carry, connect_maintenance, reconnect};
+use crate::sql::quote_ident;
+use crate::{schemas, stale, TransactionMode, Workflow};
+
+/// What a run remembers between steps and plans.
+#[derive(Debug, Default)]
+struct Run<'m> {
+    /// The steps still to do.
+    steps: VecDeque<Planned<'m>>,
+    /// The applied sequence the database holds once the steps done so far are done.
+    holds: Vec<SequenceKey>,
+    /// Whether `steps` and `holds` come from a plan (false: plan first).
+    planned: bool,
+    /// The applied sequence a snapshot was taken of, or restored to, in this run.
+    snapshot_taken_of: Option<Vec<SequenceKey>>,
+    /// What undid a divergence in this run, once something did.
+    undone: Option<String>,
+    /// Captured down scripts, read once for every revert of a plan.
+    downs: HashMap<i64, Option<String>>,
+    /// Whether the stale-binary check ran.
+    checked_stale: bool,
+    /// Steps done, for events.
+    done: usize,
+}
+
+/// A step to do with trek's own session closed.
+struct Alone<'m> {
+    planned: Planned<'m>,
+    database: String,
+}
+
+impl<'m> Migrator<'m> {
+    /// Plans `goal` and carries the plan out.
+    pub(super) fn carry_out(&self, client: &mut Client, goal: Goal) -> Result<Report> {
+        let started = Instant::now();
+        let mut report = Report {
+            workflow: matches!(goal, Goal::Workflow | Goal::Reset | Goal::SeedsOnly)
+                .then_some(self.workflow),
+            ..Report::default()
+        };
+        let mut run = Run::default();
+        loop {
+            let alone = self.locked(client, &mut report, |guard, report| {
+                self.locked_stretch(guard, &goal, report, &mut run)
+            })?;
+            let Some(alone) = alone else { break };
+            self.do_alone(client, alone, &mut report, &mut run)?;
+        }
+        report.duration = started.elapsed();
+        for warning in &report.warnings {
+            tracing::warn!("{warning}");
+        }
+        Ok(report)
+    }
+
+    /// Under the lock: checks that the database may be changed, (re)plans when needed, and
+    /// does steps until the plan is done or the next step needs the database alone.
+    fn locked_stretch(
+        &self,
+        guard: &mut LockGuard<'_>,
+        goal: &Goal,
+        report: &mut Report,
+        run: &mut Run<'m>,
+    ) -> Result<Option<Alone<'m>>> {
+        let database = guard.session.database.clone();
+        // Running a workflow claims the database for it; a revert claims nothing.
+        let stamp = (!matches!(goal, Goal::Revert(_))).then_some(self.workflow);
+        let history = self.load_for_write(guard, stamp)?;
+        plan::check_protection(
+            goal,
+            self.workflow,
+            history.meta.stamp,
+            &database,
+            self.allow_destructive_on.as_deref(),
+        )?;
+        if self.workflow == Workflow::Dev && !run.checked_stale {
+            report.warnings.extend(stale::check(self.migrations));
+            run.checked_stale = true;
+        }
+        if !run.planned || !same_sequence(&run.holds, &self.sequence_of(&history)) {
+            self.make_plan(guard, goal, &history, report, run)?;
+        }
+        while let Some(planned) = run.steps.pop_front() {
+            if self.needs_database_alone(&planned.step)? {
+                return Ok(Some(Alone { planned, database }));
+            }
+            self.do_in_place(guard, &planned, report, run)?;
+            if planned.step.needs_new_plan_after() {
+                let history = applied::load(guard, &self.schema)?;
+                self.make_plan(guard, goal, &history, report, run)?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The applied sequence in `history`, as the plan counts it.
+    fn sequence_of(&self, history: &History) -> Vec<SequenceKey> {
+        let seeds = self.runs_seeds();
+        history
+            .rows
+            .iter()
+            .filter(|r| r.kind == Kind::Versioned || (seeds && r.kind == Kind::Seed))
+            .filter_map(SequenceKey::of_row)
+            .collect()
+    }
+
+    /// Plans `goal` (after an undo in this run: the workflow, which must not undo again).
+    fn make_plan(
+        &self,
+        client: &mut Client,
+        goal: &Goal,
+        history: &History,
+        report: &mut Report,
+        run: &mut Run<'m>,
+    ) -> Result<()> {
+        let goal = match goal {
+            Goal::Reset if run.undone.is_some() => &Goal::Workflow,
+            other => other,
+        };
+        let catalogue = self.catalogue_for_plan(client)?;
+        let plan = self.plan_goal(goal, history, &catalogue, run.snapshot_taken_of.as_deref())?;
+        if let Some(undone) = &run.undone {
+            if plan.steps.iter().any(|p| p.step.is_undo()) {
+                return Err(Error::StillDiverges {
+                    undone: undone.clone(),
+                    divergence: plan
+                        .divergence
+                        .as_ref()
+                        .map_or_else(|| "an applied migration".to_owned(), ToString::to_string),
+                });
+            }
+        }
+        let view = plan.view(self.workflow);
+        self.emit(&Event::Planned { plan: &view });
+        if report.plan.is_none() {
+            report.plan = Some(view);
+        }
+        report.warnings.extend(plan.warnings.iter().cloned());
+        run.holds = self.sequence_of(history);
+        run.steps = plan.steps.into();
+        run.planned = true;
+        run.downs.clear();
+        Ok(())
+    }
+
+    /// Whether `step` needs the database free of every session.
+    fn needs_database_alone(&self, step: &Step<'_>) -> Result<bool> {
+        Ok(match step {
+            Step::Reset { how } => *how == ResetHow::Database,
+            Step::Snapshot { .. } => self.configured_strategy()?.needs_database_alone(),
+            Step::Restore { snapshot } => self.entry_strategy(snapshot).needs_database_alone(),
+            Step::Revert { .. }
+            | Step::Apply { .. }
+            | Step::ApplyAll { .. }
+            | Step::RunRepeatable { .. } => false,
+        })
+    }
+
+    /// Does a step under the lock, with trek's own session.
+    fn do_in_place(
+        &self,
+        guard: &mut LockGuard<'_>,
+        planned: &Planned<'m>,
+        report: &mut Report,
+        run: &mut Run<'m>,
+    ) -> Result<()> {
+        let view = self.started(planned, run);
+        let started = Instant::now();
+        let exec = self.executor(Some(self.workflow));
+        match &planned.step {
+            Step::Reset { how } => {
+                match how {
+                    ResetHow::Schemas => self.reset_schemas(guard, &planned.reason)?,
+                    ResetHow::Baseline(dump) => {
+                        self.reset_to_baseline(guard, dump, &planned.reason)?;
+                    }
+                    ResetHow::Database => unreachable_alone()?,
+                }
+                run.undone = Some(match how {
+                    ResetHow::Baseline(dump) => {
+                        format!("a reset to the baseline dump {}", dump.display())
+                    }
+                    _ => "a reset".to_owned(),
+                });
+                run.snapshot_taken_of = None;
+            }
+            Step::Restore { snapshot } => {
+                let carried = carry::read(guard, &self.schema)?;
+                let (drop_sql, _) = self.replace_sql(guard)?;
+                let database = guard.session.database.clone();
+                self.restore_snapshot(guard, &carried, &drop_sql, &database, snapshot)?;
+                run.undone = Some(format!("restoring snapshot #{}", snapshot.info.id));
+                run.snapshot_taken_of = Some(snapshot.applied.clone());
+            }
+            Step::Revert { row } => {
+                if run.downs.is_empty() {
+                    let ids: Vec<i64> = std::iter::once(row.id)
+                        .chain(run.steps.iter().filter_map(|p| match &p.step {
+                            Step::Revert { row } => Some(row.id),
+                            _ => None,
+                        }))
+                        .collect();
+                    run.downs = applied::down_scripts(guard, &self.schema, &ids)?
+                        .into_iter()
+                        .collect();
+                }
+                let down = run
+                    .downs
+                    .get(&row.id)
+                    .and_then(Option::as_deref)
+                    .ok_or_else(|| Error::MissingDown { label: row.label() })?;
+                let path = format!("{} (captured down script)", row.label());
+                report.reverted.push(exec.revert(guard, row, down, &path)?);
+                run.undone.get_or_insert_with(|| "a rewind".to_owned());
+            }
+            Step::Snapshot { label, holds } => {
+                let id = crate::snapshot::catalogue::next_id(guard, &self.schema)?;
+                let database = guard.session.database.clone();
+                let record = self.take_snapshot(guard, &database, id, label, holds)?;
+                report
+                    .snapshots
+                    .push(self.record_snapshot(guard, record, started)?);
+                run.snapshot_taken_of = Some(holds.clone());
+                self.prune_to_keep(guard)?;
+            }
+            Step::Apply { script } | Step::RunRepeatable { script } => {
+                report.applied.push(exec.apply(guard, script)?);
+            }
+            Step::ApplyAll { scripts } => {
+                debug_assert_eq!(self.transaction, TransactionMode::All);
+                report.applied.extend(exec.apply_all(guard, scripts)?);
+            }
+        }
+        advance(&planned.step, &mut run.holds);
+        self.finished(&view, started);
+        Ok(())
+    }
+
+    /// Does a step with trek's own session closed, then reconnects; the next locked stretch
+    /// checks that the database holds what the rest of the plan expects.
+    fn do_alone(
+        &self,
+        client: &mut Client,
+        alone: Alone<'m>,
+        report: &mut Report,
+        run: &mut Run<'m>,
+    ) -> Result<()> {
+        let Alone { planned, database } = alone;
+        let view = self.started(&planned, run);
+        let started = Instant::now();
+        match &planned.step {
+            Step::Snapshot { label, holds } => {
+                let id = crate::snapshot::catalogue::next_id(client, &self.schema)?;
+                let record = self.with_session_closed(client, &database, |maintenance| {
+                    self.take_snapshot(maintenance, &database, id, label, holds)
+                })?;
+                report
+                    .snapshots
+                    .push(self.record_snapshot(client, record, started)?);
+                run.snapshot_taken_of = Some(holds.clone());
+                self.locked(client, report, |guard, _| self.prune_to_keep(guard))?;
+            }
+            Step::Restore { snapshot } => {
+                let carried = carry::read(client, &self.schema)?;
+                self.with_session_closed(client, &database, |maintenance| {
+                    self.restore_snapshot(maintenance, &carried, "", &database, snapshot)
+                })?;
+                run.undone = Some(format!("restoring snapshot #{}", snapshot.info.id));
+                run.snapshot_taken_of = Some(snapshot.applied.clone());
+            }
+            Step::Reset { .. } => {
+                let carried = carry::read(client, &self.schema)?;
+                self.with_session_closed(client, &database, |maintenance| {
+                    let db = quote_ident(&database);
+                    maintenance
+                        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+                        .and_then(|()| maintenance.batch_execute(&format!("CREATE DATABASE {db}")))
+                        .map_err(|e| {
+                            Error::db(format!("could not drop and recreate {database}"), e)
+                        })
+                })?;
+                meta::ensure(client, &self.schema, None, Some(self.workflow.as_str()))?;
+                let sql = format!(
+                    "BEGIN;\n{}{}COMMIT;",
+                    carry::restore_sql(&self.schema, &carried),
+                    self.executor(Some(self.workflow)).event_sql(
+                        Action::Reset,
+                        &format!(
+                            "dropped and recreated the database because {}",
+                            planned.reason
+                        ),
+                        started.elapsed().as_millis(),
+                        None
+                    )
+                );
+                client.batch_execute(&sql).map_err(|e| {
+                    Error::db("could not carry the audit log into the new database", e)
+                })?;
+                run.undone = Some("a reset".to_owned());
+                run.snapshot_taken_of = None;
+            }
+            Step::Revert { .. }
+            | Step::Apply { .. }
+            | Step::ApplyAll { .. }
+            | Step::RunRepeatable { .. } => unreachable_alone()?,
+        }
+        advance(&planned.step, &mut run.holds);
+        self.finished(&view, started);
+        Ok(())
+    }
+
+    /// Drops the managed schemas and empties trek's history, in one transaction, audited.
+    fn reset_schemas(&self, client: &mut Client, reason: &str) -> Result<()> {
+        let started = Instant::now();
+        let schemas = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+        let detail = format!("dropped {} because {reason}", schemas::names(&schemas));
+        tracing::info!(schemas = %schemas::names(&schemas), reason, "resetting the database");
+        let sql = format!(
+            "BEGIN;\n{}DELETE FROM {}.applied;\n{}COMMIT;",
+            schemas::drop_sql(&schemas),
+            quote_ident(&self.schema),
+            self.executor(Some(self.workflow)).event_sql(
+                Action::Reset,
+                &detail,
+                started.elapsed().as_millis(),
+                None
+            )
+        );
+        client
+            .batch_execute(&sql)
+            .map_err(|e| Error::db("could not reset the database", e))
+    }
+
+    /// Runs `work` on a session to the maintenance database with trek's own session on
+    /// `database` closed, then points `client` at `database` again (whatever `work` did).
+    fn with_session_closed<T>(
+        &self,
+        client: &mut Client,
+        database: &str,
+        work: impl FnOnce(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let connector = self.connector_for("this snapshot strategy")?;
+        let maintenance = connect_maintenance(connector)?;
+        drop(std::mem::replace(client, maintenance));
+        let outcome = work(client);
+        match reconnect(connector, database) {
+            Ok(own) => *client = own,
+            Err(e) if outcome.is_ok() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not reconnect after a failed step");
+            }
+        }
+        outcome
+    }
+
+    /// Announces a step; returns its view for [`Migrator::finished`].
+    fn started(&self, planned: &Planned<'_>, run: &mut Run<'_>) -> Vec<PlannedStep> {
+        let view = PlannedStep::of(planned);
+        run.done += 1;
+        for step in &view {
+            self.emit(&Event::StepStarted {
+                step,
+                remaining: run.steps.len(),
+            });
+        }
+        view
+    }
+
+    /// Announces that a step is done.
+    fn finished(&self, view: &[PlannedStep], started: Instant) {
+        for step in view {
+            self.emit(&Event::StepFinished {
+                step,
+                duration: started.elapsed(),
+            });
+        }
+    }
+
+    fn emit(&self, event: &Event<'_>) {
+        if let Some(hook) = &self.events {
+            hook.call(event);
+        }
+    }
+}
+
+/// The applied sequence after `step`.
+fn advance(step: &Step<'_>, holds: &mut Vec<SequenceKey>) {
+    match step {
+        Step::Reset { .. } => holds.clear(),
+        Step::Restore { snapshot } => holds.clone_from(&snapshot.applied),
+        Step::Revert { row } => {
+            if let Some(key) = SequenceKey::of_row(row) {
+                if let Some(i) = holds.iter().rposition(|k| k.same_script(&key)) {
+                    holds.remove(i);
+                }
+            }
+        }
+        Step::Apply { script } => holds.extend(SequenceKey::of(script)),
+        Step::ApplyAll { scripts } => {
+            holds.extend(scripts.iter().filter_map(|m| SequenceKey::of(m)))
+        }
+        Step::Snapshot { .. } | Step::RunRepeatable { .. } => {}
+    }
+}
+
+/// A step was routed to the wrong place: an error, never a panic.
+fn unreachable_alone() -> Result<()> {
+    Err(Error::Snapshot {
+        message: "internal error: a step was run with the wrong session; please report it"
+            .to_owned(),
+    })
+}
