@@ -139,7 +139,7 @@ pub fn parse(sql: &str, kind: Kind) -> Result<Directives, Vec<DirectiveError>> {
         }
         seen.push((name, line_no));
     }
-    for (at, comment) in crate::split::line_comments(&sql[header_end..]) {
+    for (at, comment) in line_comments(&sql[header_end..]) {
         if let Some(body) = directive_body(comment) {
             let before = &sql[..header_end + at];
             errors.push(DirectiveError {
@@ -160,6 +160,14 @@ pub fn parse(sql: &str, kind: Kind) -> Result<Directives, Vec<DirectiveError>> {
         errors.sort_by_key(|e| e.line);
         Err(errors)
     }
+}
+
+/// The `--` comments of `sql` (not the `--` inside strings, quoted identifiers and block
+/// comments), as (byte offset of the `--`, text after the `--` up to the end of the line).
+fn line_comments(sql: &str) -> impl Iterator<Item = (usize, &str)> {
+    crate::lex::tokens(sql)
+        .filter(|t| t.kind == crate::lex::TokenKind::LineComment)
+        .map(|t| (t.offset, &t.text[2..]))
 }
 
 /// The text after `trek:` when a `--` comment's text (after the `--`) is a directive.
@@ -199,6 +207,12 @@ mod tests {
             Ok(d) => panic!("expected errors, got {d:?}"),
             Err(errors) => errors.into_iter().map(|e| (e.line, e.kind)).collect(),
         }
+    }
+
+    #[test]
+    fn line_comments_skip_strings() {
+        let found: Vec<_> = line_comments("select '-- no' -- yes\n/* -- no */ --last").collect();
+        assert_eq!(found, [(15, " yes"), (34, "last")]);
     }
 
     #[test]
