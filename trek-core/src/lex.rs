@@ -192,10 +192,9 @@ fn scan(b: &[u8], start: usize) -> Option<(TokenKind, usize)> {
                 TokenKind::String(StringKind::Dollar),
                 dollar_quote_end(b, start, tag_end),
             ),
-            None if next.is_some_and(|c| c.is_ascii_digit()) => (
-                TokenKind::Parameter,
-                junk_end(b, decimal_end(b, start + 1)),
-            ),
+            None if next.is_some_and(|c| c.is_ascii_digit()) => {
+                (TokenKind::Parameter, junk_end(b, decimal_end(b, start + 1)))
+            }
             None => (TokenKind::Other, start + 1),
         },
         c if is_ident_start(c) => prefixed_quote(b, start)
@@ -228,7 +227,10 @@ fn prefixed_quote(b: &[u8], start: usize) -> Option<(TokenKind, usize)> {
     let letter = b[start].to_ascii_lowercase();
     let kind = match (letter, b.get(start + 1), b.get(start + 2)) {
         (b'u', Some(b'&'), Some(b'"')) => {
-            return Some((TokenKind::QuotedIdent, quoted_end(b, start + 2, b'"', false)));
+            return Some((
+                TokenKind::QuotedIdent,
+                quoted_end(b, start + 2, b'"', false),
+            ));
         }
         (b'u', Some(b'&'), Some(b'\'')) => {
             return Some((
@@ -246,10 +248,7 @@ fn prefixed_quote(b: &[u8], start: usize) -> Option<(TokenKind, usize)> {
         _ => return None,
     };
     let backslash = kind == StringKind::Escape;
-    Some((
-        TokenKind::String(kind),
-        string_end(b, start + 1, backslash),
-    ))
+    Some((TokenKind::String(kind), string_end(b, start + 1, backslash)))
 }
 
 /// The end of a run quoted by `quote` whose opening quote is at `open`: a doubled quote stands
@@ -540,7 +539,10 @@ mod tests {
                 (STR, "'!'"),
             ]
         );
-        assert_eq!(significant(r#""a\"b"#), [(QuotedIdent, r#""a\""#), (Word, "b")]);
+        assert_eq!(
+            significant(r#""a\"b"#),
+            [(QuotedIdent, r#""a\""#), (Word, "b")]
+        );
     }
 
     #[test]
@@ -548,7 +550,11 @@ mod tests {
         assert_eq!(all("'a'\n'b'"), [(STR, "'a'\n'b'")]);
         assert_eq!(
             all("'a' -- c\n  -- d\n 'b' 'c'"),
-            [(STR, "'a' -- c\n  -- d\n 'b'"), (Whitespace, " "), (STR, "'c'")]
+            [
+                (STR, "'a' -- c\n  -- d\n 'b'"),
+                (Whitespace, " "),
+                (STR, "'c'")
+            ]
         );
         // The continuation keeps the escapes of the first part.
         assert_eq!(
@@ -625,8 +631,21 @@ mod tests {
     #[test]
     fn numbers() {
         for number in [
-            "0", "42", "1_000", "1.5", ".5", "1.", "1e5", "1E+5", "1.5e-3", ".5e10", "0x1F",
-            "0X_ff", "0o17", "0b101", "1_000.000_1",
+            "0",
+            "42",
+            "1_000",
+            "1.5",
+            ".5",
+            "1.",
+            "1e5",
+            "1E+5",
+            "1.5e-3",
+            ".5e10",
+            "0x1F",
+            "0X_ff",
+            "0o17",
+            "0b101",
+            "1_000.000_1",
         ] {
             assert_eq!(all(number), [(Number, number)], "{number}");
         }
@@ -741,7 +760,10 @@ mod tests {
         assert!(!t[2].is_keyword("("));
         assert!(t[2].is_symbol("(") && t[1].is_trivia());
         let quoted = tokens("\"select\"").next().unwrap();
-        assert!(!quoted.is_keyword("select"), "a quoted identifier is no key word");
+        assert!(
+            !quoted.is_keyword("select"),
+            "a quoted identifier is no key word"
+        );
     }
 
     proptest! {

@@ -12,7 +12,6 @@
 
 use crate::lex::{tokens, Token, TokenKind};
 
-
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement<'a> {
@@ -180,7 +179,10 @@ mod tests {
     #[test]
     fn transaction_control_skips_comments() {
         assert_eq!(transaction_control("BEGIN -- the batch\n"), Some("BEGIN"));
-        assert_eq!(transaction_control("/* done */ COMMIT/**/;"), Some("COMMIT"));
+        assert_eq!(
+            transaction_control("/* done */ COMMIT/**/;"),
+            Some("COMMIT")
+        );
         assert_eq!(
             transaction_control("ROLLBACK /* partly */ TO SAVEPOINT a"),
             None
@@ -235,7 +237,10 @@ mod tests {
     #[test]
     fn a_number_ends_before_a_dollar_quote() {
         // `1$$` is the number 1 and a dollar quote, as PostgreSQL reads it.
-        assert_eq!(texts("select 1$$;$$; select 2"), ["select 1$$;$$", "select 2"]);
+        assert_eq!(
+            texts("select 1$$;$$; select 2"),
+            ["select 1$$;$$", "select 2"]
+        );
         assert_eq!(
             texts("select 1e5, .5, 1_000, 0x1F, 1..2, a::int, $1::text; select 2"),
             [

@@ -290,9 +290,8 @@ pub fn check_sql(sql: &str, no_transaction: bool) -> Vec<Finding> {
     let mut created: HashSet<String> = HashSet::new();
     let mut findings = Vec::new();
     for statement in trek_core::split::split(sql) {
-        let significant: Vec<Token<'_>> = tokens(statement.text)
-            .filter(|t| !t.is_trivia())
-            .collect();
+        let significant: Vec<Token<'_>> =
+            tokens(statement.text).filter(|t| !t.is_trivia()).collect();
         let mut found = Vec::new();
         analyze(
             statement.text,
@@ -516,10 +515,7 @@ fn name(tokens: &[Token<'_>], statement: &str) -> Option<(String, usize)> {
         n += 2;
     }
     let last = &tokens[n - 1];
-    Some((
-        statement[first.offset..last.end()].to_owned(),
-        n,
-    ))
+    Some((statement[first.offset..last.end()].to_owned(), n))
 }
 
 /// A name as PostgreSQL resolves it: unquoted parts folded to lower case.
@@ -567,10 +563,11 @@ impl<'a> Scan<'_, 'a> {
     }
 
     fn eat_all(&mut self, keywords: &[&str]) -> bool {
-        let all = keywords
-            .iter()
-            .enumerate()
-            .all(|(k, w)| self.tokens.get(self.pos + k).is_some_and(|t| t.is_keyword(w)));
+        let all = keywords.iter().enumerate().all(|(k, w)| {
+            self.tokens
+                .get(self.pos + k)
+                .is_some_and(|t| t.is_keyword(w))
+        });
         if all {
             self.pos += keywords.len();
         }
@@ -754,7 +751,11 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
         });
     };
     let has = |keyword: &str| action.iter().any(|t| t.is_keyword(keyword));
-    let has_seq = |a: &str, b: &str| action.windows(2).any(|w| w[0].is_keyword(a) && w[1].is_keyword(b));
+    let has_seq = |a: &str, b: &str| {
+        action
+            .windows(2)
+            .any(|w| w[0].is_keyword(a) && w[1].is_keyword(b))
+    };
     if s.eat("ADD") {
         let constraint = s.eat("CONSTRAINT");
         if constraint {
@@ -1178,7 +1179,10 @@ mod tests {
         // A dollar-quote tag may hold any non-ASCII character.
         assert!(rules("ALTER TABLE t ADD COLUMN c text DEFAULT $→$x, DROP COLUMN y$→$").is_empty());
         // A string continued on the next line keeps its escapes.
-        assert!(rules("ALTER TABLE t ADD COLUMN a text DEFAULT E'a'\n'\\', DROP COLUMN x, '").is_empty());
+        assert!(
+            rules("ALTER TABLE t ADD COLUMN a text DEFAULT E'a'\n'\\', DROP COLUMN x, '")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1205,8 +1209,10 @@ mod tests {
             Rule::BanDropTable
         );
         // A block comment between the ignore comment and its statement is skipped.
-        assert!(rules("-- squawk-ignore ban-drop-table\n/* why:\n   obsolete */\nDROP TABLE t;")
-            .is_empty());
+        assert!(
+            rules("-- squawk-ignore ban-drop-table\n/* why:\n   obsolete */\nDROP TABLE t;")
+                .is_empty()
+        );
     }
 
     #[test]
