@@ -629,6 +629,15 @@ mod tests {
     }
 
     #[test]
+    fn line_comments_skip_strings() {
+        let found: Vec<_> = tokens("select '-- no' -- yes\n/* -- no */ --last")
+            .filter(|t| t.kind == LineComment)
+            .map(|t| (t.offset, &t.text[2..]))
+            .collect();
+        assert_eq!(found, [(15, " yes"), (34, "last")]);
+    }
+
+    #[test]
     fn numbers() {
         for number in [
             "0",
