@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::lex::{tokens, TokenKind};
 use crate::{Kind, SourceErrorKind};
 
 /// The directives found in a script's leading comment lines.
@@ -73,33 +74,41 @@ pub fn parse(sql: &str, kind: Kind) -> Result<Directives, Vec<DirectiveError>> {
     let mut directives = Directives::NONE;
     let mut errors = Vec::new();
     let mut seen: Vec<(&str, usize)> = Vec::new();
-    let mut header_end = sql.len();
-    let mut offset = 0;
-    for (index, raw) in sql.split_inclusive('\n').enumerate() {
-        let line_no = index + 1;
-        let line = raw.trim();
-        if line.is_empty() {
-            offset += raw.len();
+    // The leading lines are whitespace and `--` comments; the first other token ends them.
+    let mut header = true;
+    let mut line_no = 1;
+    for token in tokens(sql) {
+        let line = line_no;
+        line_no += token.text.matches('\n').count();
+        match token.kind {
+            TokenKind::Whitespace => continue,
+            TokenKind::LineComment => {}
+            _ => {
+                header = false;
+                continue;
+            }
+        }
+        let Some(body) = directive_body(&token.text[2..]) else {
+            continue;
+        };
+        if !header {
+            errors.push(DirectiveError {
+                line,
+                kind: SourceErrorKind::MisplacedDirective {
+                    directive: body
+                        .split(char::is_whitespace)
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                },
+            });
             continue;
         }
-        let Some(comment) = line.strip_prefix("--") else {
-            header_end = offset;
-            break;
-        };
-        offset += raw.len();
-        let Some(body) = directive_body(comment) else {
-            continue;
-        };
         let (name, argument) = match body.split_once(char::is_whitespace) {
             Some((name, argument)) => (name, Some(argument.trim())),
             None => (body, None),
         };
-        let mut error = |kind| {
-            errors.push(DirectiveError {
-                line: line_no,
-                kind,
-            })
-        };
+        let mut error = |kind| errors.push(DirectiveError { line, kind });
         if let Some(&(_, first_line)) = seen.iter().find(|(n, _)| *n == name) {
             error(SourceErrorKind::DuplicateDirective {
                 directive: name.to_owned(),
@@ -137,22 +146,7 @@ pub fn parse(sql: &str, kind: Kind) -> Result<Directives, Vec<DirectiveError>> {
                 name: name.to_owned(),
             }),
         }
-        seen.push((name, line_no));
-    }
-    for (at, comment) in crate::split::line_comments(&sql[header_end..]) {
-        if let Some(body) = directive_body(comment) {
-            let before = &sql[..header_end + at];
-            errors.push(DirectiveError {
-                line: before.matches('\n').count() + 1,
-                kind: SourceErrorKind::MisplacedDirective {
-                    directive: body
-                        .split(char::is_whitespace)
-                        .next()
-                        .unwrap_or("")
-                        .to_owned(),
-                },
-            });
-        }
+        seen.push((name, line));
     }
     if errors.is_empty() {
         Ok(directives)

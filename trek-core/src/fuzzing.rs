@@ -5,16 +5,25 @@
 
 use crate::directive;
 use crate::file_name;
+use crate::lex::tokens;
 use crate::split::split;
 use crate::{Kind, Version};
 
-/// The statement splitter: never panics; the statements are slices of the input in order,
-/// without overlap; what lies between them holds no statement (only whitespace, comments and
-/// `;`); so the statements and the gaps, re-joined, are the input.
+/// The lexer and the statement splitter: the tokens follow each other without a gap and,
+/// re-joined, are the input; the statements are slices of the input in order, without
+/// overlap; what lies between them holds no statement (only whitespace, comments and `;`); so
+/// the statements and the gaps, re-joined, are the input. Neither panics.
 pub fn check_split(input: &[u8]) {
     let Ok(sql) = std::str::from_utf8(input) else {
         return;
     };
+    let mut end = 0;
+    for token in tokens(sql) {
+        assert_eq!(token.offset, end, "a gap or an overlap before {token:?}");
+        assert!(!token.text.is_empty(), "an empty token at {end}");
+        end = token.end();
+    }
+    assert_eq!(end, sql.len(), "the tokens stop before the end");
     let statements = split(sql);
     let mut rejoined = String::with_capacity(sql.len());
     let mut at = 0;

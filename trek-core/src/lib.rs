@@ -2,10 +2,11 @@
 //!
 //! `trek-core` owns everything trek knows about a migrations folder: file naming rules
 //! ([`file_name`]), versions ([`Version`]), the three kinds of script ([`Kind`]), the
-//! `-- trek:` directives ([`Directives`], parsed by [`directive::parse`]), checksums ([`Checksum`]), reading a folder into a
-//! validated [`Migrations`] set ([`source::read_dir`]), and splitting SQL into statements
-//! ([`split::split`]). The `embed!` macro runs it at compile time and `cargo trek` at run time,
-//! so both see exactly the same migrations.
+//! `-- trek:` directives ([`Directives`], parsed by [`directive::parse`]), checksums
+//! ([`Checksum`]), reading a folder into a validated [`Migrations`] set
+//! ([`source::read_dir`]), PostgreSQL's lexical structure ([`lex::tokens`]), and splitting SQL
+//! into statements on it ([`split::split`]). The `embed!` macro runs it at compile time and
+//! `cargo trek` at run time, so both see exactly the same migrations.
 //!
 //! Reading a folder reports every problem at once, each naming its file:
 //!
@@ -36,6 +37,7 @@ pub mod file_name;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod kind;
+pub mod lex;
 pub mod location;
 pub mod migration;
 pub mod set;

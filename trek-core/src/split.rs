@@ -1,51 +1,48 @@
 //! Splitting a SQL script into statements, the way PostgreSQL's lexer (and `psql`) sees them.
 //!
-//! The splitter knows single-quoted strings (`'…'` with `''`; `E'…'` with backslash escapes;
-//! `B'…'`, `X'…'`, `N'…'` and `U&'…'` are plain strings to it), dollar-quoted strings (`$$…$$`,
-//! `$tag$…$tag$`; `$1` is a parameter, and a `$` inside an identifier such as `a$b` does not
-//! open a quote), quoted identifiers (`"…"` with `""`), `--` comments and nested `/* */`
-//! comments. Like `psql`, it does not end a statement on a `;` inside parentheses (a
-//! `CREATE RULE … DO ALSO (…; …)`), nor inside the `BEGIN … END` body of a SQL-standard
-//! function or procedure (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC …; …; END`),
-//! counting `CASE … END` inside that body.
+//! The splitter reads the script's [tokens](crate::lex), so a `;` inside a string constant
+//! (`'…'`, `E'…'`, `U&'…'`, `B'…'`, `X'…'`, `N'…'`, `$$…$$`, `$tag$…$tag$`), a quoted
+//! identifier or a comment (`--`, nested `/* */`) ends nothing. Like `psql`, it does not end a
+//! statement on a `;` inside parentheses (a `CREATE RULE … DO ALSO (…; …)`), nor inside the
+//! `BEGIN … END` body of a SQL-standard function or procedure (`CREATE [OR REPLACE]
+//! FUNCTION|PROCEDURE … BEGIN ATOMIC …; …; END`), counting `CASE … END` inside that body.
 //!
 //! Limitation: plain `'…'` strings are read with `standard_conforming_strings = on`, the
 //! PostgreSQL default since 9.1; a backslash only escapes in `E'…'` strings.
 
+use crate::lex::{tokens, Token, TokenKind};
+
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement<'a> {
-    /// The statement text, from its first non-blank, non-comment character up to and not
-    /// including its terminating `;`, with trailing whitespace trimmed (a comment at its end or
-    /// inside it is kept).
+    /// The statement text, from its first token that is not whitespace or a comment up to and
+    /// not including its terminating `;`, with trailing whitespace trimmed (a comment at its
+    /// end or inside it is kept).
     pub text: &'a str,
     /// Byte offset of `text` in the script.
     pub offset: usize,
 }
 
-/// Splits `sql` on the `;` that end statements, ignoring `;` inside single-quoted strings
-/// (`'…'`, `E'…'` with backslash escapes), dollar-quoted strings (`$$…$$`, `$tag$…$tag$`),
-/// quoted identifiers (`"…"`), `--` comments and nested `/* */` comments, inside parentheses,
-/// and inside `BEGIN ATOMIC … END` function bodies (see the [module docs](self)). Statements
-/// that hold only whitespace and comments are dropped. An unterminated quote or comment runs to
-/// the end. The last statement needs no `;`.
+/// Splits `sql` on the `;` that end statements: not the ones inside string constants, quoted
+/// identifiers or comments, inside parentheses, or inside `BEGIN ATOMIC … END` function bodies
+/// (see the [module docs](self)). Statements that hold only whitespace and comments are
+/// dropped. An unterminated quote or comment runs to the end. The last statement needs no `;`.
 pub fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let mut state = Nesting::default();
-    for token in Lexer::new(sql) {
-        match token.kind {
-            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment => {}
-            TokenKind::Semicolon if state.at_top() => {
-                if let Some(s) = start.take() {
-                    out.push(statement(sql, s, token.start));
-                }
-                state = Nesting::default();
+    for token in tokens(sql) {
+        if token.is_trivia() {
+            continue;
+        }
+        if token.is_symbol(";") && state.at_top() {
+            if let Some(s) = start.take() {
+                out.push(statement(sql, s, token.offset));
             }
-            kind => {
-                start.get_or_insert(token.start);
-                state.see(kind, &sql[token.start..token.end]);
-            }
+            state = Nesting::default();
+        } else {
+            start.get_or_insert(token.offset);
+            state.see(&token);
         }
     }
     if let Some(s) = start {
@@ -54,16 +51,25 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
     out
 }
 
+/// The statement from `start` up to `end`, without the whitespace (PostgreSQL's, the only kind
+/// that is not part of a token) at its end.
+fn statement(sql: &str, start: usize, end: usize) -> Statement<'_> {
+    Statement {
+        text: sql[start..end].trim_end_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']),
+        offset: start,
+    }
+}
+
 /// The transaction-control command a statement is (`BEGIN`, `START TRANSACTION`, `COMMIT`,
 /// `END`, `ROLLBACK` without `TO`, `ABORT`, `COMMIT`/`ROLLBACK PREPARED`, `PREPARE
 /// TRANSACTION`), upper-cased, or `None`. trek runs each transactional script inside its own
 /// transaction, so such a statement would commit part of a migration without its history row.
 /// `SAVEPOINT` and `ROLLBACK TO` are fine inside a transaction and are not reported.
 pub fn transaction_control(statement: &str) -> Option<&'static str> {
-    let mut words = statement
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
+    let mut words = tokens(statement)
+        .filter(|t| !t.is_trivia())
+        .take_while(|t| !t.is_symbol(";"))
+        .map(|t| t.text.to_ascii_uppercase());
     let first = words.next()?;
     let second = words.next();
     match (first.as_str(), second.as_deref()) {
@@ -85,26 +91,6 @@ pub fn is_single_statement(sql: &str) -> bool {
     split(sql).len() <= 1
 }
 
-fn statement(sql: &str, start: usize, end: usize) -> Statement<'_> {
-    Statement {
-        text: sql[start..end].trim_end(),
-        offset: start,
-    }
-}
-
-/// The `--` comments of `sql` that are outside strings, quoted identifiers and block comments,
-/// as (byte offset of the `--`, text after the `--` up to the end of the line).
-pub(crate) fn line_comments(sql: &str) -> impl Iterator<Item = (usize, &str)> {
-    Lexer::new(sql)
-        .filter(|t| t.kind == TokenKind::LineComment)
-        .map(move |t| {
-            (
-                t.start,
-                sql[t.start + 2..t.end].trim_end_matches(['\n', '\r']),
-            )
-        })
-}
-
 /// What `psql` tracks to know whether a `;` ends the statement.
 #[derive(Default)]
 struct Nesting {
@@ -121,12 +107,13 @@ impl Nesting {
         self.parens == 0 && self.begin_depth == 0
     }
 
-    fn see(&mut self, kind: TokenKind, text: &str) {
-        match kind {
-            TokenKind::OpenParen => self.parens += 1,
-            TokenKind::CloseParen => self.parens = self.parens.saturating_sub(1),
-            TokenKind::Word => self.word(text),
-            _ => {}
+    fn see(&mut self, token: &Token<'_>) {
+        if token.is_symbol("(") {
+            self.parens += 1;
+        } else if token.is_symbol(")") {
+            self.parens = self.parens.saturating_sub(1);
+        } else if token.kind == TokenKind::Word {
+            self.word(token.text);
         }
     }
 
@@ -154,196 +141,6 @@ impl Nesting {
                 self.begin_depth = self.begin_depth.saturating_sub(1);
             }
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TokenKind {
-    Whitespace,
-    LineComment,
-    BlockComment,
-    /// Any kind of single-quoted or dollar-quoted string.
-    String,
-    QuotedIdent,
-    /// An identifier or keyword.
-    Word,
-    OpenParen,
-    CloseParen,
-    Semicolon,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Token {
-    kind: TokenKind,
-    start: usize,
-    end: usize,
-}
-
-/// A lexer just fine enough to find statement boundaries. Every token starts and ends on a
-/// char boundary: every byte it decides on is ASCII, and bytes >= 0x80 belong to words.
-struct Lexer<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn is_ident_char(b: u8) -> bool {
-    is_ident_start(b) || b.is_ascii_digit() || b == b'$'
-}
-
-impl<'a> Lexer<'a> {
-    fn new(sql: &'a str) -> Self {
-        Lexer {
-            bytes: sql.as_bytes(),
-            pos: 0,
-        }
-    }
-
-    fn at(&self, i: usize) -> Option<u8> {
-        self.bytes.get(i).copied()
-    }
-
-    /// End of a quoted run opened at `open` (the quote byte), where a doubled quote escapes
-    /// it and, when `backslash`, a backslash escapes the next byte.
-    fn quoted(&self, open: usize, quote: u8, backslash: bool) -> usize {
-        let mut i = open + 1;
-        while let Some(b) = self.at(i) {
-            if backslash && b == b'\\' {
-                i += 2;
-            } else if b == quote {
-                if self.at(i + 1) == Some(quote) {
-                    i += 2;
-                } else {
-                    return i + 1;
-                }
-            } else {
-                i += 1;
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// The end of the `$tag$` opening at `open`, when there is one.
-    fn dollar_tag(&self, open: usize) -> Option<usize> {
-        let mut i = open + 1;
-        match self.at(i) {
-            Some(b'$') => return Some(i + 1),
-            Some(b) if is_ident_start(b) => {}
-            _ => return None,
-        }
-        while let Some(b) = self.at(i) {
-            if b == b'$' {
-                return Some(i + 1);
-            }
-            if !(is_ident_start(b) || b.is_ascii_digit()) {
-                return None;
-            }
-            i += 1;
-        }
-        None
-    }
-}
-
-impl Iterator for Lexer<'_> {
-    type Item = Token;
-
-    fn next(&mut self) -> Option<Token> {
-        let start = self.pos;
-        let b = self.at(start)?;
-        let next = self.at(start + 1);
-        let end = match b {
-            b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => {
-                let mut i = start + 1;
-                while matches!(
-                    self.at(i),
-                    Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
-                ) {
-                    i += 1;
-                }
-                (TokenKind::Whitespace, i)
-            }
-            b'-' if next == Some(b'-') => {
-                let end = self.bytes[start..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(self.bytes.len(), |i| start + i + 1);
-                (TokenKind::LineComment, end)
-            }
-            b'/' if next == Some(b'*') => {
-                let mut depth = 1usize;
-                let mut i = start + 2;
-                let mut end = self.bytes.len();
-                while i < self.bytes.len() {
-                    match (self.bytes[i], self.at(i + 1)) {
-                        (b'/', Some(b'*')) => {
-                            depth += 1;
-                            i += 2;
-                        }
-                        (b'*', Some(b'/')) => {
-                            depth -= 1;
-                            i += 2;
-                            if depth == 0 {
-                                end = i;
-                                break;
-                            }
-                        }
-                        _ => i += 1,
-                    }
-                }
-                (TokenKind::BlockComment, end)
-            }
-            b'\'' => (TokenKind::String, self.quoted(start, b'\'', false)),
-            b'"' => (TokenKind::QuotedIdent, self.quoted(start, b'"', false)),
-            b'$' => match self.dollar_tag(start) {
-                Some(tag_end) => {
-                    let tag = &self.bytes[start..tag_end];
-                    let end = self.bytes[tag_end..]
-                        .windows(tag.len())
-                        .position(|w| w == tag)
-                        .map_or(self.bytes.len(), |i| tag_end + i + tag.len());
-                    (TokenKind::String, end)
-                }
-                None => {
-                    let mut i = start + 1;
-                    while self.at(i).is_some_and(|c| c.is_ascii_digit()) {
-                        i += 1;
-                    }
-                    (TokenKind::Other, i)
-                }
-            },
-            b'(' => (TokenKind::OpenParen, start + 1),
-            b')' => (TokenKind::CloseParen, start + 1),
-            b';' => (TokenKind::Semicolon, start + 1),
-            b if is_ident_start(b) => {
-                if (b == b'e' || b == b'E') && next == Some(b'\'') {
-                    (TokenKind::String, self.quoted(start + 1, b'\'', true))
-                } else {
-                    let mut i = start + 1;
-                    while self.at(i).is_some_and(is_ident_char) {
-                        i += 1;
-                    }
-                    (TokenKind::Word, i)
-                }
-            }
-            b if b.is_ascii_digit() => {
-                // A number, with whatever identifier characters PostgreSQL would reject after
-                // it, so that `1$$` never opens a dollar quote mid-token.
-                let mut i = start + 1;
-                while self.at(i).is_some_and(|c| is_ident_char(c) || c == b'.') {
-                    i += 1;
-                }
-                (TokenKind::Other, i)
-            }
-            _ => (TokenKind::Other, start + 1),
-        };
-        let (kind, end) = end;
-        let end = end.min(self.bytes.len());
-        self.pos = end;
-        Some(Token { kind, start, end })
     }
 }
 
@@ -377,6 +174,87 @@ mod tests {
         ] {
             assert_eq!(transaction_control(sql), expected, "{sql}");
         }
+    }
+
+    #[test]
+    fn transaction_control_skips_comments() {
+        assert_eq!(transaction_control("BEGIN -- the batch\n"), Some("BEGIN"));
+        assert_eq!(
+            transaction_control("/* done */ COMMIT/**/;"),
+            Some("COMMIT")
+        );
+        assert_eq!(
+            transaction_control("ROLLBACK /* partly */ TO SAVEPOINT a"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_word_ending_in_a_string_prefix_letter_is_not_a_prefix() {
+        // `date'…\'` is a plain string: the backslash does not escape its quote.
+        assert_eq!(
+            texts(r"select date'2024-01-01', name'C:\'; select 2"),
+            [r"select date'2024-01-01', name'C:\'", "select 2"]
+        );
+        for word in ["type", "pub", "tax", "menu", "an"] {
+            let sql = format!(r"select {word}'\'; select 2");
+            assert_eq!(split(&sql).len(), 2, "{sql}");
+        }
+        assert_eq!(
+            texts(r"select e'\'; ', b'1', x'f', n'a'; select 2"),
+            [r"select e'\'; ', b'1', x'f', n'a'", "select 2"]
+        );
+    }
+
+    #[test]
+    fn unicode_quoted_identifiers_and_strings() {
+        assert_eq!(
+            texts(r#"select U&"a;\0061", u&'b;\0062' UESCAPE '!'; select 2"#),
+            [r#"select U&"a;\0061", u&'b;\0062' UESCAPE '!'"#, "select 2"]
+        );
+    }
+
+    #[test]
+    fn a_string_continued_on_the_next_line_keeps_its_escapes() {
+        assert_eq!(
+            texts("select E'a'\n'\\'; still'; select 2"),
+            ["select E'a'\n'\\'; still'", "select 2"]
+        );
+        assert_eq!(
+            texts("select 'a' -- c\n'b;'; select 2"),
+            ["select 'a' -- c\n'b;'", "select 2"]
+        );
+    }
+
+    #[test]
+    fn doubled_quotes_and_dashes_inside_strings() {
+        assert_eq!(
+            texts("select 'it''s -- no; comment'; select '--'; select 3"),
+            ["select 'it''s -- no; comment'", "select '--'", "select 3"]
+        );
+    }
+
+    #[test]
+    fn a_number_ends_before_a_dollar_quote() {
+        // `1$$` is the number 1 and a dollar quote, as PostgreSQL reads it.
+        assert_eq!(
+            texts("select 1$$;$$; select 2"),
+            ["select 1$$;$$", "select 2"]
+        );
+        assert_eq!(
+            texts("select 1e5, .5, 1_000, 0x1F, 1..2, a::int, $1::text; select 2"),
+            [
+                "select 1e5, .5, 1_000, 0x1F, 1..2, a::int, $1::text",
+                "select 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn whitespace_is_what_postgresql_skips() {
+        // A no-break space is part of a word to PostgreSQL, so the statement keeps it.
+        assert_eq!(texts("select a\u{a0};"), ["select a\u{a0}"]);
+        assert_eq!(texts("select 1 -- c  \t\n;"), ["select 1 -- c"]);
     }
 
     #[test]
@@ -545,12 +423,6 @@ COMMENT ON TABLE users IS 'People; who log in';
         assert!(is_single_statement("select 1;"));
         assert!(is_single_statement("-- nothing"));
         assert!(!is_single_statement("select 1; select 2"));
-    }
-
-    #[test]
-    fn line_comments_skip_strings() {
-        let found: Vec<_> = line_comments("select '-- no' -- yes\n/* -- no */ --last").collect();
-        assert_eq!(found, [(15, " yes"), (34, "last")]);
     }
 
     /// A fragment of a statement: text that holds no statement boundary.

@@ -15,8 +15,10 @@
 //! Why not the `squawk-linter` crate itself: every published 2.x release declares a
 //! `rust-version` above trek's 1.89 (2.27 to 2.40 need 1.90, later ones 1.93 to 1.99), and the
 //! 0.x releases depend on the GPL-3.0 `squawk-parser`. So these rules are trek's own
-//! implementation of the most important ones, on a token scan of each statement: they
-//! recognise the statements they look for, and say nothing about the rest.
+//! implementation of the most important ones, on the tokens of each statement (read by
+//! [`trek_core::lex`], the lexer the statement splitter uses, so a string, a quoted name or a
+//! comment is never mistaken for SQL): they recognise the statements they look for, and say
+//! nothing about the rest.
 //!
 //! A rule about a table rewrite or a long lock matters on a big table and hardly on an empty
 //! one: [`measure`] looks up the tables findings name (`pg_class.reltuples`,
@@ -34,6 +36,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use postgres::Client;
+use trek_core::lex::{tokens, Token, TokenKind};
 use trek_core::{Location, Migration};
 
 use crate::error::{Error, Result};
@@ -287,11 +290,12 @@ pub fn check_sql(sql: &str, no_transaction: bool) -> Vec<Finding> {
     let mut created: HashSet<String> = HashSet::new();
     let mut findings = Vec::new();
     for statement in trek_core::split::split(sql) {
-        let tokens = lex(statement.text);
+        let significant: Vec<Token<'_>> =
+            tokens(statement.text).filter(|t| !t.is_trivia()).collect();
         let mut found = Vec::new();
         analyze(
             statement.text,
-            &tokens,
+            &significant,
             no_transaction,
             &mut created,
             &mut found,
@@ -409,42 +413,36 @@ struct Ignores {
     /// `-- squawk-ignore-file [RULES]`; `None`: every rule.
     file: Vec<Option<Vec<String>>>,
     /// `-- squawk-ignore [RULES]`: (the 1-based line it applies to, the rules). It applies to
-    /// the next line that is neither blank nor a comment.
+    /// the line of the next token that is neither whitespace nor a comment.
     next: Vec<(usize, Option<Vec<String>>)>,
 }
 
 impl Ignores {
+    /// The ignore comments of `sql`: `--` comments (not text inside a string or a block
+    /// comment) that start their line.
     fn read(sql: &str) -> Ignores {
         let mut ignores = Ignores::default();
-        let lines: Vec<&str> = sql.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let Some(comment) = line.trim_start().strip_prefix("--") else {
-                continue;
-            };
-            let comment = comment.trim();
-            let (file, rest) = if let Some(rest) = comment.strip_prefix("squawk-ignore-file") {
-                (true, rest)
-            } else if let Some(rest) = comment.strip_prefix("squawk-ignore") {
-                (false, rest)
-            } else {
-                continue;
-            };
-            if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
-                continue;
+        // `-- squawk-ignore` comments waiting for the line of the next token that is neither
+        // whitespace nor a comment.
+        let mut waiting = Vec::new();
+        let (mut line, mut line_start) = (1, 0);
+        for token in tokens(sql) {
+            if token.kind == TokenKind::LineComment {
+                if sql[line_start..token.offset].trim().is_empty() {
+                    match Ignore::parse(&token.text[2..]) {
+                        Some(Ignore::File(rules)) => ignores.file.push(rules),
+                        Some(Ignore::Next(rules)) => waiting.push(rules),
+                        None => {}
+                    }
+                }
+            } else if !token.is_trivia() {
+                ignores
+                    .next
+                    .extend(waiting.drain(..).map(|rules| (line, rules)));
             }
-            let rules: Vec<String> = rest
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let rules = (!rules.is_empty()).then_some(rules);
-            if file {
-                ignores.file.push(rules);
-            } else if let Some(target) = lines.iter().enumerate().skip(i + 1).find_map(|(j, l)| {
-                let l = l.trim();
-                (!l.is_empty() && !l.starts_with("--")).then_some(j + 1)
-            }) {
-                ignores.next.push((target, rules));
+            if let Some(last) = token.text.rfind('\n') {
+                line += token.text.matches('\n').count();
+                line_start = token.offset + last + 1;
             }
         }
         ignores
@@ -465,176 +463,59 @@ impl Ignores {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Tokens
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    Word,
-    Quoted,
-    Str,
-    Number,
-    Punct,
+/// One ignore comment: `squawk-ignore-file [RULES]` or `squawk-ignore [RULES]` (`None`: every
+/// rule).
+enum Ignore {
+    File(Option<Vec<String>>),
+    Next(Option<Vec<String>>),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Token<'a> {
-    kind: Tok,
-    text: &'a str,
-    /// Byte offset in the statement.
-    start: usize,
-}
-
-impl Token<'_> {
-    fn is(&self, keyword: &str) -> bool {
-        self.kind == Tok::Word && self.text.eq_ignore_ascii_case(keyword)
-    }
-
-    fn is_punct(&self, c: char) -> bool {
-        self.kind == Tok::Punct && self.text.starts_with(c)
-    }
-}
-
-/// The tokens of one statement: words, quoted identifiers, strings, numbers and punctuation,
-/// with comments and whitespace dropped.
-fn lex(text: &str) -> Vec<Token<'_>> {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        let kind = match c {
-            b if b.is_ascii_whitespace() => {
-                i += 1;
-                continue;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < bytes.len() {
-                    if bytes[i..].starts_with(b"/*") {
-                        depth += 1;
-                        i += 2;
-                    } else if bytes[i..].starts_with(b"*/") {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'\'' => {
-                let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E');
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' if escapes => i += 2,
-                        b'\'' if bytes.get(i + 1) == Some(&b'\'') => i += 2,
-                        b'\'' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                Tok::Str
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == b'"' {
-                        if bytes.get(i + 1) == Some(&b'"') {
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-                Tok::Quoted
-            }
-            b'$' => {
-                let tag_end = text[i + 1..]
-                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
-                    .map(|n| i + 1 + n);
-                match tag_end {
-                    Some(end) if bytes[end] == b'$' && !bytes[i + 1].is_ascii_digit() => {
-                        let tag = &text[i..=end];
-                        i = text[end + 1..]
-                            .find(tag)
-                            .map_or(bytes.len(), |n| end + 1 + n + tag.len());
-                        Tok::Str
-                    }
-                    _ => {
-                        i += 1;
-                        while i < bytes.len() && bytes[i].is_ascii_digit() {
-                            i += 1;
-                        }
-                        Tok::Punct
-                    }
-                }
-            }
-            b if b.is_ascii_digit() => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                Tok::Number
-            }
-            b if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'_'
-                        || bytes[i] == b'$'
-                        || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
-                // A string prefix (E'..', U&'..' aside): the string is its own token.
-                Tok::Word
-            }
-            _ => {
-                i += text[i..].chars().next().map_or(1, char::len_utf8);
-                Tok::Punct
-            }
+impl Ignore {
+    /// The ignore comment whose text after the `--` is `comment`, if it is one.
+    fn parse(comment: &str) -> Option<Ignore> {
+        let comment = comment.trim();
+        let (file, rest) = if let Some(rest) = comment.strip_prefix("squawk-ignore-file") {
+            (true, rest)
+        } else {
+            (false, comment.strip_prefix("squawk-ignore")?)
         };
-        tokens.push(Token {
-            kind,
-            text: &text[start..i.min(bytes.len())],
-            start,
-        });
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        let rules: Vec<String> = rest
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let rules = (!rules.is_empty()).then_some(rules);
+        Some(if file {
+            Ignore::File(rules)
+        } else {
+            Ignore::Next(rules)
+        })
     }
-    tokens
 }
+
+// ---------------------------------------------------------------------------------------------
+// Names
 
 /// The text of a possibly qualified name starting at `tokens[0]` (`app."Users"`), and how
 /// many tokens it took.
 fn name(tokens: &[Token<'_>], statement: &str) -> Option<(String, usize)> {
     let first = tokens.first()?;
-    if !matches!(first.kind, Tok::Word | Tok::Quoted) {
+    if !matches!(first.kind, TokenKind::Word | TokenKind::QuotedIdent) {
         return None;
     }
     let mut n = 1;
-    while tokens.get(n).is_some_and(|t| t.is_punct('.'))
+    while tokens.get(n).is_some_and(|t| t.is_symbol("."))
         && tokens
             .get(n + 1)
-            .is_some_and(|t| matches!(t.kind, Tok::Word | Tok::Quoted))
+            .is_some_and(|t| matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent))
     {
         n += 2;
     }
     let last = &tokens[n - 1];
-    Some((
-        statement[first.start..last.start + last.text.len()].to_owned(),
-        n,
-    ))
+    Some((statement[first.offset..last.end()].to_owned(), n))
 }
 
 /// A name as PostgreSQL resolves it: unquoted parts folded to lower case.
@@ -673,7 +554,7 @@ impl<'a> Scan<'_, 'a> {
     }
 
     fn eat(&mut self, keyword: &str) -> bool {
-        if self.peek().is_some_and(|t| t.is(keyword)) {
+        if self.peek().is_some_and(|t| t.is_keyword(keyword)) {
             self.pos += 1;
             true
         } else {
@@ -682,10 +563,11 @@ impl<'a> Scan<'_, 'a> {
     }
 
     fn eat_all(&mut self, keywords: &[&str]) -> bool {
-        let all = keywords
-            .iter()
-            .enumerate()
-            .all(|(k, w)| self.tokens.get(self.pos + k).is_some_and(|t| t.is(w)));
+        let all = keywords.iter().enumerate().all(|(k, w)| {
+            self.tokens
+                .get(self.pos + k)
+                .is_some_and(|t| t.is_keyword(w))
+        });
         if all {
             self.pos += keywords.len();
         }
@@ -699,7 +581,7 @@ impl<'a> Scan<'_, 'a> {
     }
 
     fn offset(&self) -> usize {
-        self.peek().map_or(0, |t| t.start)
+        self.peek().map_or(0, |t| t.offset)
     }
 }
 
@@ -714,10 +596,10 @@ fn analyze(
         return;
     };
     let s = &mut Scan { tokens, pos: 0 };
-    let concurrently = tokens.iter().any(|t| t.is("CONCURRENTLY"));
+    let concurrently = tokens.iter().any(|t| t.is_keyword("CONCURRENTLY"));
     if concurrently
         && !no_transaction
-        && (first.is("CREATE") || first.is("DROP") || first.is("REINDEX"))
+        && (first.is_keyword("CREATE") || first.is_keyword("DROP") || first.is_keyword("REINDEX"))
     {
         out.push(Raw {
             rule: Rule::BanConcurrentIndexCreationInTransaction,
@@ -726,7 +608,7 @@ fn analyze(
                 first.text.to_ascii_uppercase()
             ),
             table: None,
-            offset: first.start,
+            offset: first.offset,
         });
     }
     if s.eat("CREATE") {
@@ -754,7 +636,7 @@ fn analyze(
         if created.contains(&normalize(&table)) {
             return;
         }
-        if s.peek().is_some_and(|t| t.is_punct('*')) {
+        if s.peek().is_some_and(|t| t.is_symbol("*")) {
             s.pos += 1;
         }
         for action in split_top_level(&tokens[s.pos..]) {
@@ -769,10 +651,10 @@ fn analyze(
                         rule: Rule::BanDropTable,
                         message: format!("dropping table {table} loses its data"),
                         table: Some(table),
-                        offset: first.start,
+                        offset: first.offset,
                     });
                 }
-                if !s.peek().is_some_and(|t| t.is_punct(',')) {
+                if !s.peek().is_some_and(|t| t.is_symbol(",")) {
                     break;
                 }
                 s.pos += 1;
@@ -785,7 +667,7 @@ fn analyze(
                               and writes until it is done"
                         .to_owned(),
                     table: None,
-                    offset: first.start,
+                    offset: first.offset,
                 });
             }
         } else if s.eat("DATABASE") {
@@ -793,7 +675,7 @@ fn analyze(
                 rule: Rule::BanDropDatabase,
                 message: "a migration drops a database".to_owned(),
                 table: None,
-                offset: first.start,
+                offset: first.offset,
             });
         }
     }
@@ -806,10 +688,10 @@ fn create_index(
     created: &HashSet<String>,
     out: &mut Vec<Raw>,
 ) {
-    let start = s.tokens[0].start;
+    let start = s.tokens[0].offset;
     // Find `ON [ONLY] table`.
     while let Some(t) = s.peek() {
-        if t.is("ON") {
+        if t.is_keyword("ON") {
             break;
         }
         s.pos += 1;
@@ -840,11 +722,11 @@ fn split_top_level<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
     let mut depth = 0i32;
     let mut start = 0;
     for (i, t) in tokens.iter().enumerate() {
-        if t.is_punct('(') {
+        if t.is_symbol("(") {
             depth += 1;
-        } else if t.is_punct(')') {
+        } else if t.is_symbol(")") {
             depth -= 1;
-        } else if t.is_punct(',') && depth == 0 {
+        } else if t.is_symbol(",") && depth == 0 {
             out.push(&tokens[start..i]);
             start = i + 1;
         }
@@ -868,8 +750,12 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
             offset,
         });
     };
-    let has = |keyword: &str| action.iter().any(|t| t.is(keyword));
-    let has_seq = |a: &str, b: &str| action.windows(2).any(|w| w[0].is(a) && w[1].is(b));
+    let has = |keyword: &str| action.iter().any(|t| t.is_keyword(keyword));
+    let has_seq = |a: &str, b: &str| {
+        action
+            .windows(2)
+            .any(|w| w[0].is_keyword(a) && w[1].is_keyword(b))
+    };
     if s.eat("ADD") {
         let constraint = s.eat("CONSTRAINT");
         if constraint {
@@ -878,7 +764,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
         let Some(next) = s.peek().copied() else {
             return;
         };
-        if next.is("FOREIGN") {
+        if next.is_keyword("FOREIGN") {
             if !has_seq("NOT", "VALID") {
                 push(
                     Rule::AddingForeignKeyConstraint,
@@ -888,7 +774,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
                     ),
                 );
             }
-        } else if next.is("CHECK") {
+        } else if next.is_keyword("CHECK") {
             if !has_seq("NOT", "VALID") {
                 push(
                     Rule::ConstraintMissingNotValid,
@@ -898,7 +784,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
                     ),
                 );
             }
-        } else if next.is("UNIQUE") {
+        } else if next.is_keyword("UNIQUE") {
             if !has_seq("USING", "INDEX") {
                 push(
                     Rule::DisallowedUniqueConstraint,
@@ -908,7 +794,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
                     ),
                 );
             }
-        } else if next.is("PRIMARY") {
+        } else if next.is_keyword("PRIMARY") {
             if !has_seq("USING", "INDEX") {
                 push(
                     Rule::AddingSerialPrimaryKeyField,
@@ -918,7 +804,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
                     ),
                 );
             }
-        } else if next.is("EXCLUDE") || constraint {
+        } else if next.is_keyword("EXCLUDE") || constraint {
             // An exclusion constraint or something unknown: not a rule of ours.
         } else {
             s.eat("COLUMN");
@@ -951,7 +837,7 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
             );
         }
     } else if s.eat("DROP") {
-        if s.peek().is_some_and(|t| t.is("CONSTRAINT")) {
+        if s.peek().is_some_and(|t| t.is_keyword("CONSTRAINT")) {
             return;
         }
         s.eat("COLUMN");
@@ -1005,7 +891,7 @@ fn add_column(
     column: &str,
     push: &mut impl FnMut(Rule, String),
 ) {
-    let at = |i: usize, keyword: &str| definition.get(i).is_some_and(|t| t.is(keyword));
+    let at = |i: usize, keyword: &str| definition.get(i).is_some_and(|t| t.is_keyword(keyword));
     let seq = |a: &str, b: &str| (0..definition.len()).any(|i| at(i, a) && at(i + 1, b));
     let serial = definition.first().is_some_and(|t| {
         [
@@ -1017,15 +903,15 @@ fn add_column(
             "serial8",
         ]
         .iter()
-        .any(|s| t.is(s))
+        .any(|s| t.is_keyword(s))
     });
-    let default = definition.iter().position(|t| t.is("DEFAULT"));
-    let generated = definition.iter().any(|t| t.is("GENERATED"));
-    let identity = generated && definition.iter().any(|t| t.is("IDENTITY"));
-    let stored = generated && definition.iter().any(|t| t.is("STORED"));
+    let default = definition.iter().position(|t| t.is_keyword("DEFAULT"));
+    let generated = definition.iter().any(|t| t.is_keyword("GENERATED"));
+    let identity = generated && definition.iter().any(|t| t.is_keyword("IDENTITY"));
+    let stored = generated && definition.iter().any(|t| t.is_keyword("STORED"));
     let volatile = default.and_then(|d| {
         definition[d + 1..].windows(2).find_map(|w| {
-            (w[0].kind == Tok::Word && w[1].is_punct('(') && VOLATILE.iter().any(|v| w[0].is(v)))
+            (w[1].is_symbol("(") && VOLATILE.iter().any(|v| w[0].is_keyword(v)))
                 .then(|| w[0].text.to_ascii_lowercase())
         })
     });
@@ -1065,7 +951,7 @@ fn add_column(
                  EXCLUSIVE lock"
             ),
         );
-    } else if definition.iter().any(|t| t.is("UNIQUE")) {
+    } else if definition.iter().any(|t| t.is_keyword("UNIQUE")) {
         push(
             Rule::DisallowedUniqueConstraint,
             format!(
@@ -1073,7 +959,7 @@ fn add_column(
             ),
         );
     }
-    if definition.iter().any(|t| t.is("REFERENCES")) {
+    if definition.iter().any(|t| t.is_keyword("REFERENCES")) {
         push(
             Rule::AddingForeignKeyConstraint,
             format!(
@@ -1266,6 +1152,67 @@ mod tests {
         );
         // `-- squawk-ignored` is not the comment.
         assert_eq!(only("-- squawk-ignored\nDROP TABLE t"), Rule::BanDropTable);
+    }
+
+    #[test]
+    fn a_typed_literal_is_a_plain_string_not_an_escape_string() {
+        // `name'C:\'` is the type `name` and the standard string `'C:\'`: the backslash does
+        // not escape the quote, so the next action is still read.
+        assert_eq!(
+            only("ALTER TABLE t ADD COLUMN dir text DEFAULT name'C:\\', ADD COLUMN n int NOT NULL"),
+            Rule::AddingRequiredField
+        );
+        assert_eq!(
+            only("ALTER TABLE t ADD COLUMN d date DEFAULT date'2024-01-01', ADD COLUMN n int NOT NULL"),
+            Rule::AddingRequiredField
+        );
+        // ... and what lies between two such strings is not read as actions.
+        assert!(rules(
+            "ALTER TABLE t ADD COLUMN a text DEFAULT name'\\', \
+             ADD COLUMN b text DEFAULT ', DROP COLUMN x, '"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn text_inside_strings_is_not_read_as_actions() {
+        // A dollar-quote tag may hold any non-ASCII character.
+        assert!(rules("ALTER TABLE t ADD COLUMN c text DEFAULT $→$x, DROP COLUMN y$→$").is_empty());
+        // A string continued on the next line keeps its escapes.
+        assert!(
+            rules("ALTER TABLE t ADD COLUMN a text DEFAULT E'a'\n'\\', DROP COLUMN x, '")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_unicode_quoted_table_name_is_one_name() {
+        assert_eq!(
+            rules("ALTER TABLE U&\"t\\0061\" ALTER COLUMN a TYPE bigint"),
+            vec![(
+                Rule::ChangingColumnType,
+                1,
+                24,
+                Some("U&\"t\\0061\"".to_owned())
+            )]
+        );
+    }
+
+    #[test]
+    fn ignore_comments_inside_strings_do_not_count() {
+        assert_eq!(
+            only("INSERT INTO t VALUES ('\n-- squawk-ignore-file\n');\nDROP TABLE t;"),
+            Rule::BanDropTable
+        );
+        assert_eq!(
+            only("SELECT $$\n-- squawk-ignore ban-drop-table\n$$;\nDROP TABLE t;"),
+            Rule::BanDropTable
+        );
+        // A block comment between the ignore comment and its statement is skipped.
+        assert!(
+            rules("-- squawk-ignore ban-drop-table\n/* why:\n   obsolete */\nDROP TABLE t;")
+                .is_empty()
+        );
     }
 
     #[test]
