@@ -279,3 +279,71 @@ fn a_failing_repeatable_fails_the_run_with_file_line_and_column() {
         0
     );
 }
+
+#[test]
+fn a_repeatable_recorded_with_another_checksum_algorithm_is_not_rerun_in_any_workflow() {
+    let folder = Folder::new("repeat_algorithm")
+        .file("1_t.sql", "CREATE TABLE t (id int);\n")
+        .file(
+            "repeatable/t_view.sql",
+            "CREATE OR REPLACE VIEW t_view AS SELECT id FROM t;\n",
+        );
+    let db = TestDb::new("repeat_algorithm");
+    let mut client = db.client();
+    let migrations = folder.read();
+    dev(&migrations).run(&mut client).unwrap();
+    // As a later trek with another algorithm would have recorded both.
+    client
+        .batch_execute("UPDATE trek.applied SET checksum = 'sha512:' || repeat('ab', 64)")
+        .unwrap();
+    for workflow in [Workflow::Dev, Workflow::Prod] {
+        let report = Migrator::new(&migrations)
+            .workflow(workflow)
+            .allow_destructive_on(db.name.clone())
+            .run(&mut client)
+            .unwrap();
+        assert!(report.is_noop(), "{workflow}: {:?}", report.applied);
+    }
+    let status = Migrator::new(&migrations).status(&mut client).unwrap();
+    assert!(status.is_up_to_date(), "{:?}", status.entries);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM trek.audit WHERE action = 'apply' AND kind = 'repeatable'"
+        ),
+        1,
+        "the repeatable ran once, when it was new"
+    );
+}
+
+#[test]
+fn a_history_row_trek_cannot_read_stops_the_run_naming_the_row_and_changes_nothing() {
+    let folder = Folder::new("bad_row").file("1_t.sql", "CREATE TABLE t (id int);\n");
+    let db = TestDb::new("bad_row");
+    let mut client = db.client();
+    let migrations = folder.read();
+    Migrator::new(&migrations).run(&mut client).unwrap();
+    let folder = folder.file("2_u.sql", "CREATE TABLE u (id int);\n");
+    for (column, value) in [("version", "'one'"), ("checksum", "'no-tag'")] {
+        client
+            .batch_execute(&format!("UPDATE trek.applied SET {column} = {value}"))
+            .unwrap();
+        let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+        assert!(
+            matches!(&err, Error::BadHistory { column: c, row, .. } if c == column && row == "id 1"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("trek.applied row id 1"), "{err}");
+        assert!(!table_exists(&mut client, "u"), "nothing was applied");
+        client
+            .batch_execute("UPDATE trek.applied SET version = '1', checksum = 'sha256:00'")
+            .unwrap();
+    }
+    client
+        .batch_execute("UPDATE trek.meta SET value = 'staging' WHERE key = 'environment'")
+        .unwrap();
+    let err = Migrator::new(&folder.read())
+        .status(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::BadHistory { .. }), "{err}");
+}

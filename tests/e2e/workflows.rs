@@ -622,3 +622,80 @@ fn a_reset_with_a_baseline_dump_rebuilds_from_it_and_applies_only_what_it_lacks(
         "its own audit log, not production's"
     );
 }
+
+/// A command strategy whose commands leave a marker file named `<what>-<id>` in `dir`.
+fn marking_commands(dir: &std::path::Path, delete: Option<&str>) -> SnapshotStrategy {
+    let d = dir.display();
+    SnapshotStrategy::Command {
+        snapshot: format!("touch {d}/taken-{{id}}"),
+        restore: format!("touch {d}/restored-{{id}}"),
+        delete: delete.map(|what| format!("touch {d}/{what}-{{id}}")),
+    }
+}
+
+#[test]
+fn a_pruned_command_snapshot_is_deleted_by_the_command_recorded_when_it_was_taken() {
+    let folder = Folder::new("prune_command")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let marks = Folder::new("prune_command_marks");
+    let db = TestDb::new("prune_command");
+    let mut client = db.client();
+    let set = folder.read();
+    let taken_with = marking_commands(&marks.dir, Some("deleted-by-its-own"));
+    qa(&set, &taken_with, &db).run(&mut client).unwrap();
+    assert!(marks.dir.join("taken-1").exists());
+    // A snapshot whose strategy had no delete command.
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int);\n");
+    let set = folder.read();
+    qa(&set, &marking_commands(&marks.dir, None), &db)
+        .run(&mut client)
+        .unwrap();
+    assert_eq!(count(&mut client, "SELECT count(*) FROM trek.snapshots"), 2);
+
+    // Today the team's delete command is another one.
+    let today = marking_commands(&marks.dir, Some("deleted-by-today"));
+    let pruned = qa(&set, &today, &db)
+        .prune_snapshots(&mut client, 0)
+        .unwrap();
+    assert_eq!(pruned.len(), 2);
+    assert!(marks.dir.join("deleted-by-its-own-1").exists());
+    let id2 = pruned[1].id;
+    assert!(
+        !marks.dir.join(format!("deleted-by-today-{id2}")).exists(),
+        "a snapshot taken without a delete command is only forgotten"
+    );
+    assert!(!marks.dir.join("deleted-by-today-1").exists());
+    assert_eq!(count(&mut client, "SELECT count(*) FROM trek.snapshots"), 0);
+}
+
+#[test]
+fn a_pruned_restore_point_is_forgotten_by_its_own_strategy_whatever_is_configured_today() {
+    let folder = Folder::new("prune_restore_point").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let marks = Folder::new("prune_restore_point_marks");
+    let db = TestDb::new("prune_restore_point");
+    let mut client = db.client();
+    let set = folder.read();
+    let restore_point = SnapshotStrategy::RestorePoint {
+        restore: "true".to_owned(),
+    };
+    qa(&set, &restore_point, &db).run(&mut client).unwrap();
+    let (strategy, location): (String, String) = client
+        .query_one("SELECT strategy, location FROM trek.snapshots", &[])
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(strategy, "restore_point");
+    assert!(location.contains(' '), "label and LSN: {location}");
+
+    // Today the environment uses commands with a delete command: it must not run for the
+    // restore point.
+    let today = marking_commands(&marks.dir, Some("deleted"));
+    let pruned = qa(&set, &today, &db)
+        .prune_snapshots(&mut client, 0)
+        .unwrap();
+    assert_eq!(pruned.len(), 1);
+    assert_eq!(pruned[0].strategy, "restore_point");
+    assert_eq!(std::fs::read_dir(&marks.dir).unwrap().count(), 0);
+    assert_eq!(count(&mut client, "SELECT count(*) FROM trek.snapshots"), 0);
+    assert!(table_exists(&mut client, "a"));
+}
