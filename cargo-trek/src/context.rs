@@ -458,7 +458,8 @@ impl Context {
         let mut migrator = Migrator::new(migrations)
             .workflow(self.workflow)
             .schema(self.schema.clone())
-            .client_label(client_label());
+            .client_label(client_label())
+            .on_event(crate::output::progress::on_event);
         if let Some(timeout) = self.lock_timeout {
             migrator = migrator.lock_timeout(timeout);
         }

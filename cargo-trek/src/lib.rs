@@ -72,11 +72,13 @@ pub fn run_with(mut args: Vec<OsString>) -> u8 {
     let printer = Printer::new(g.json, g.quiet, g.color);
     let progress = !g.json && !g.quiet && g.verbose == 0 && printer.stderr_is_terminal();
     let log_filter = std::env::var("TREK_LOG").ok().filter(|f| !f.is_empty());
+    if progress && g.log_format == cli::LogFormat::Text {
+        output::progress::enable();
+    }
     output::log::init(
         g.verbose,
         g.quiet,
         log_filter.as_deref(),
-        progress,
         printer.stderr_color(),
         g.log_format,
     );
@@ -86,7 +88,7 @@ pub fn run_with(mut args: Vec<OsString>) -> u8 {
         .and_then(output::metrics::MetricsFile::install);
 
     let outcome = dispatch(trek, &printer);
-    output::log::clear_progress();
+    output::progress::clear_progress();
     if let Some(metrics) = &metrics {
         if let Err(e) = metrics.write() {
             printer.warn(&format!("--metrics-file: {e}"));

@@ -6,7 +6,7 @@ use trek::Revert;
 use crate::cli::DownArgs;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{human, json, log, Printer};
+use crate::output::{human, json, progress, Printer};
 use crate::Exit;
 
 /// Runs `down`.
@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DownArgs) -> Result<Exit, Er
         migrator = migrator.allow_destructive_on(database.clone());
     }
     let outcome = migrator.revert(&mut db.client, how);
-    log::clear_progress();
+    progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
         printer.json(&json::report(&report, &db.url))?;

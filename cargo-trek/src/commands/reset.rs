@@ -6,7 +6,7 @@
 use crate::cli::ResetArgs;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{human, json, log, paint, style, Printer};
+use crate::output::{human, json, paint, progress, style, Printer};
 use crate::Exit;
 
 /// Runs `reset`.
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ResetArgs) -> Result<Exit, E
     }
     tracing::info!(database = %db.url, reset = ?ctx.reset, "resetting");
     let outcome = migrator.reset(&mut db.client);
-    log::clear_progress();
+    progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
         printer.json(&json::report(&report, &db.url))?;

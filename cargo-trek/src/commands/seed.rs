@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{human, json, log, Printer};
+use crate::output::{human, json, progress, Printer};
 use crate::Exit;
 
 /// Runs `seed`.
@@ -14,7 +14,7 @@ use crate::Exit;
 pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
     let (migrations, mut db) = super::prepare(ctx, printer)?;
     let outcome = super::migrator(ctx, &migrations, &db).seed(&mut db.client);
-    log::clear_progress();
+    progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
         printer.json(&json::report(&report, &db.url))?;

@@ -6,7 +6,7 @@
 use crate::cli::UpArgs;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{dry_run, human, json, log, Printer};
+use crate::output::{dry_run, human, json, progress, Printer};
 use crate::Exit;
 
 /// Runs `up`.
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
     }
     tracing::info!(workflow = %ctx.workflow, database = %db.url, "running");
     let outcome = migrator.run(&mut db.client);
-    log::clear_progress();
+    progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
         printer.json(&json::report(&report, &db.url))?;

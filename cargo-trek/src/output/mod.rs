@@ -7,6 +7,7 @@ pub mod json;
 pub mod lint;
 pub mod log;
 pub mod metrics;
+pub mod progress;
 
 use std::io::{self, Write};
 
