@@ -764,45 +764,41 @@ fn alter_action(action: &[Token<'_>], table: &str, text: &str, out: &mut Vec<Raw
         let Some(next) = s.peek().copied() else {
             return;
         };
-        if next.is_keyword("FOREIGN") {
-            if !has_seq("NOT", "VALID") {
-                push(
-                    Rule::AddingForeignKeyConstraint,
-                    format!(
-                        "adding a foreign key validates every row of {table} while it and the \
-                         referenced table are locked against writes"
-                    ),
-                );
-            }
-        } else if next.is_keyword("CHECK") {
-            if !has_seq("NOT", "VALID") {
-                push(
-                    Rule::ConstraintMissingNotValid,
-                    format!(
-                        "adding a CHECK constraint scans every row of {table} under an ACCESS \
-                         EXCLUSIVE lock"
-                    ),
-                );
-            }
-        } else if next.is_keyword("UNIQUE") {
-            if !has_seq("USING", "INDEX") {
-                push(
-                    Rule::DisallowedUniqueConstraint,
-                    format!(
-                        "adding a UNIQUE constraint builds its index on {table} under an ACCESS \
-                         EXCLUSIVE lock"
-                    ),
-                );
-            }
-        } else if next.is_keyword("PRIMARY") {
-            if !has_seq("USING", "INDEX") {
-                push(
-                    Rule::AddingSerialPrimaryKeyField,
-                    format!(
-                        "adding a primary key builds its index on {table} under an ACCESS \
-                         EXCLUSIVE lock"
-                    ),
-                );
+        // Constraints whose check or index build locks the table, unless the statement says
+        // it will not (`NOT VALID`, `USING INDEX`).
+        let constraints: [(&str, (&str, &str), Rule, &str); 4] = [
+            (
+                "FOREIGN",
+                ("NOT", "VALID"),
+                Rule::AddingForeignKeyConstraint,
+                "adding a foreign key validates every row of {table} while it and the referenced \
+                 table are locked against writes",
+            ),
+            (
+                "CHECK",
+                ("NOT", "VALID"),
+                Rule::ConstraintMissingNotValid,
+                "adding a CHECK constraint scans every row of {table} under an ACCESS EXCLUSIVE lock",
+            ),
+            (
+                "UNIQUE",
+                ("USING", "INDEX"),
+                Rule::DisallowedUniqueConstraint,
+                "adding a UNIQUE constraint builds its index on {table} under an ACCESS EXCLUSIVE \
+                 lock",
+            ),
+            (
+                "PRIMARY",
+                ("USING", "INDEX"),
+                Rule::AddingSerialPrimaryKeyField,
+                "adding a primary key builds its index on {table} under an ACCESS EXCLUSIVE lock",
+            ),
+        ];
+        if let Some((_, (a, b), rule, message)) =
+            constraints.iter().find(|(kw, ..)| next.is_keyword(kw))
+        {
+            if !has_seq(a, b) {
+                push(*rule, message.replace("{table}", table));
             }
         } else if next.is_keyword("EXCLUDE") || constraint {
             // An exclusion constraint or something unknown: not a rule of ours.

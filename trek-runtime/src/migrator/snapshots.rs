@@ -16,7 +16,7 @@ use crate::history::sequence::SequenceKey;
 use crate::plan::{analyze, view, Goal};
 use crate::schemas;
 use crate::snapshot::catalogue::{self, SnapshotRecord};
-use crate::snapshot::strategy::{self, Context, Deletion, Restoring, Strategy};
+use crate::snapshot::strategy::{self, Carry, Context, Deletion, Strategy};
 use crate::snapshot::tools::ClientTools;
 use crate::snapshot::{carry, pg_dump, SnapshotInfo, Snapshots};
 use crate::sql::quote_ident;
@@ -167,7 +167,7 @@ impl Migrator<'_> {
         self.entry_strategy(entry).restore(
             &mut self.strategy_context(client, database, &dumped),
             entry,
-            &Restoring {
+            &Carry {
                 drop_sql,
                 carry_sql: &carry_sql,
             },

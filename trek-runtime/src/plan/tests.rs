@@ -109,6 +109,26 @@ fn snapshot(id: i64, holds: &[&Migration]) -> SnapshotRecord {
     )
 }
 
+/// Plans `goal` with no snapshot taken earlier in the run.
+fn plan_of<'m>(
+    goal: &Goal,
+    settings: &Settings,
+    migrations: &'m Migrations,
+    rows: &[AppliedRow],
+    catalogue: &[SnapshotRecord],
+) -> Result<Plan<'m>> {
+    plan(
+        goal,
+        settings,
+        Input {
+            migrations,
+            history: rows,
+            catalogue,
+            snapshot_taken_of: None,
+        },
+    )
+}
+
 /// Plans and renders one line per step: `apply 2 m2`, `revert 3 m3`, `snapshot [1] before 2
 /// m2`, `restore #2`, `reset schemas`, `repeatable views`.
 fn steps(
@@ -118,17 +138,9 @@ fn steps(
     rows: &[AppliedRow],
     catalogue: &[SnapshotRecord],
 ) -> Result<Vec<String>> {
-    let plan = plan(
-        goal,
-        settings,
-        Input {
-            migrations,
-            history: rows,
-            catalogue,
-            snapshot_taken_of: None,
-        },
-    )?;
-    Ok(render(&plan))
+    Ok(render(&plan_of(
+        goal, settings, migrations, rows, catalogue,
+    )?))
 }
 
 fn render(plan: &Plan<'_>) -> Vec<String> {
@@ -164,7 +176,23 @@ fn render(plan: &Plan<'_>) -> Vec<String> {
 }
 
 fn run(workflow: Workflow, migrations: &Migrations, rows: &[AppliedRow]) -> Result<Vec<String>> {
-    steps(&Goal::Workflow, &settings(workflow), migrations, rows, &[])
+    qa_or(workflow, migrations, rows, &[])
+}
+
+/// Runs `workflow` with the snapshot `catalogue`.
+fn qa_or(
+    workflow: Workflow,
+    migrations: &Migrations,
+    rows: &[AppliedRow],
+    catalogue: &[SnapshotRecord],
+) -> Result<Vec<String>> {
+    steps(
+        &Goal::Workflow,
+        &settings(workflow),
+        migrations,
+        rows,
+        catalogue,
+    )
 }
 
 const ALL: [Workflow; 3] = [Workflow::Dev, Workflow::Qa, Workflow::Prod];
@@ -188,17 +216,7 @@ fn an_up_to_date_database_has_no_steps_in_any_workflow() {
     let set = set(vec![v("1", "a"), v("2", "b")]);
     let rows = history(&set.all().iter().collect::<Vec<_>>());
     for workflow in ALL {
-        let plan = plan(
-            &Goal::Workflow,
-            &settings(workflow),
-            Input {
-                migrations: &set,
-                history: &rows,
-                catalogue: &[],
-                snapshot_taken_of: None,
-            },
-        )
-        .unwrap();
+        let plan = plan_of(&Goal::Workflow, &settings(workflow), &set, &rows, &[]).unwrap();
         assert!(plan.is_noop() && plan.divergence.is_none(), "{workflow}");
     }
 }
@@ -258,17 +276,7 @@ fn edited_second() -> (Migrations, Migration, Vec<AppliedRow>) {
 #[test]
 fn an_edited_migration_in_prod_warns_and_strict_refuses() {
     let (set, _, rows) = edited_second();
-    let plan = plan(
-        &Goal::Workflow,
-        &settings(Workflow::Prod),
-        Input {
-            migrations: &set,
-            history: &rows,
-            catalogue: &[],
-            snapshot_taken_of: None,
-        },
-    )
-    .unwrap();
+    let plan = plan_of(&Goal::Workflow, &settings(Workflow::Prod), &set, &rows, &[]).unwrap();
     assert!(plan.steps.is_empty());
     assert!(matches!(plan.warnings[..], [Warning::Modified { .. }]));
     let strict = Settings {
@@ -306,17 +314,7 @@ fn an_edited_migration_in_dev_without_a_down_resets_each_way() {
             reset: how,
             ..settings(Workflow::Dev)
         };
-        let plan = plan(
-            &Goal::Workflow,
-            &dev,
-            Input {
-                migrations: &set,
-                history: &rows,
-                catalogue: &[],
-                snapshot_taken_of: None,
-            },
-        )
-        .unwrap();
+        let plan = plan_of(&Goal::Workflow, &dev, &set, &rows, &[]).unwrap();
         assert_eq!(
             render(&plan),
             [rendered, "apply 1 m1", "apply 2 m2", "apply 3 m3"]
@@ -369,14 +367,7 @@ fn a_snapshot_checksum_of_another_algorithm_still_counts_as_a_prefix() {
     let mut old = snapshot(4, &[&set.all()[0]]);
     old.applied[0].checksum = Checksum::parse_stored("sha512:00").unwrap();
     assert_eq!(
-        steps(
-            &Goal::Workflow,
-            &settings(Workflow::Qa),
-            &set,
-            &rows,
-            &[old]
-        )
-        .unwrap(),
+        qa_or(Workflow::Qa, &set, &rows, &[old]).unwrap(),
         ["restore #4", "apply 2 m2", "apply 3 m3"]
     );
 }
@@ -388,15 +379,12 @@ fn a_migration_whose_file_is_gone_per_workflow() {
     let newer = set(vec![v("1", "a"), v("2", "b"), v("3", "c")]);
     let rows = history(&newer.all().iter().collect::<Vec<_>>());
     let older = set(vec![v("1", "a"), v("2", "b")]);
-    let plan = plan(
+    let plan = plan_of(
         &Goal::Workflow,
         &settings(Workflow::Prod),
-        Input {
-            migrations: &older,
-            history: &rows,
-            catalogue: &[],
-            snapshot_taken_of: None,
-        },
+        &older,
+        &rows,
+        &[],
     )
     .unwrap();
     assert!(plan.steps.is_empty());
@@ -409,14 +397,7 @@ fn a_migration_whose_file_is_gone_per_workflow() {
     assert_eq!(run(Workflow::Dev, &older, &rows).unwrap(), ["revert 3 m3"]);
     let catalogue = [snapshot(1, &[&newer.all()[0], &newer.all()[1]])];
     assert_eq!(
-        steps(
-            &Goal::Workflow,
-            &settings(Workflow::Qa),
-            &older,
-            &rows,
-            &catalogue
-        )
-        .unwrap(),
+        qa_or(Workflow::Qa, &older, &rows, &catalogue).unwrap(),
         ["restore #1"]
     );
 }
@@ -435,17 +416,7 @@ fn a_migration_older_than_the_newest_applied_one_per_workflow() {
         allow_out_of_order: true,
         ..settings(Workflow::Prod)
     };
-    let plan = plan(
-        &Goal::Workflow,
-        &allowed,
-        Input {
-            migrations: &set,
-            history: &rows,
-            catalogue: &[],
-            snapshot_taken_of: None,
-        },
-    )
-    .unwrap();
+    let plan = plan_of(&Goal::Workflow, &allowed, &set, &rows, &[]).unwrap();
     assert_eq!(render(&plan), ["apply 2 m2"]);
     assert!(matches!(
         plan.warnings[..],
@@ -455,19 +426,10 @@ fn a_migration_older_than_the_newest_applied_one_per_workflow() {
         run(Workflow::Dev, &set, &rows).unwrap(),
         ["revert 3 m3", "apply 2 m2", "apply 3 m3"]
     );
-    let divergence = super::plan(
-        &Goal::Workflow,
-        &settings(Workflow::Dev),
-        Input {
-            migrations: &set,
-            history: &rows,
-            catalogue: &[],
-            snapshot_taken_of: None,
-        },
-    )
-    .unwrap()
-    .divergence
-    .unwrap();
+    let divergence = plan_of(&Goal::Workflow, &settings(Workflow::Dev), &set, &rows, &[])
+        .unwrap()
+        .divergence
+        .unwrap();
     assert_eq!(divergence.reason, "2 m2 is new and comes before it");
 }
 
@@ -489,14 +451,7 @@ fn a_migration_that_failed_halfway_per_workflow() {
     );
     let catalogue = [snapshot(1, &[&set.all()[0]])];
     assert_eq!(
-        steps(
-            &Goal::Workflow,
-            &settings(Workflow::Qa),
-            &set,
-            &rows,
-            &catalogue
-        )
-        .unwrap(),
+        qa_or(Workflow::Qa, &set, &rows, &catalogue).unwrap(),
         ["restore #1", "apply 2 m2"]
     );
 }
@@ -700,33 +655,15 @@ fn seeds_only_applies_seeds_alone_or_refuses_naming_why() {
         ["snapshot [1,2] before seed 1 demo", "apply seed 1 demo"]
     );
     let pending = history(&[&set.all()[0]]);
-    let err = steps(
-        &Goal::SeedsOnly,
-        &settings(Workflow::Dev),
-        &set,
-        &pending,
-        &[],
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("migrations are pending (2 m2)"),
-        "{err}"
-    );
     let mut edited = rows.clone();
     edited[1].checksum = Checksum::of(b"old");
-    let err = steps(
-        &Goal::SeedsOnly,
-        &settings(Workflow::Dev),
-        &set,
-        &edited,
-        &[],
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("diverges from the migrations at 2 m2"),
-        "{err}"
-    );
+    for (rows, why) in [
+        (&pending, "migrations are pending (2 m2)"),
+        (&edited, "diverges from the migrations at 2 m2"),
+    ] {
+        let err = steps(&Goal::SeedsOnly, &settings(Workflow::Dev), &set, rows, &[]).unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
 }
 
 #[test]
@@ -807,17 +744,7 @@ fn a_database_stamped_prod_refuses_every_destructive_goal_without_the_override()
 #[test]
 fn the_view_shows_the_same_steps_with_their_reasons() {
     let (set, _, rows) = edited_second();
-    let plan = plan(
-        &Goal::Workflow,
-        &settings(Workflow::Dev),
-        Input {
-            migrations: &set,
-            history: &rows,
-            catalogue: &[],
-            snapshot_taken_of: None,
-        },
-    )
-    .unwrap();
+    let plan = plan_of(&Goal::Workflow, &settings(Workflow::Dev), &set, &rows, &[]).unwrap();
     let view = plan.view(Workflow::Dev);
     assert_eq!(
         view.undo,

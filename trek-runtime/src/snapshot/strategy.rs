@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use postgres::Client;
 
-use super::catalogue::{object_name, Location, SnapshotRecord};
+use super::catalogue::{object_name, Location, SnapshotRecord as Entry};
 use super::tools::ClientTools;
 use super::{command, pg_dump, template, SnapshotStrategy};
 use crate::connect::Connect;
@@ -44,7 +44,7 @@ pub(crate) struct Taken {
 }
 
 /// What a restore puts into the restored database.
-pub(crate) struct Restoring<'a> {
+pub(crate) struct Carry<'a> {
     /// Statements run first in a strategy that replays into the live database in one
     /// transaction (`pg_dump`): dropping the managed schemas and trek's.
     pub drop_sql: &'a str,
@@ -72,15 +72,10 @@ pub(crate) trait Strategy {
     fn take(&self, cx: &mut Context<'_>, id: i64, label: &str) -> Result<Taken>;
 
     /// Restores the snapshot `entry` over the database.
-    fn restore(
-        &self,
-        cx: &mut Context<'_>,
-        entry: &SnapshotRecord,
-        with: &Restoring<'_>,
-    ) -> Result<()>;
+    fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()>;
 
     /// Deletes what the snapshot `entry` occupies.
-    fn delete(&self, cx: &mut Context<'_>, entry: &SnapshotRecord) -> Result<Deletion>;
+    fn delete(&self, cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion>;
 }
 
 /// The configured strategy, for taking snapshots.
@@ -141,12 +136,46 @@ pub(crate) fn of_entry(location: &Location, today: Option<&SnapshotStrategy>) ->
     }
 }
 
-fn wrong_location(strategy: &str, location: &Location) -> Error {
-    Error::Snapshot {
-        message: format!(
-            "a {strategy} snapshot cannot be at a {} location",
-            location.strategy()
-        ),
+impl Location {
+    /// A `pg_dump` snapshot's file.
+    fn file(&self) -> Result<&std::path::Path> {
+        match self {
+            Location::File(file) => Ok(file),
+            other => Err(other.not_of("pg_dump")),
+        }
+    }
+
+    /// A `template` snapshot's database.
+    fn database(&self) -> Result<&str> {
+        match self {
+            Location::Database(name) => Ok(name),
+            other => Err(other.not_of("template")),
+        }
+    }
+
+    /// A `command` snapshot's id.
+    fn command_id(&self) -> Result<&str> {
+        match self {
+            Location::Command { id, .. } => Ok(id),
+            other => Err(other.not_of("command")),
+        }
+    }
+
+    /// A `restore_point` snapshot's label and LSN.
+    fn restore_point(&self) -> Result<(&str, &str)> {
+        match self {
+            Location::RestorePoint { label, lsn, .. } => Ok((label, lsn)),
+            other => Err(other.not_of("restore_point")),
+        }
+    }
+
+    fn not_of(&self, strategy: &str) -> Error {
+        Error::Snapshot {
+            message: format!(
+                "internal error: a {strategy} snapshot cannot be at a {} location; please report it",
+                self.strategy()
+            ),
+        }
     }
 }
 
@@ -177,32 +206,21 @@ impl Strategy for PgDump {
         })
     }
 
-    fn restore(
-        &self,
-        cx: &mut Context<'_>,
-        entry: &SnapshotRecord,
-        with: &Restoring<'_>,
-    ) -> Result<()> {
-        let location = &entry.location;
-        let Location::File(file) = location else {
-            return Err(wrong_location("pg_dump", location));
-        };
+    fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()> {
+        let file = entry.location.file()?;
         let connector = cx.connector("restoring a pg_dump snapshot")?;
         let tools = ClientTools::for_server(cx.client)?;
         pg_dump::restore(
             &tools,
             &connector.client_env(cx.database),
             pg_dump::Dump::Custom(file),
-            with.drop_sql,
-            &(with.carry_sql)(crate::apply::TRANSACTION_MS_SQL),
+            carry.drop_sql,
+            &(carry.carry_sql)(crate::apply::TRANSACTION_MS_SQL),
         )
     }
 
-    fn delete(&self, _cx: &mut Context<'_>, entry: &SnapshotRecord) -> Result<Deletion> {
-        let location = &entry.location;
-        let Location::File(file) = location else {
-            return Err(wrong_location("pg_dump", location));
-        };
+    fn delete(&self, _cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion> {
+        let file = entry.location.file()?;
         pg_dump::delete(file)?;
         Ok(Deletion::Deleted)
     }
@@ -225,34 +243,23 @@ impl Strategy for Template {
         })
     }
 
-    fn restore(
-        &self,
-        cx: &mut Context<'_>,
-        entry: &SnapshotRecord,
-        with: &Restoring<'_>,
-    ) -> Result<()> {
-        let location = &entry.location;
-        let Location::Database(snapshot) = location else {
-            return Err(wrong_location("template", location));
-        };
+    fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()> {
+        let snapshot = entry.location.database()?;
         let connector = cx.connector("restoring a template snapshot")?;
         let started = std::time::Instant::now();
-        let carry = || (with.carry_sql)(&started.elapsed().as_millis().to_string());
+        let carry_sql = || (carry.carry_sql)(&started.elapsed().as_millis().to_string());
         template::restore(
             cx.client,
             connector,
             cx.database,
             snapshot,
-            &carry,
+            &carry_sql,
             cx.terminate_sessions,
         )
     }
 
-    fn delete(&self, cx: &mut Context<'_>, entry: &SnapshotRecord) -> Result<Deletion> {
-        let location = &entry.location;
-        let Location::Database(snapshot) = location else {
-            return Err(wrong_location("template", location));
-        };
+    fn delete(&self, cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion> {
+        let snapshot = entry.location.database()?;
         let connector = cx.connector("deleting a template snapshot")?;
         let mut maintenance = super::connect_maintenance(connector)?;
         template::delete(&mut maintenance, snapshot)?;
@@ -302,25 +309,20 @@ impl Strategy for TeamCommand {
         })
     }
 
-    fn restore(
-        &self,
-        cx: &mut Context<'_>,
-        entry: &SnapshotRecord,
-        with: &Restoring<'_>,
-    ) -> Result<()> {
-        let location = &entry.location;
-        let Location::Command { id, .. } = location else {
-            return Err(wrong_location("command", location));
-        };
-        let id = id.as_str();
-        run_restore_command(cx, self.restore.as_deref(), id, &entry.info.label, "", with)
+    fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()> {
+        let id = entry.location.command_id()?;
+        run_restore_command(
+            cx,
+            self.restore.as_deref(),
+            id,
+            &entry.info.label,
+            "",
+            carry,
+        )
     }
 
-    fn delete(&self, cx: &mut Context<'_>, entry: &SnapshotRecord) -> Result<Deletion> {
-        let location = &entry.location;
-        let Location::Command { id, .. } = location else {
-            return Err(wrong_location("command", location));
-        };
+    fn delete(&self, cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion> {
+        let id = entry.location.command_id()?;
         let Some(delete) = &self.delete else {
             return Ok(Deletion::Forgotten(
                 "no delete command was configured when it was taken".to_owned(),
@@ -369,31 +371,20 @@ impl Strategy for RestorePoint {
         })
     }
 
-    fn restore(
-        &self,
-        cx: &mut Context<'_>,
-        entry: &SnapshotRecord,
-        with: &Restoring<'_>,
-    ) -> Result<()> {
-        let location = &entry.location;
-        let Location::RestorePoint { label, lsn, .. } = location else {
-            return Err(wrong_location("restore_point", location));
-        };
+    fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()> {
+        let (label, lsn) = entry.location.restore_point()?;
         run_restore_command(
             cx,
             self.restore.as_deref(),
             &entry.info.id.to_string(),
             label,
             lsn,
-            with,
+            carry,
         )
     }
 
-    fn delete(&self, _cx: &mut Context<'_>, entry: &SnapshotRecord) -> Result<Deletion> {
-        let location = &entry.location;
-        let Location::RestorePoint { label, .. } = location else {
-            return Err(wrong_location("restore_point", location));
-        };
+    fn delete(&self, _cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion> {
+        let (label, _) = entry.location.restore_point()?;
         Ok(Deletion::Forgotten(format!(
             "restore point {label} cannot be deleted: it lasts as long as the WAL archive keeps it"
         )))
@@ -408,7 +399,7 @@ fn run_restore_command(
     id: &str,
     label: &str,
     lsn: &str,
-    with: &Restoring<'_>,
+    carry: &Carry<'_>,
 ) -> Result<()> {
     let Some(restore) = restore else {
         return Err(Error::Snapshot {
@@ -435,7 +426,7 @@ fn run_restore_command(
     restored
         .batch_execute(&format!(
             "BEGIN;\n{}COMMIT;",
-            (with.carry_sql)(&started.elapsed().as_millis().to_string())
+            (carry.carry_sql)(&started.elapsed().as_millis().to_string())
         ))
         .map_err(|e| {
             Error::db(
