@@ -216,10 +216,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-
-    /// trek's local PostgreSQL server could not be started or used.
-    #[error(transparent)]
-    LocalServer(#[from] crate::local_server::LocalServerError),
 }
 
 impl Error {
