@@ -59,7 +59,10 @@ fn reset_database_refuses_a_database_stamped_prod() {
         .unwrap();
     let error = reset_database(db.url(), &SHOP).unwrap_err();
     assert!(
-        matches!(error, trek_testing::Error::Trek(trek::Error::Protected { .. })),
+        matches!(
+            error,
+            trek_testing::Error::Trek(trek::Error::Protected { .. })
+        ),
         "{error}"
     );
     assert_eq!(accounts(&mut client), 1, "nothing was touched");
@@ -104,10 +107,7 @@ fn reset_database_stops_when_the_stamp_cannot_be_read() {
         matches!(error, trek_testing::Error::Database { .. }),
         "{error}"
     );
-    assert!(
-        error.to_string().contains("environment stamp"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("environment stamp"), "{error}");
     assert_eq!(accounts(&mut client), 1, "nothing was touched");
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use trek::postgres::Client;
-use trek_testing::TestDb;
 use trek::Migrations;
+use trek_testing::TestDb;
 
 /// A migrations folder in the temporary directory, removed on drop.
 struct Folder(PathBuf);

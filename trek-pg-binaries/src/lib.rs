@@ -398,7 +398,8 @@ mod tests {
 
     impl Scratch {
         fn new(name: &str) -> Self {
-            let dir = env::temp_dir().join(format!("trek-pg-binaries-{name}-{}", std::process::id()));
+            let dir =
+                env::temp_dir().join(format!("trek-pg-binaries-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
             Scratch(dir)
@@ -443,9 +444,15 @@ mod tests {
     #[test]
     fn major_versions_are_read_from_pg_version_and_server_version_num() {
         assert_eq!("15\n".parse(), Ok(Major::new(15)));
-        assert_eq!("9.6".parse::<Major>().map(|m| m.to_string()).as_deref(), Ok("9.6"));
+        assert_eq!(
+            "9.6".parse::<Major>().map(|m| m.to_string()).as_deref(),
+            Ok("9.6")
+        );
         assert!("nine".parse::<Major>().is_err());
-        assert!("9".parse::<Major>().is_err(), "before 10 a major has two numbers");
+        assert!(
+            "9".parse::<Major>().is_err(),
+            "before 10 a major has two numbers"
+        );
         assert_eq!(Major::from_version_num(150_014), Some(Major::new(15)));
         assert_eq!(Major::from_version_num(90_624), "9.6".parse().ok());
         assert_eq!(Major::from_version_num(-1), None);
@@ -506,8 +513,13 @@ mod tests {
         let v17 = scratch.bin("17", CLIENT_PROGRAMS, "17.0");
         let all = || [v14.clone(), v17.clone(), v16.clone(), v15.clone()];
         let pick = |major, candidates: [PathBuf; 4]| {
-            closest(candidates, CLIENT_PROGRAMS, Major::new(major), BinDir::major)
-                .map(|b| b.dir().file_name().unwrap().to_string_lossy().into_owned())
+            closest(
+                candidates,
+                CLIENT_PROGRAMS,
+                Major::new(major),
+                BinDir::major,
+            )
+            .map(|b| b.dir().file_name().unwrap().to_string_lossy().into_owned())
         };
         assert_eq!(pick(15, all()).as_deref(), Some("15"));
         assert_eq!(
@@ -515,7 +527,11 @@ mod tests {
             Some("17"),
             "no 13: the newest newer one"
         );
-        assert_eq!(pick(18, all()), None, "older programs cannot serve a newer server");
+        assert_eq!(
+            pick(18, all()),
+            None,
+            "older programs cannot serve a newer server"
+        );
     }
 
     #[test]
@@ -552,7 +568,9 @@ mod tests {
         // Kept for the process: the folder's programs are not asked again.
         fs::remove_dir_all(&mine).unwrap();
         assert_eq!(
-            search.find_major(CLIENT_PROGRAMS, Major::new(99)).map(|b| b.dir),
+            search
+                .find_major(CLIENT_PROGRAMS, Major::new(99))
+                .map(|b| b.dir),
             Some(found.dir)
         );
     }
