@@ -39,8 +39,10 @@
 //! allows (about 100 bytes), the socket goes to `<temp dir>/trek-<hash>/socket`.
 //!
 //! ```no_run
+//! use trek_local_server::LocalServer;
+//!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = trek_local_server::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
+//! let server = LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
 //! let info = server.start()?;
 //! let mut client = postgres::Client::connect(&info.url("postgres"), postgres::NoTls)?;
 //! client.batch_execute("CREATE DATABASE app_dev")?;
