@@ -19,7 +19,8 @@ impl Server {
         if let Ok(url) = std::env::var("TREK_BENCH_DATABASE_URL") {
             return Ok(Server { base: url });
         }
-        let server = trek::LocalServer::for_manifest_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let server =
+            trek_local_server::LocalServer::for_manifest_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
         let info = server.start()?;
         Ok(Server {
             base: info.url("postgres"),

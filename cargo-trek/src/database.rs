@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio_postgres_rustls::MakeRustlsConnect;
 use trek::postgres::{Client, Config, NoTls};
-use trek::{ConfigConnector, Connect, LocalServer};
+use trek::{ConfigConnector, Connect};
+use trek_local_server::LocalServer;
 
 use crate::context::{Context, Database};
 use crate::error::Error;

@@ -5,7 +5,8 @@ use std::io;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use trek::{LocalServerError, SourceErrors};
+use trek::SourceErrors;
+use trek_local_server::LocalServerError;
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;

@@ -1074,7 +1074,7 @@ fn db_start_url_stop_destroy_manage_the_projects_own_server() {
 /// A cluster of its own that accepts TCP only over TLS, with a certificate for `localhost`
 /// signed by a CA of the test's making; destroyed on drop, also when the test fails.
 struct TlsCluster {
-    server: trek::LocalServer,
+    server: trek_local_server::LocalServer,
     dir: std::path::PathBuf,
     port: u16,
     ca_pem: std::path::PathBuf,
@@ -1092,7 +1092,7 @@ impl TlsCluster {
         let dir = std::env::temp_dir().join(format!("trek-tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let server = trek::LocalServer::for_target_dir(&dir);
+        let server = trek_local_server::LocalServer::for_target_dir(&dir);
         let mut cluster = TlsCluster {
             server,
             dir,

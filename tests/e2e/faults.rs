@@ -346,7 +346,7 @@ fn a_connection_dropped_while_waiting_for_the_lock_is_a_clear_error_and_changes_
 fn a_server_restart_mid_run_is_a_clear_error_and_the_next_run_completes() {
     // A server of its own, so restarting it disturbs no other test.
     let home = Folder::new("restart-server");
-    let server = trek::LocalServer::for_target_dir(&home.dir);
+    let server = trek_local_server::LocalServer::for_target_dir(&home.dir);
     let info = server.start().unwrap();
     let url = info.url("postgres");
     let folder = Folder::new("restart")

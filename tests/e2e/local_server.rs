@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use trek::postgres::{Client, NoTls};
-use trek::LocalServer;
+use trek_local_server::LocalServer;
 use trek_tests::TestDb;
 
 /// A local server of its own (not the one the other tests share), under cargo's scratch

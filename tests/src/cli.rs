@@ -69,7 +69,7 @@ pub fn binary() -> &'static Path {
 /// The cargo target directory of the test harness's local server, so a project that uses the
 /// local server shares it instead of making a cluster of its own.
 fn shared_target_dir() -> PathBuf {
-    trek::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref())
+    trek_local_server::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref())
         .target_dir()
         .to_path_buf()
 }
@@ -240,7 +240,7 @@ impl Drop for Project {
     fn drop(&mut self) {
         match &self.target_dir {
             Some(target) => {
-                let _ = trek::LocalServer::for_target_dir(target).destroy();
+                let _ = trek_local_server::LocalServer::for_target_dir(target).destroy();
             }
             None => {
                 let url = crate::server_url("postgres");

@@ -1,7 +1,7 @@
 //! Shared harness for the end-to-end tests: a real PostgreSQL, and a fresh database per test.
 //!
 //! The server is `TREK_TEST_DATABASE_URL` when set (any database of it; each test gets its own
-//! beside it), else this workspace's [`trek::LocalServer`], started on first use and reused by
+//! beside it), else this workspace's [`trek_local_server::LocalServer`], started on first use and reused by
 //! every test binary and process. A [`TestDb`] is a database that exists for one test and is
 //! dropped with it, so tests run in parallel and assert what their database holds.
 //!
@@ -27,16 +27,16 @@ pub const DATABASE_URL_VAR: &str = "TREK_TEST_DATABASE_URL";
 #[must_use]
 pub fn server_url(database: &str) -> String {
     match std::env::var(DATABASE_URL_VAR) {
-        Ok(url) if !url.is_empty() => trek::testing::url_with_database(&url, database),
+        Ok(url) if !url.is_empty() => trek_testing::url_with_database(&url, database),
         _ => local_server().url(database),
     }
 }
 
 /// This workspace's local server, started once per process.
-fn local_server() -> &'static trek::ServerInfo {
-    static SERVER: OnceLock<Result<trek::ServerInfo, String>> = OnceLock::new();
+fn local_server() -> &'static trek_local_server::ServerInfo {
+    static SERVER: OnceLock<Result<trek_local_server::ServerInfo, String>> = OnceLock::new();
     let started = SERVER.get_or_init(|| {
-        trek::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref())
+        trek_local_server::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref())
             .start()
             .map_err(|e| {
                 let mut message = e.to_string();

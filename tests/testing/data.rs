@@ -1,7 +1,7 @@
 //! Testing a migration's effect on real data: a database migrated up to the version before it,
 //! rows inserted, then the migration applied.
 
-use trek::testing::TestDb;
+use trek_testing::TestDb;
 
 use crate::SHOP;
 
@@ -70,7 +70,7 @@ fn a_database_up_to_a_version_has_only_the_migrations_up_to_it() {
 fn up_to_a_version_that_is_not_a_migration_is_an_error() {
     let error = TestDb::builder(&SHOP).up_to("9999").build().unwrap_err();
     assert!(
-        matches!(error, trek::Error::UnknownVersion { ref version, .. } if version == "9999"),
+        matches!(error, trek_testing::Error::Trek(trek::Error::UnknownVersion { ref version, .. }) if version == "9999"),
         "{error}"
     );
 }

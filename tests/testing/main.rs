@@ -1,4 +1,4 @@
-//! Tests of `trek::testing`, the public test-database API: each test gets a `TestDb`, a copy of
+//! Tests of `trek_testing`, the public test-database API: each test gets a `TestDb`, a copy of
 //! a template migrated once per migration set.
 //!
 //! `parallel` runs 40 tests over the 150 migrations of `fixtures/testing/migrations` at once;

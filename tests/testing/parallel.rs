@@ -1,7 +1,7 @@
 //! 40 tests over 150 migrations, each with its own `TestDb`, run in parallel: each sees the
 //! whole schema and only the rows it inserted.
 
-use trek::testing::TestDb;
+use trek_testing::TestDb;
 
 use crate::SHOP;
 

@@ -1,6 +1,6 @@
 //! The reset helpers, for harnesses that keep one database for many tests.
 
-use trek::testing::{reset_database, reset_schemas, TestDb};
+use trek_testing::{reset_database, reset_schemas, TestDb};
 
 use crate::SHOP;
 
@@ -58,7 +58,56 @@ fn reset_database_refuses_a_database_stamped_prod() {
         )
         .unwrap();
     let error = reset_database(db.url(), &SHOP).unwrap_err();
-    assert!(matches!(error, trek::Error::Protected { .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            trek_testing::Error::Trek(trek::Error::Protected { .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(accounts(&mut client), 1, "nothing was touched");
+}
+
+#[test]
+fn reset_database_reads_the_stamp_in_the_schema_it_was_given() {
+    let db = TestDb::new(&SHOP).unwrap();
+    let mut client = db.connect().unwrap();
+    // trek's tables of another migration set, in their own schema, stamped prod.
+    client
+        .batch_execute(
+            "CREATE SCHEMA billing_trek; \
+             CREATE TABLE billing_trek.meta (key text PRIMARY KEY, value text NOT NULL); \
+             INSERT INTO billing_trek.meta VALUES ('environment', 'prod'); \
+             INSERT INTO accounts (email) VALUES ('precious@data')",
+        )
+        .unwrap();
+    let error = TestDb::builder(&SHOP)
+        .schema("billing_trek")
+        .reset_database(db.url())
+        .unwrap_err();
+    assert!(
+        matches!(error, trek_testing::Error::Trek(trek::Error::Protected { ref stamp, .. }) if stamp == "prod"),
+        "{error}"
+    );
+    assert_eq!(accounts(&mut client), 1, "nothing was touched");
+}
+
+#[test]
+fn reset_database_stops_when_the_stamp_cannot_be_read() {
+    let db = TestDb::new(&SHOP).unwrap();
+    let mut client = db.connect().unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE trek.meta RENAME COLUMN value TO unreadable; \
+             INSERT INTO accounts (email) VALUES ('precious@data')",
+        )
+        .unwrap();
+    let error = reset_database(db.url(), &SHOP).unwrap_err();
+    assert!(
+        matches!(error, trek_testing::Error::Database { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("environment stamp"), "{error}");
     assert_eq!(accounts(&mut client), 1, "nothing was touched");
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use trek::postgres::Client;
-use trek::testing::TestDb;
 use trek::Migrations;
+use trek_testing::TestDb;
 
 /// A migrations folder in the temporary directory, removed on drop.
 struct Folder(PathBuf);
@@ -259,7 +259,7 @@ fn a_template_dropped_meanwhile_is_rebuilt_over_a_killed_builders_leftover() {
     // one has to find the template gone and build it again.
     let second = TestDb::builder(&set)
         .label(label)
-        .strategy(trek::testing::CloneStrategy::WalLog)
+        .strategy(trek_testing::CloneStrategy::WalLog)
         .build()
         .unwrap();
     assert_eq!(second.template(), template);

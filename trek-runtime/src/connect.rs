@@ -162,8 +162,11 @@ fn host_text(host: &Host) -> String {
     }
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn percent_encode(text: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters (letters, digits, `-._~`),
+/// for a user, password, host or database name in a `postgres://` URL: `a b/é` →
+/// `a%20b%2F%C3%A9`.
+#[must_use]
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -277,10 +277,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-
-    /// trek's local PostgreSQL server could not be started or used.
-    #[error(transparent)]
-    LocalServer(#[from] crate::local_server::LocalServerError),
 }
 
 /// The kind of an [`Error`], for callers that branch on it or name it (the command line's exit
@@ -416,7 +412,6 @@ impl Error {
             Error::Snapshot { .. } => ErrorKind::Snapshot,
             Error::NeedsConnector { .. } => ErrorKind::NeedsConnector,
             Error::BadSchemaName { .. } => ErrorKind::BadSchemaName,
-            Error::LocalServer(_) => ErrorKind::Io,
         }
     }
 

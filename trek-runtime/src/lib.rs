@@ -12,8 +12,11 @@
 //!   [`SqlFailure`] with SQLSTATE, message, detail, hint and the file, line and column.
 //! - The model re-exported from `trek-core`: [`Migrations`], [`Migration`], [`Version`], ...
 //! - [`postgres`]: the driver, re-exported so applications use the matching version.
-//! - `testing` (with the cargo feature `testing`): `TestDb`, a fresh migrated database per
-//!   test, cloned in milliseconds from a template migrated once per migration set.
+//!
+//! Beside the engine, in crates of their own that depend on it and never the other way round:
+//! `trek-local-server` (a private PostgreSQL cluster per project, started on demand) and
+//! `trek-testing` (`trek_testing::TestDb`: a fresh migrated database per test, cloned in
+//! milliseconds from a template migrated once per migration set).
 //!
 //! ```no_run
 //! static MIGRATIONS: trek::Migrations = trek::embed!("../examples/app/migrations");
@@ -49,8 +52,6 @@ mod error;
 mod event;
 mod history;
 pub mod lint;
-#[cfg(unix)]
-pub mod local_server;
 mod lock;
 mod migrator;
 mod plan;
@@ -61,26 +62,23 @@ mod snapshot;
 mod sql;
 mod stale;
 mod status;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod timestamp;
 mod workflow;
 
-pub use connect::{ConfigConnector, Connect};
+pub use connect::{percent_encode, ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, error_chain, SqlFailure};
 pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, ErrorKind, Result, Script};
 pub use event::Event;
 pub use history::{AppliedRow, AuditEntry, AuditSince};
-#[cfg(unix)]
-pub use local_server::{LocalServer, LocalServerError, ServerInfo};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
 pub use plan::view::{Divergence, Plan, PlannedScript, PlannedStep, StepAction, Undo};
 pub use report::{Report, Step, Warning};
 pub use reset::ResetMode;
 pub use snapshot::{SnapshotInfo, SnapshotStrategy, Snapshots};
+pub use sql::{quote_ident, quote_literal};
 pub use status::{State, Status, StatusEntry};
 pub use timestamp::Timestamp;
 pub use workflow::{TransactionMode, UnknownWorkflow, Workflow};
@@ -94,6 +92,10 @@ pub use trek_macros::embed;
 
 /// This trek's version, as recorded in the audit log and `trek.applied`.
 pub const TREK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The layout of trek's own tables this trek writes (recorded in `trek.meta`); a database whose
+/// layout is newer is refused ([`Error::NewerLayout`]).
+pub const LAYOUT_VERSION: u32 = history::meta::LAYOUT_VERSION;
 
 /// Items the `embed!` macro's expansion refers to. Not part of the public API.
 #[doc(hidden)]

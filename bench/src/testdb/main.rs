@@ -1,9 +1,9 @@
-//! `trek-bench-testdb`: the time per test database with `trek::testing::TestDb` against
+//! `trek-bench-testdb`: the time per test database with `trek_testing::TestDb` against
 //! creating a database and applying every migration, at 10, 100, 150 and 500 migrations, in one
 //! run.
 //!
 //! ```text
-//! cargo run --release -p trek-bench --features trek-runtime/testing --bin trek-bench-testdb -- [--rounds R]
+//! cargo run --release -p trek-bench --bin trek-bench-testdb -- [--rounds R]
 //! ```
 //!
 //! For each size it writes that many migrations (a mix of tables, indexes, columns, functions
@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use trek::postgres::{Client, NoTls};
-use trek::testing::{CloneStrategy, TestDb};
+use trek_testing::{CloneStrategy, TestDb};
 
 const SIZES: [usize; 4] = [10, 100, 150, 500];
 

@@ -3,7 +3,7 @@
 //! for the project is `<package>_<env>` (`<package>_dev` by default), created on demand.
 
 use serde_json::json;
-use trek::LocalServer;
+use trek_local_server::LocalServer;
 
 use crate::cli::DbCommand;
 use crate::context::{local_database_name, Context, Database};

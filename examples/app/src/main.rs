@@ -33,7 +33,9 @@ fn run() -> Result<(), Box<dyn Error>> {
     let url = match std::env::var("DATABASE_URL") {
         Ok(url) => url,
         Err(_) => {
-            let server = trek::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
+            let server = trek_local_server::LocalServer::for_manifest_dir(
+                env!("CARGO_MANIFEST_DIR").as_ref(),
+            );
             let info = server.start()?;
             let url = info.url("trek_example");
             create_database_if_missing(&info.url("postgres"), "trek_example")?;

@@ -1,14 +1,14 @@
 //! Copies made ahead: after a test takes its database, a background thread copies the
 //! template again, so the next test of the process finds one ready instead of waiting for
 //! `CREATE DATABASE`. A process keeps at most [`READY`] copies per template; the ones left
-//! when it exits are dropped by a later run (see the sweep in [`super::template`]).
+//! when it exits are dropped by a later run (see the sweep in [`crate::template`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use super::server::Server;
-use super::template::{self, CloneStrategy, Template};
+use crate::server::Server;
+use crate::template::{self, CloneStrategy, Template};
 
 /// How many copies a process keeps ready per template.
 const READY: usize = 2;
@@ -95,7 +95,7 @@ fn fill(
                 shelves.entry(key.to_owned()).or_default().ready.push(copy);
             }
             Ok(Err(e)) => {
-                tracing::debug!(template = %template.name, error = %crate::describe_postgres_error(&e), "stopped making copies ahead");
+                tracing::debug!(template = %template.name, error = %trek::describe_postgres_error(&e), "stopped making copies ahead");
                 break;
             }
             Err(e) => {

@@ -1,9 +1,12 @@
-//! A fresh, migrated database per test, in milliseconds, however many migrations there are
-//! (cargo feature `testing`).
+//! trek's test harness: a fresh, migrated database per test, in milliseconds, however many
+//! migrations there are.
 //!
 //! ```toml
+//! [dependencies]
+//! trek-runtime = "0.1"
+//!
 //! [dev-dependencies]
-//! trek-runtime = { version = "0.1", features = ["testing"] }
+//! trek-testing = "0.1"
 //! ```
 //!
 //! ```no_run
@@ -11,7 +14,7 @@
 //!
 //! #[test]
 //! fn a_new_customer_has_no_orders() -> Result<(), Box<dyn std::error::Error>> {
-//!     let db = trek::testing::TestDb::new(&MIGRATIONS)?;   // migrated, empty, its own
+//!     let db = trek_testing::TestDb::new(&MIGRATIONS)?;    // migrated, empty, its own
 //!     let mut client = db.connect()?;
 //!     client.execute("INSERT INTO customers (name) VALUES ($1)", &[&"Ada"])?;
 //!     let orders: i64 = client.query_one("SELECT count(*) FROM orders", &[])?.get(0);
@@ -44,7 +47,7 @@
 //! - **The server.** `TREK_TEST_DATABASE_URL`, else `DATABASE_URL` (any database of the
 //!   server: test databases are created beside it, through sessions on its `postgres`
 //!   database; the user needs `CREATEDB`), else the project's **local server**, started on
-//!   demand (see [`crate::LocalServer`]). Which project: the one in `CARGO_MANIFEST_DIR`,
+//!   demand (see [`trek_local_server::LocalServer`]). Which project: the one in `CARGO_MANIFEST_DIR`,
 //!   which cargo sets when it runs a test binary, with its target directory
 //!   (`CARGO_TARGET_DIR` when set), so tests use the same server as `cargo trek`; without it,
 //!   `CARGO_TARGET_DIR`, else the target directory the test binary sits in. Connections are
@@ -63,7 +66,14 @@
 //! [`reset_database`] (drop it and copy the template again: as fast as a new [`TestDb`]) or
 //! [`reset_schemas`] (in place, without other databases: drop the managed schemas and apply
 //! every migration again, as slow as migrating).
+//!
+//! Errors are this crate's [`Error`]: the engine's ([`trek::Error`], e.g. a failing migration
+//! with its file and line) inside [`Error::Trek`], the local server's inside
+//! [`Error::LocalServer`]. The harness sits beside the engine: it depends on `trek-runtime` and
+//! `trek-local-server`, which know nothing of it.
+#![deny(missing_docs)]
 
+mod error;
 mod ready;
 mod server;
 mod template;
@@ -73,18 +83,16 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use postgres::error::SqlState;
-use postgres::{Client, Config};
-use trek_core::{Migrations, Version};
+use trek::postgres::error::SqlState;
+use trek::postgres::{Client, Config};
+use trek::{quote_ident, Migrations, Migrator, Report, Version};
 
+pub use error::{Error, Result};
 pub use server::{with_database as url_with_database, DATABASE_URL_VAR, TEST_DATABASE_URL_VAR};
 pub use template::CloneStrategy;
 
-use crate::error::{Error, Result};
-use crate::sql::quote_ident;
-use crate::{Migrator, Report};
 use server::Server;
-use template::{Spec, Template};
+use template::{Spec, Template, DEFAULT_SCHEMA};
 
 /// A database that exists for one test: a copy of the migrations' template, dropped (`WITH
 /// (FORCE)`) when the value is dropped. See the [module docs](self).
@@ -128,6 +136,7 @@ impl<'m> TestDb<'m> {
             migrations,
             up_to: None,
             seeds: false,
+            schema: DEFAULT_SCHEMA.to_owned(),
             label: None,
             server_url: None,
             strategy: CloneStrategy::default(),
@@ -175,22 +184,23 @@ impl<'m> TestDb<'m> {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownVersion`] when `version` is not one of the migrations; a failing
-    /// migration ([`Error::Migration`], with file and line); the database cannot be reached.
+    /// [`trek::Error::UnknownVersion`] when `version` is not one of the migrations; a
+    /// failing migration ([`trek::Error::Migration`], with file and line); the database
+    /// cannot be reached.
     pub fn migrate_to(&self, version: &str) -> Result<Report> {
         let version = parse_version(version)?;
         let mut client = self.connect()?;
-        self.migrator().target(version).run(&mut client)
+        Ok(self.migrator().target(version).run(&mut client)?)
     }
 
     /// Applies every pending migration, then the repeatables (and seeds when chosen).
     ///
     /// # Errors
     ///
-    /// A failing migration ([`Error::Migration`]); the database cannot be reached.
+    /// A failing migration ([`trek::Error::Migration`]); the database cannot be reached.
     pub fn migrate_all(&self) -> Result<Report> {
         let mut client = self.connect()?;
-        self.migrator().run(&mut client)
+        Ok(self.migrator().run(&mut client)?)
     }
 
     /// Puts the database back as it was created (a new copy of the template under the same
@@ -258,6 +268,7 @@ pub struct TestDbBuilder<'m> {
     migrations: &'m Migrations,
     up_to: Option<String>,
     seeds: bool,
+    schema: String,
     label: Option<String>,
     server_url: Option<String>,
     strategy: CloneStrategy,
@@ -277,6 +288,15 @@ impl<'m> TestDbBuilder<'m> {
     #[must_use]
     pub fn seeds(mut self, yes: bool) -> Self {
         self.seeds = yes;
+        self
+    }
+
+    /// The schema of trek's tables in the test databases (default `trek`, as
+    /// [`Migrator::schema`]); [`reset_database`](Self::reset_database) reads the environment
+    /// stamp there.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
         self
     }
 
@@ -309,8 +329,8 @@ impl<'m> TestDbBuilder<'m> {
     ///
     /// # Errors
     ///
-    /// As [`TestDb::new`]; [`Error::UnknownVersion`] when [`up_to`](Self::up_to) names no
-    /// migration.
+    /// As [`TestDb::new`]; [`trek::Error::UnknownVersion`] when [`up_to`](Self::up_to)
+    /// names no migration.
     pub fn build(self) -> Result<TestDb<'m>> {
         let (spec, server) = self.resolve()?;
         let ready = template::ensure(&server, &spec)?;
@@ -342,8 +362,9 @@ impl<'m> TestDbBuilder<'m> {
     ///
     /// # Errors
     ///
-    /// [`Error::Protected`] when the database is stamped `prod` by trek; otherwise as
-    /// [`TestDb::new`].
+    /// [`trek::Error::Protected`] when the database is stamped `prod` by trek (in the
+    /// builder's [`schema`](Self::schema)); an error when its stamp cannot be read; otherwise
+    /// as [`TestDb::new`].
     pub fn reset_database(self, url: &str) -> Result<()> {
         let server = Server::given(url, "the URL of the database to reset")?;
         let config = Config::from_str(url)
@@ -353,7 +374,7 @@ impl<'m> TestDbBuilder<'m> {
             .or(config.get_user())
             .unwrap_or("postgres")
             .to_owned();
-        refuse_prod(&server, &database)?;
+        refuse_prod(&server, &database, &self.schema)?;
         let spec = self.spec()?;
         let template = template::ensure(&server, &spec)?;
         let mut admin = server.maintenance()?;
@@ -375,6 +396,7 @@ impl<'m> TestDbBuilder<'m> {
             migrations: self.migrations,
             target: self.up_to.as_deref().map(parse_version).transpose()?,
             seeds: self.seeds,
+            schema: self.schema.clone(),
             label: self.label.clone(),
         })
     }
@@ -387,10 +409,11 @@ impl<'m> TestDbBuilder<'m> {
                 .versioned()
                 .any(|m| m.version() == Some(target))
             {
-                return Err(Error::UnknownVersion {
+                return Err(trek::Error::UnknownVersion {
                     version: target.to_string(),
                     hint: Some("TestDbBuilder::up_to takes the version of a migration".to_owned()),
-                });
+                }
+                .into());
             }
         }
         let server = match &self.server_url {
@@ -419,13 +442,13 @@ pub fn reset_database(url: &str, migrations: &Migrations) -> Result<()> {
 ///
 /// # Errors
 ///
-/// [`Error::Protected`] on a database stamped `prod`; otherwise as [`Migrator::reset`].
+/// [`trek::Error::Protected`] on a database stamped `prod`; otherwise as [`Migrator::reset`].
 pub fn reset_schemas(client: &mut Client, migrations: &Migrations) -> Result<Report> {
-    Migrator::new(migrations)
-        .workflow(crate::Workflow::Dev)
+    Ok(Migrator::new(migrations)
+        .workflow(trek::Workflow::Dev)
         .seeds(false)
-        .client_label(format!("trek::testing pid {}", std::process::id()))
-        .reset(client)
+        .client_label(format!("trek_testing pid {}", std::process::id()))
+        .reset(client)?)
 }
 
 /// Copies `template` into `name`; when a builder of a newer template dropped it meanwhile,
@@ -475,28 +498,58 @@ fn next_name(slot: &str) -> String {
 }
 
 fn parse_version(text: &str) -> Result<Version> {
-    Version::parse(text).map_err(|e| Error::UnknownVersion {
-        version: text.to_owned(),
-        hint: Some(e.reason.to_owned()),
+    Version::parse(text).map_err(|e| {
+        trek::Error::UnknownVersion {
+            version: text.to_owned(),
+            hint: Some(e.reason.to_owned()),
+        }
+        .into()
     })
 }
 
-/// Refuses to drop a database trek stamped `prod`.
-fn refuse_prod(server: &Server, database: &str) -> Result<()> {
-    let Ok(mut client) = server.connect(database) else {
-        return Ok(()); // it does not exist (yet): nothing to protect
+/// Refuses to drop a database trek stamped `prod` (in `schema`, where trek's tables are).
+fn refuse_prod(server: &Server, database: &str, schema: &str) -> Result<()> {
+    let mut client = match server.connect(database) {
+        Ok(client) => client,
+        Err(Error::Database { source, .. })
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
+        {
+            return Ok(()); // it does not exist (yet): nothing to protect
+        }
+        Err(e) => return Err(e),
     };
-    let stamp = client
-        .query_opt("SELECT value FROM trek.meta WHERE key = 'environment'", &[])
-        .ok()
-        .flatten()
-        .map(|row| row.get::<_, String>(0));
+    let stamp = match client.query_opt(
+        &format!(
+            "SELECT value FROM {}.meta WHERE key = 'environment'",
+            quote_ident(schema)
+        ),
+        &[],
+    ) {
+        Ok(row) => row.map(|row| row.get::<_, String>(0)),
+        // No trek tables (or schema) there: trek never stamped it.
+        Err(e)
+            if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+                || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
+        {
+            None
+        }
+        Err(e) => {
+            return Err(Error::db(
+                format!(
+                    "could not read the environment stamp of {database} (in {schema}.meta), so \
+                     it was not reset"
+                ),
+                e,
+            ))
+        }
+    };
     match stamp {
-        Some(stamp) if stamp == "prod" => Err(Error::Protected {
+        Some(stamp) if stamp == "prod" => Err(trek::Error::Protected {
             database: database.to_owned(),
             stamp,
             action: "reset it from a test template".to_owned(),
-        }),
+        }
+        .into()),
         _ => Ok(()),
     }
 }

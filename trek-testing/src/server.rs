@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use postgres::{Client, Config, NoTls};
+use trek::postgres::{Client, Config, NoTls};
+use trek_local_server::{LocalServer, ServerInfo};
 
 use crate::error::{Error, Result};
-use crate::local_server::{LocalServer, ServerInfo};
 
 /// The variable naming the server for tests, read first.
 pub const TEST_DATABASE_URL_VAR: &str = "TREK_TEST_DATABASE_URL";
@@ -83,7 +83,7 @@ impl Server {
         let info = match cached.as_ref() {
             Some(info) => info.clone(),
             None => {
-                let info = local_server().start()?;
+                let info = local_server().start().map_err(Error::LocalServer)?;
                 *cached = Some(info.clone());
                 info
             }
@@ -218,7 +218,7 @@ pub fn with_database(url: &str, database: &str) -> String {
         Some(slash) => &base[..authority_start + slash],
         None => base,
     };
-    let encoded = crate::connect::percent_encode(database);
+    let encoded = trek::percent_encode(database);
     match query {
         Some(query) => format!("{server}/{encoded}?{query}"),
         None => format!("{server}/{encoded}"),

@@ -10,8 +10,9 @@
 //! <target>/trek/postgres/server.log  its log
 //! ```
 //!
-//! [`LocalServer::start`] finds `initdb`, `pg_ctl` and `postgres` (on `PATH`, in
-//! `pg_config --bindir`, or in the newest `/usr/lib/postgresql/*/bin`), makes the cluster when
+//! [`LocalServer::start`] finds `initdb`, `pg_ctl` and `postgres` with `trek-pg-binaries` (on
+//! `PATH`, in `pg_config --bindir`, or in the newest `/usr/lib/postgresql/*/bin`; or in a folder
+//! given with [`LocalServer::bin_dir`]), makes the cluster when
 //! there is none, starts it when it is not running and returns a [`ServerInfo`] whose
 //! [`url`](ServerInfo::url) any client takes. Many processes may call it at once (parallel test
 //! binaries, several instances of an application): a file lock lets one of them start the
@@ -38,17 +39,24 @@
 //! allows (about 100 bytes), the socket goes to `<temp dir>/trek-<hash>/socket`.
 //!
 //! ```no_run
+//! use trek_local_server::LocalServer;
+//!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = trek::LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
+//! let server = LocalServer::for_manifest_dir(env!("CARGO_MANIFEST_DIR").as_ref());
 //! let info = server.start()?;
-//! let mut client = trek::postgres::Client::connect(&info.url("postgres"), trek::postgres::NoTls)?;
+//! let mut client = postgres::Client::connect(&info.url("postgres"), postgres::NoTls)?;
 //! client.batch_execute("CREATE DATABASE app_dev")?;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The engine (`trek-runtime`) does not know this crate: `cargo trek`, the test harness
+//! (`trek-testing`) and applications that want a server on demand use it beside the engine.
+//! Unix only: on other systems the crate is empty.
+#![cfg(unix)]
+#![deny(missing_docs)]
 
 mod account;
-pub(crate) mod binaries;
 mod error;
 mod port;
 
@@ -70,7 +78,7 @@ use std::time::Duration;
 use tracing::{debug, info, warn};
 
 use account::Account;
-use binaries::Binaries;
+use trek_pg_binaries::{BinDir, Major, Search, SERVER_PROGRAMS};
 
 /// The longest socket directory trek uses in place: a unix socket path (`<dir>/.s.PGSQL.NNNNN`)
 /// must fit in 108 bytes with its terminating NUL, everywhere trek runs.
@@ -87,6 +95,8 @@ const SETTINGS_FILE: &str = "trek.conf";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalServer {
     target_dir: PathBuf,
+    /// Where to look for PostgreSQL's programs.
+    search: Search,
 }
 
 /// A running local server.
@@ -131,7 +141,16 @@ impl LocalServer {
     pub fn for_target_dir(target_dir: &Path) -> Self {
         Self {
             target_dir: target_dir.to_path_buf(),
+            search: Search::new(),
         }
+    }
+
+    /// Looks for `initdb`, `pg_ctl` and `postgres` in `dir` first, before `PATH`,
+    /// `pg_config --bindir` and `/usr/lib/postgresql/*/bin`.
+    #[must_use]
+    pub fn bin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.search = self.search.folder(dir);
+        self
     }
 
     /// The local server of the cargo package in `manifest_dir`: the target directory is
@@ -170,7 +189,7 @@ impl LocalServer {
             debug!(port = info.port, data_dir = %info.data_dir.display(), "reusing the running local server");
             return Ok(info);
         }
-        let binaries = Binaries::find().ok_or(LocalServerError::BinariesNotFound)?;
+        let binaries = layout.binaries()?;
         layout.prepare_dirs()?;
         if layout.data_dir.join("PG_VERSION").is_file() {
             layout.check_version(&binaries)?;
@@ -266,6 +285,7 @@ impl LocalServer {
             temp_dir,
             run_as,
             server_uid,
+            search: self.search.clone(),
         })
     }
 }
@@ -294,11 +314,22 @@ struct Layout {
     run_as: RunAs,
     /// The uid the server runs as, when known.
     server_uid: Option<u32>,
+    /// Where to look for PostgreSQL's programs.
+    search: Search,
 }
 
 impl Layout {
     fn uses_temp_dir(&self) -> bool {
         self.cluster_dir.starts_with(&self.temp_dir) || self.socket_dir.starts_with(&self.temp_dir)
+    }
+
+    /// The folder of `initdb`, `pg_ctl` and `postgres`.
+    fn binaries(&self) -> Result<BinDir, LocalServerError> {
+        self.search
+            .find(SERVER_PROGRAMS)
+            .ok_or_else(|| LocalServerError::BinariesNotFound {
+                looked_in: self.search.places(),
+            })
     }
 
     fn info(&self, port: u16, started: bool) -> ServerInfo {
@@ -441,7 +472,7 @@ impl Layout {
 
     /// Makes the cluster with `initdb`: superuser `postgres`, trust authentication, UTF-8,
     /// locale `C.UTF-8` (or `C` where that locale does not exist).
-    fn init(&self, binaries: &Binaries) -> Result<(), LocalServerError> {
+    fn init(&self, binaries: &BinDir) -> Result<(), LocalServerError> {
         if self.data_dir.exists() {
             // A cluster whose initdb was interrupted: it holds nothing.
             warn!(dir = %self.data_dir.display(), "removing an incomplete cluster");
@@ -451,7 +482,7 @@ impl Layout {
         info!(dir = %self.data_dir.display(), "creating the local PostgreSQL cluster");
         let mut result = Ok(());
         for locale in ["C.UTF-8", "C"] {
-            let mut cmd = self.command(&binaries.initdb());
+            let mut cmd = self.command(&binaries.program("initdb"));
             cmd.arg("-D")
                 .arg(&self.data_dir)
                 .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
@@ -478,23 +509,25 @@ impl Layout {
     }
 
     /// Refuses a cluster made by another major version than `binaries`.
-    fn check_version(&self, binaries: &Binaries) -> Result<(), LocalServerError> {
+    fn check_version(&self, binaries: &BinDir) -> Result<(), LocalServerError> {
         let path = self.data_dir.join("PG_VERSION");
         let cluster = fs::read_to_string(&path).map_err(LocalServerError::io("read", &path))?;
         let cluster = cluster.trim();
-        match binaries.major_version() {
-            Some(found) if found != cluster => Err(LocalServerError::VersionMismatch {
-                data_dir: self.data_dir.clone(),
-                cluster: cluster.to_owned(),
-                binaries: found,
-                bin_dir: binaries.dir.clone(),
-            }),
+        match binaries.major() {
+            Some(found) if cluster.parse::<Major>() != Ok(found) => {
+                Err(LocalServerError::VersionMismatch {
+                    data_dir: self.data_dir.clone(),
+                    cluster: cluster.to_owned(),
+                    binaries: found.to_string(),
+                    bin_dir: binaries.dir().to_path_buf(),
+                })
+            }
             _ => Ok(()),
         }
     }
 
     /// Starts the server on a free port (the one it had before when free) and returns it.
-    fn launch(&self, binaries: &Binaries) -> Result<u16, LocalServerError> {
+    fn launch(&self, binaries: &BinDir) -> Result<u16, LocalServerError> {
         let settings = self.data_dir.join(SETTINGS_FILE);
         let first = fs::read_to_string(&settings)
             .ok()
@@ -509,7 +542,7 @@ impl Layout {
             })?;
             self.write_settings(&settings, port)?;
             let log_offset = fs::metadata(&self.log_file).map_or(0, |m| m.len());
-            let mut cmd = self.command(&binaries.pg_ctl());
+            let mut cmd = self.command(&binaries.program("pg_ctl"));
             cmd.arg("start")
                 .args(["-w", "-t", PG_CTL_WAIT_SECONDS, "-D"])
                 .arg(&self.data_dir)
@@ -558,10 +591,8 @@ impl Layout {
         if self.running().is_none() {
             return Ok(());
         }
-        let Some(binaries) = Binaries::find() else {
-            return Err(LocalServerError::BinariesNotFound);
-        };
-        let mut cmd = self.command(&binaries.pg_ctl());
+        let binaries = self.binaries()?;
+        let mut cmd = self.command(&binaries.program("pg_ctl"));
         cmd.arg("stop")
             .args(["-m", "fast", "-w", "-t", PG_CTL_WAIT_SECONDS, "-D"])
             .arg(&self.data_dir);

@@ -11,11 +11,14 @@ use std::path::PathBuf;
 pub enum LocalServerError {
     /// `initdb`, `pg_ctl` and `postgres` were found nowhere trek looks.
     #[error(
-        "PostgreSQL's binaries were not found (looked on PATH, in `pg_config --bindir` and in \
-         /usr/lib/postgresql/*/bin): install PostgreSQL (apt-get install postgresql), or point \
-         trek at a server of your own with DATABASE_URL"
+        "PostgreSQL's binaries were not found (looked in {looked_in}): install PostgreSQL \
+         (apt-get install postgresql), or point trek at a server of your own with DATABASE_URL"
     )]
-    BinariesNotFound,
+    BinariesNotFound {
+        /// Where trek looked, in words: `PATH, `pg_config --bindir` and
+        /// /usr/lib/postgresql/*/bin`, after the folder given when there was one.
+        looked_in: String,
+    },
 
     /// trek runs as root, and PostgreSQL refuses to: the unprivileged account to run it as does
     /// not exist.
@@ -132,7 +135,7 @@ pub enum LocalServerError {
 }
 
 impl LocalServerError {
-    pub(super) fn io(
+    pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(io::Error) -> Self {

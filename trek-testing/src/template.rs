@@ -28,15 +28,19 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use postgres::error::SqlState;
-use postgres::Client;
-use trek_core::{Checksum, Migrations, Version};
+use trek::postgres::error::SqlState;
+use trek::postgres::Client;
+use trek::{
+    describe_postgres_error, quote_ident, quote_literal, Checksum, Migrations, Migrator, Version,
+    Workflow, LAYOUT_VERSION,
+};
 
-use super::server::Server;
 use crate::error::{Error, Result};
-use crate::history::meta::LAYOUT_VERSION;
-use crate::sql::{quote_ident, quote_literal};
-use crate::{Migrator, Workflow};
+use crate::server::Server;
+
+/// The schema of trek's tables unless [`crate::TestDbBuilder::schema`] says otherwise: the
+/// engine's default.
+pub(crate) const DEFAULT_SCHEMA: &str = "trek";
 
 /// How long a test database may live before a later run of the same slot drops it as left
 /// behind by a killed test process.
@@ -81,6 +85,8 @@ pub(crate) struct Spec<'m> {
     pub target: Option<Version>,
     /// Whether seeds are applied.
     pub seeds: bool,
+    /// The schema of trek's tables.
+    pub schema: String,
     /// Names the slot instead of the migrations folder.
     pub label: Option<String>,
 }
@@ -91,7 +97,8 @@ impl<'m> Spec<'m> {
         Migrator::new(self.migrations)
             .workflow(Workflow::Dev)
             .seeds(self.seeds)
-            .client_label(format!("trek::testing pid {}", std::process::id()))
+            .schema(self.schema.clone())
+            .client_label(format!("trek_testing pid {}", std::process::id()))
     }
 
     /// What the template is for: 10 hex digits.
@@ -111,14 +118,23 @@ impl<'m> Spec<'m> {
             hasher.write(part.as_bytes());
             hasher.write(&[0]);
         }
+        // Another schema is another slot; the default one adds nothing, so the templates
+        // made before the schema could be chosen keep their names.
+        if self.schema != DEFAULT_SCHEMA {
+            hasher.write(b"schema ");
+            hasher.write(self.schema.as_bytes());
+            hasher.write(&[0]);
+        }
         format!("{:010x}", hasher.finish() & 0xff_ffff_ffff)
     }
 
     /// The combined checksum of what goes into the template: 16 hex digits.
     pub(crate) fn sum(&self) -> String {
+        // The first line names the harness's own format (it stays `trek::testing 1`, its name
+        // when it lived in the engine, so existing templates keep their names).
         let mut text = format!(
             "trek::testing 1\ntrek {}\nlayout {LAYOUT_VERSION}\nseeds {}\n",
-            crate::TREK_VERSION,
+            trek::TREK_VERSION,
             self.seeds
         );
         for m in self.scripts() {
@@ -141,7 +157,7 @@ impl<'m> Spec<'m> {
     }
 
     /// The scripts the template applies, in order.
-    fn scripts(&self) -> Vec<&trek_core::Migration> {
+    fn scripts(&self) -> Vec<&trek::Migration> {
         match &self.target {
             Some(target) => self
                 .migrations
@@ -263,7 +279,7 @@ fn build(server: &Server, admin: &mut Client, spec: &Spec<'_>, template: &Templa
         if let Some(target) = &spec.target {
             migrator = migrator.target(target.clone());
         }
-        migrator.run(&mut client)
+        Ok(migrator.run(&mut client)?)
     });
     if let Err(e) = migrated {
         // A failing migration: nothing to keep (the next attempt starts over anyway).
@@ -285,7 +301,7 @@ fn build(server: &Server, admin: &mut Client, spec: &Spec<'_>, template: &Templa
             b = quote_ident(&building),
             t = quote_ident(&template.name),
             comment = quote_literal(&format!(
-                "trek::testing template of {} ({} scripts{})",
+                "trek_testing template of {} ({} scripts{})",
                 spec.label
                     .as_deref()
                     .or(spec.migrations.source_dir())
@@ -322,7 +338,7 @@ fn drop_other_templates(admin: &mut Client, template: &Template) {
     ) {
         Ok(rows) => rows.into_iter().map(|r| r.get(0)).collect(),
         Err(e) => {
-            tracing::warn!(error = %crate::describe_postgres_error(&e), "could not list old test templates");
+            tracing::warn!(error = %describe_postgres_error(&e), "could not list old test templates");
             return;
         }
     };
@@ -342,7 +358,7 @@ fn drop_other_templates(admin: &mut Client, template: &Template) {
                     let _ = admin
                         .batch_execute(&format!("ALTER DATABASE {ident} WITH IS_TEMPLATE true"));
                 }
-                tracing::debug!(template = %name, error = %crate::describe_postgres_error(&e), "kept an outdated test template in use");
+                tracing::debug!(template = %name, error = %describe_postgres_error(&e), "kept an outdated test template in use");
             }
         }
     }
@@ -393,7 +409,7 @@ fn sweep_stale_test_databases(admin: &mut Client, slot: &str, local: bool) {
             match admin.batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name))) {
                 Ok(()) => tracing::info!(database = %name, "dropped a test database left behind"),
                 Err(e) => {
-                    tracing::debug!(database = %name, error = %crate::describe_postgres_error(&e), "kept an old test database")
+                    tracing::debug!(database = %name, error = %describe_postgres_error(&e), "kept an old test database")
                 }
             }
         }
@@ -424,7 +440,7 @@ pub(crate) fn clone_into(
     template: &str,
     database: &str,
     strategy: CloneStrategy,
-) -> std::result::Result<(), postgres::Error> {
+) -> std::result::Result<(), trek::postgres::Error> {
     let version = server_version_num(admin)?;
     retry_while_in_use(|| {
         admin.batch_execute(&format!(
@@ -437,7 +453,7 @@ pub(crate) fn clone_into(
 }
 
 /// `server_version_num` of the session's server.
-fn server_version_num(admin: &mut Client) -> std::result::Result<i32, postgres::Error> {
+fn server_version_num(admin: &mut Client) -> std::result::Result<i32, trek::postgres::Error> {
     let row = admin.query_one("SELECT current_setting('server_version_num')::int", &[])?;
     Ok(row.get(0))
 }
@@ -445,8 +461,8 @@ fn server_version_num(admin: &mut Client) -> std::result::Result<i32, postgres::
 /// Runs `work` again while PostgreSQL says a database it needs has sessions (a session that
 /// just closed can linger for a few milliseconds), for up to 10 seconds.
 fn retry_while_in_use(
-    mut work: impl FnMut() -> std::result::Result<(), postgres::Error>,
-) -> std::result::Result<(), postgres::Error> {
+    mut work: impl FnMut() -> std::result::Result<(), trek::postgres::Error>,
+) -> std::result::Result<(), trek::postgres::Error> {
     let started = Instant::now();
     loop {
         match work() {
@@ -462,7 +478,7 @@ fn retry_while_in_use(
 }
 
 /// Whether `e` says the template does not exist (dropped by a builder of a newer one).
-pub(crate) fn is_missing(e: &postgres::Error) -> bool {
+pub(crate) fn is_missing(e: &trek::postgres::Error) -> bool {
     e.code() == Some(&SqlState::INVALID_CATALOG_NAME)
 }
 
@@ -474,6 +490,7 @@ pub(crate) fn forget(server: &Server, template: &str) {
 /// The advisory lock key of a template's builders.
 fn lock_key(name: &str) -> i64 {
     let mut hasher = Fnv::default();
+    // Unchanged since the harness lived in the engine, so builders of every version share it.
     hasher.write(b"trek::testing template ");
     hasher.write(name.as_bytes());
     i64::from_ne_bytes(hasher.finish().to_ne_bytes())
@@ -512,7 +529,7 @@ impl std::hash::Hasher for Fnv {
 mod tests {
     use std::borrow::Cow;
 
-    use trek_core::{Directives, Kind, Migration};
+    use trek::{Directives, Kind, Migration};
 
     use super::*;
 
@@ -534,6 +551,7 @@ mod tests {
             migrations,
             target: None,
             seeds: false,
+            schema: DEFAULT_SCHEMA.to_owned(),
             label: None,
         }
     }
