@@ -1,11 +1,12 @@
 //! The one error type of `cargo trek`: what went wrong, which exit status it means, and how it
-//! is shown to people (text on stderr) and to machines (`{"error": {...}}` on stdout).
+//! is shown to people (text on stderr) and to machines (a [`json::ErrorDoc`] on stdout).
 
 use std::io;
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
 use trek::{LocalServerError, SourceErrors};
+
+use crate::json;
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -179,36 +180,20 @@ impl Error {
         }
     }
 
-    /// A short, stable name for the kind of error, for `--json`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of error, for `--json`.
+    pub fn kind(&self) -> json::ErrorKind {
+        use json::ErrorKind as K;
         match self {
-            Error::Usage { .. } => "usage",
-            Error::Project { .. } => "project",
-            Error::Config { .. } => "config",
-            Error::Source { .. } => "migrations",
-            Error::Connect { .. } => "connect",
-            Error::LocalServer(_) => "local_server",
-            Error::Runtime { error, .. } => match &**error {
-                trek::Error::Migration { .. } => "migration_failed",
-                trek::Error::LockTimeout { .. } => "lock_timeout",
-                trek::Error::OutOfOrder { .. } => "out_of_order",
-                trek::Error::Modified { .. } => "modified",
-                trek::Error::Failed { .. } => "failed_earlier",
-                trek::Error::Protected { .. } => "protected",
-                trek::Error::MissingDown { .. } => "missing_down",
-                trek::Error::UnknownVersion { .. } => "unknown_version",
-                trek::Error::AlreadyApplied { .. } => "already_applied",
-                trek::Error::NoSnapshot { .. } => "no_snapshot",
-                trek::Error::DatabaseBusy { .. } => "database_busy",
-                trek::Error::Snapshot { .. } => "snapshot",
-                trek::Error::NeedsConnector { .. } => "needs_connector",
-                trek::Error::BadSchemaName { .. } => "bad_schema_name",
-                trek::Error::Database { .. } => "database",
-                _ => "runtime",
-            },
-            Error::Io { .. } => "io",
-            Error::Output(_) => "output",
-            Error::Check { .. } => "check_failed",
+            Error::Usage { .. } => K::Usage,
+            Error::Project { .. } => K::Project,
+            Error::Config { .. } => K::Config,
+            Error::Source { .. } => K::Migrations,
+            Error::Connect { .. } => K::Connect,
+            Error::LocalServer(_) => K::LocalServer,
+            Error::Runtime { error, .. } => runtime_kind(error),
+            Error::Io { .. } => K::Io,
+            Error::Output(_) => K::Output,
+            Error::Check { .. } => K::CheckFailed,
         }
     }
 
@@ -217,58 +202,98 @@ impl Error {
         trek::error_chain(self)
     }
 
-    /// The error as the JSON document `--json` prints.
-    pub fn to_json(&self) -> Value {
-        let mut error = json!({
-            "kind": self.kind(),
-            "message": self.chain(),
-            "exit_code": self.exit_code(),
-        });
+    /// The problems of a bad migrations folder, each naming its file with the folder.
+    pub fn problems(dir: &str, errors: &SourceErrors) -> Vec<json::Problem> {
+        errors
+            .iter()
+            .map(|e| json::Problem {
+                path: if e.path.is_relative() {
+                    format!("{dir}/{}", e.path.display())
+                } else {
+                    e.path.display().to_string()
+                },
+                line: e.line,
+                message: e.kind.to_string(),
+            })
+            .collect()
+    }
+
+    /// The error as the document `--json` prints.
+    pub fn to_json(&self) -> json::ErrorDoc {
+        let mut error = json::Error::new(self.kind(), self.chain(), self.exit_code());
         match self {
             Error::Config {
                 path: Some(path), ..
             } => {
-                error["file"] = json!(path.display().to_string());
+                error.file = Some(path.display().to_string());
             }
             Error::Source { dir, errors } => {
-                error["problems"] = errors
-                    .iter()
-                    .map(|e| {
-                        json!({
-                            "path": if e.path.is_relative() { format!("{dir}/{}", e.path.display()) } else { e.path.display().to_string() },
-                            "line": e.line,
-                            "message": e.kind.to_string(),
-                        })
-                    })
-                    .collect();
+                error.problems = Some(Error::problems(dir, errors));
             }
             Error::Runtime {
                 error: runtime,
                 migrations,
             } => {
-                let trek::Error::Migration {
+                if let trek::Error::Migration {
                     label,
                     failure,
                     marked_failed,
                 } = &**runtime
-                else {
-                    return json!({ "error": error });
-                };
-                error["migration"] = json!(label);
-                error["marked_failed"] = json!(marked_failed);
-                error["sql"] = json!({
-                    "code": failure.code,
-                    "message": failure.message,
-                    "detail": failure.detail,
-                    "hint": failure.hint,
-                    "path": format!("{migrations}/{}", failure.path),
-                    "line": failure.location.as_ref().map(|l| l.line),
-                    "column": failure.location.as_ref().map(|l| l.column),
-                    "line_text": failure.location.as_ref().map(|l| l.line_text.clone()),
-                });
+                {
+                    error.migration = Some(label.clone());
+                    error.marked_failed = Some(*marked_failed);
+                    error.sql = Some(json::SqlFailure {
+                        code: failure.code.clone(),
+                        message: failure.message.clone(),
+                        detail: failure.detail.clone(),
+                        hint: failure.hint.clone(),
+                        path: format!("{migrations}/{}", failure.path),
+                        line: failure.location.as_ref().map(|l| l.line),
+                        column: failure.location.as_ref().map(|l| l.column),
+                        line_text: failure.location.as_ref().map(|l| l.line_text.clone()),
+                    });
+                }
             }
-            _ => {}
+            Error::Usage { .. }
+            | Error::Project { .. }
+            | Error::Config { path: None, .. }
+            | Error::Connect { .. }
+            | Error::LocalServer(_)
+            | Error::Io { .. }
+            | Error::Output(_)
+            | Error::Check { .. } => {}
         }
-        json!({ "error": error })
+        json::ErrorDoc {
+            schema: json::ErrorSchema,
+            error,
+        }
+    }
+}
+
+/// The kind of an engine error. Every variant is named; the wildcard is what
+/// `#[non_exhaustive]` demands, and is an engine failure without a kind of its own.
+fn runtime_kind(error: &trek::Error) -> json::ErrorKind {
+    use json::ErrorKind as K;
+    match error {
+        trek::Error::Migration { .. } => K::MigrationFailed,
+        trek::Error::LockTimeout { .. } => K::LockTimeout,
+        trek::Error::OutOfOrder { .. } => K::OutOfOrder,
+        trek::Error::Modified { .. } => K::Modified,
+        trek::Error::Failed { .. } => K::FailedEarlier,
+        trek::Error::Protected { .. } => K::Protected,
+        trek::Error::MissingDown { .. } => K::MissingDown,
+        trek::Error::UnknownVersion { .. } => K::UnknownVersion,
+        trek::Error::AlreadyApplied { .. } => K::AlreadyApplied,
+        trek::Error::NoSnapshot { .. } => K::NoSnapshot,
+        trek::Error::DatabaseBusy { .. } => K::DatabaseBusy,
+        trek::Error::Snapshot { .. } => K::Snapshot,
+        trek::Error::NeedsConnector { .. } => K::NeedsConnector,
+        trek::Error::BadSchemaName { .. } => K::BadSchemaName,
+        trek::Error::Database { .. } => K::Database,
+        trek::Error::NoTransactionInBatch { .. }
+        | trek::Error::NewerLayout { .. }
+        | trek::Error::SeedsRefused { .. }
+        | trek::Error::LocalServer(_) => K::Runtime,
+        _ => K::Runtime,
     }
 }
