@@ -69,7 +69,10 @@ impl Scenario {
             r#""$1": "[bytes]""#,
         );
         settings.add_filter(r#""(client|db_user)": "[^"]*""#, r#""$1": "[client]""#);
-        settings.add_filter(r#""trek_version": "[^"]*""#, r#""trek_version": "[version]""#);
+        settings.add_filter(
+            r#""trek_version": "[^"]*""#,
+            r#""trek_version": "[version]""#,
+        );
         settings.add_filter(r"\(\d+ ms\)", "([ms])");
         settings.add_filter(r"in \d+ ms", "in [ms]");
         settings.add_filter(r"\d+(\.\d)? (B|KiB|MiB|GiB)\b", "[size]");
@@ -141,7 +144,8 @@ fn pin_output(settings: &insta::Settings, name: &str, args: &[&str], out: &Outpu
     let text = format!(
         "$ cargo trek {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
         args.join(" "),
-        out.code.map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+        out.code
+            .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
         out.stdout,
         out.stderr
     );
@@ -196,11 +200,23 @@ fn offline_commands() {
     assert!(!doc.ok);
     assert_eq!(doc.problems.len(), 5, "{doc:?}");
     for (path, sql) in [
-        ("0002_add_email.sql", "ALTER TABLE users ADD COLUMN email text;\n"),
-        ("0003_index_users.sql", "CREATE INDEX users_email ON users (email);\n"),
+        (
+            "0002_add_email.sql",
+            "ALTER TABLE users ADD COLUMN email text;\n",
+        ),
+        (
+            "0003_index_users.sql",
+            "CREATE INDEX users_email ON users (email);\n",
+        ),
         ("0003_index_users.down.sql", "DROP INDEX users_email;\n"),
-        ("seeds/0001_demo_users.sql", "INSERT INTO users VALUES (1, 'a@b.c');\n"),
-        ("repeatable/user_views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n"),
+        (
+            "seeds/0001_demo_users.sql",
+            "INSERT INTO users VALUES (1, 'a@b.c');\n",
+        ),
+        (
+            "repeatable/user_views.sql",
+            "CREATE OR REPLACE VIEW v AS SELECT 1;\n",
+        ),
     ] {
         s.project.file(&format!("migrations/{path}"), sql);
     }
@@ -208,15 +224,18 @@ fn offline_commands() {
     let doc: json::Verify = s.pin_json("verify_json", &["verify", "--json"]);
     assert!(doc.ok);
     assert_eq!(doc.versioned, Some(3));
-    s.project.file("migrations/0004 no underscore.sql", "SELECT 1;\n");
+    s.project
+        .file("migrations/0004 no underscore.sql", "SELECT 1;\n");
     s.project.file("migrations/0002_same.sql", "SELECT 1;\n");
     let doc: json::ErrorDoc = s.pin_json("error_migrations_json", &["status", "--json"]);
     assert_eq!(doc.error.kind, json::ErrorKind::Migrations);
     s.pin("error_migrations", &["status"]);
 
     s.pin("error_usage", &["up", "--to", "not-a-version"]);
-    let doc: json::ErrorDoc =
-        s.pin_json("error_usage_json", &["up", "--to", "not-a-version", "--json"]);
+    let doc: json::ErrorDoc = s.pin_json(
+        "error_usage_json",
+        &["up", "--to", "not-a-version", "--json"],
+    );
     assert_eq!(doc.error.kind, json::ErrorKind::Usage);
     assert_eq!(doc.error.exit_code, 2);
 
@@ -267,7 +286,10 @@ fn dev_workflow() {
     let doc: json::Status = s.pin_json("status_empty_json", &["status", "--json"]);
     assert!(!doc.initialized);
     assert_eq!(doc.migrations.len(), 3);
-    assert!(doc.migrations.iter().all(|m| m.state == json::State::Pending));
+    assert!(doc
+        .migrations
+        .iter()
+        .all(|m| m.state == json::State::Pending));
 
     // The dry run's statement table ends in a column of durations.
     s.filter(r"(?m)^(  (CREATE|ALTER|DROP|INSERT)\b.*?)\d+$", "$1[ms]");
@@ -365,6 +387,14 @@ fn dev_workflow() {
     audit.pin_table("audit", &["audit", "--limit", "6"]);
     assert_eq!(doc.entries.len(), 3);
     assert!(doc.entries.windows(2).all(|w| w[0].id > w[1].id));
+    let newest = &doc.entries[0];
+    assert_eq!(
+        (newest.action.as_str(), newest.outcome.as_str()),
+        ("apply", "failure")
+    );
+    assert_eq!(newest.version.as_deref(), Some("0003"));
+    assert!(newest.error.as_deref().is_some_and(|e| e.contains("22P02")));
+    assert_eq!(doc.entries[2].name.as_deref(), Some("add_email"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,12 +497,26 @@ fn prod_workflow() {
     );
     let doc: json::Restore = s.pin_json(
         "restore_json",
-        &["restore", "--env", "dev", "--from-dump", "schema.sql", "--json"],
+        &[
+            "restore",
+            "--env",
+            "dev",
+            "--from-dump",
+            "schema.sql",
+            "--json",
+        ],
     );
     assert_eq!(doc.pending, 1);
     let doc: json::ErrorDoc = s.pin_json(
         "error_protected_json",
-        &["restore", "--env", "prod", "--from-dump", "schema.sql", "--json"],
+        &[
+            "restore",
+            "--env",
+            "prod",
+            "--from-dump",
+            "schema.sql",
+            "--json",
+        ],
     );
     assert_eq!(doc.error.kind, json::ErrorKind::Protected);
     s.pin(

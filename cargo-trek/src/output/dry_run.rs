@@ -5,8 +5,8 @@ use trek::{DryRun, Outcome, Simulated};
 
 use super::human::{self, Table};
 use super::json::{kind, millis, severity, unmapped};
-use crate::json as doc;
 use super::{paint, style};
+use crate::json as doc;
 
 /// `1.2 MiB`.
 pub fn bytes(n: i64) -> String {

@@ -83,11 +83,7 @@ pub fn status(
         initialized: status.initialized,
         stamp: status.stamp.clone(),
         up_to_date: status.is_up_to_date(),
-        migrations: status
-            .entries
-            .iter()
-            .map(|e| entry(e, diff(e)))
-            .collect(),
+        migrations: status.entries.iter().map(|e| entry(e, diff(e))).collect(),
         plan: plan(&status.plan),
     }
 }
