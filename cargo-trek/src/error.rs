@@ -1,12 +1,13 @@
 //! The one error type of `cargo trek`: what went wrong, which exit status it means, and how it
-//! is shown to people (text on stderr) and to machines (`{"error": {...}}` on stdout).
+//! is shown to people (text on stderr) and to machines (a [`json::ErrorDoc`] on stdout).
 
 use std::io;
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
 use trek::SourceErrors;
 use trek_local_server::LocalServerError;
+
+use crate::json;
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -126,7 +127,7 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
                 trek::Script::Down => format!(
                     "the down script of {label} failed and {label} stays applied:\n{failure}"
                 ),
-                _ => format!("{label} failed and was not applied:\n{failure}"),
+                trek::Script::Up => format!("{label} failed and was not applied:\n{failure}"),
             };
             if *marked_failed {
                 text.push_str(
@@ -178,19 +179,20 @@ impl Error {
         }
     }
 
-    /// A short, stable name for the kind of error, for `--json`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of error, for `--json`.
+    pub fn kind(&self) -> json::ErrorKind {
+        use json::ErrorKind as K;
         match self {
-            Error::Usage { .. } => "usage",
-            Error::Project { .. } => "project",
-            Error::Config { .. } => "config",
-            Error::Source { .. } => "migrations",
-            Error::Connect { .. } => "connect",
-            Error::LocalServer(_) => "local_server",
-            Error::Runtime { error, .. } => error.kind().as_str(),
-            Error::Io { .. } => "io",
-            Error::Output(_) => "output",
-            Error::Check { .. } => "check_failed",
+            Error::Usage { .. } => K::Usage,
+            Error::Project { .. } => K::Project,
+            Error::Config { .. } => K::Config,
+            Error::Source { .. } => K::Migrations,
+            Error::Connect { .. } => K::Connect,
+            Error::LocalServer(_) => K::LocalServer,
+            Error::Runtime { error, .. } => K::Engine(error.kind().as_str().to_owned()),
+            Error::Io { .. } => K::Io,
+            Error::Output(_) => K::Output,
+            Error::Check { .. } => K::CheckFailed,
         }
     }
 
@@ -199,64 +201,76 @@ impl Error {
         trek::error_chain(self)
     }
 
-    /// The error as the JSON document `--json` prints.
-    pub fn to_json(&self) -> Value {
-        let mut error = json!({
-            "kind": self.kind(),
-            "message": self.chain(),
-            "exit_code": self.exit_code(),
-        });
+    /// The problems of a bad migrations folder, each naming its file with the folder.
+    pub fn problems(dir: &str, errors: &SourceErrors) -> Vec<json::Problem> {
+        errors
+            .iter()
+            .map(|e| json::Problem {
+                path: if e.path.is_relative() {
+                    format!("{dir}/{}", e.path.display())
+                } else {
+                    e.path.display().to_string()
+                },
+                line: e.line,
+                message: e.kind.to_string(),
+            })
+            .collect()
+    }
+
+    /// The error as the document `--json` prints.
+    pub fn to_json(&self) -> json::ErrorDoc {
+        let mut error = json::Error::new(self.kind(), self.chain(), self.exit_code());
         match self {
             Error::Config {
                 path: Some(path), ..
             } => {
-                error["file"] = json!(path.display().to_string());
+                error.file = Some(path.display().to_string());
             }
             Error::Source { dir, errors } => {
-                error["problems"] = errors
-                    .iter()
-                    .map(|e| {
-                        json!({
-                            "path": if e.path.is_relative() { format!("{dir}/{}", e.path.display()) } else { e.path.display().to_string() },
-                            "line": e.line,
-                            "message": e.kind.to_string(),
-                        })
-                    })
-                    .collect();
+                error.problems = Some(Error::problems(dir, errors));
             }
             Error::Runtime {
                 error: runtime,
                 migrations,
             } => {
-                let trek::Error::Migration {
+                if let trek::Error::Migration {
                     label,
                     script,
                     failure,
                     marked_failed,
                     ..
                 } = &**runtime
-                else {
-                    return json!({ "error": error });
-                };
-                error["migration"] = json!(label);
-                error["script"] = json!(match script {
-                    trek::Script::Down => "down",
-                    _ => "up",
-                });
-                error["marked_failed"] = json!(marked_failed);
-                error["sql"] = json!({
-                    "code": failure.code,
-                    "message": failure.message,
-                    "detail": failure.detail,
-                    "hint": failure.hint,
-                    "path": format!("{migrations}/{}", failure.path),
-                    "line": failure.location.as_ref().map(|l| l.line),
-                    "column": failure.location.as_ref().map(|l| l.column),
-                    "line_text": failure.location.as_ref().map(|l| l.line_text.clone()),
-                });
+                {
+                    error.migration = Some(label.clone());
+                    error.script = Some(match script {
+                        trek::Script::Down => json::ScriptKind::Down,
+                        trek::Script::Up => json::ScriptKind::Up,
+                    });
+                    error.marked_failed = Some(*marked_failed);
+                    error.sql = Some(json::SqlFailure {
+                        code: failure.code.clone(),
+                        message: failure.message.clone(),
+                        detail: failure.detail.clone(),
+                        hint: failure.hint.clone(),
+                        path: format!("{migrations}/{}", failure.path),
+                        line: failure.location.as_ref().map(|l| l.line),
+                        column: failure.location.as_ref().map(|l| l.column),
+                        line_text: failure.location.as_ref().map(|l| l.line_text.clone()),
+                    });
+                }
             }
-            _ => {}
+            Error::Usage { .. }
+            | Error::Project { .. }
+            | Error::Config { path: None, .. }
+            | Error::Connect { .. }
+            | Error::LocalServer(_)
+            | Error::Io { .. }
+            | Error::Output(_)
+            | Error::Check { .. } => {}
         }
-        json!({ "error": error })
+        json::ErrorDoc {
+            schema: json::ErrorSchema,
+            error,
+        }
     }
 }

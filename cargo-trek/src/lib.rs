@@ -4,7 +4,7 @@
 //! package once with `cargo metadata` ([`project`]), reads `Trek.toml` ([`config`]), resolves
 //! flags, the environment, `.env` and the file into one [`context::Context`], and hands it to
 //! the command ([`commands`], one module each). Commands print through an
-//! [`output::Printer`] — text for people, or one JSON document with `--json` — and return an
+//! [`output::Printer`] — text for people, or with `--json` one document of a type in [`json`] — and return an
 //! [`error::Error`], which owns the exit status: 0 success, 1 the work failed or a check found
 //! a problem, 2 bad usage, bad input or bad configuration.
 //!
@@ -22,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod database;
 pub mod error;
+pub mod json;
 pub mod output;
 pub mod project;
 pub mod tls;
@@ -123,13 +124,14 @@ fn clap_error(e: &clap::Error, json: bool) -> u8 {
         _ if json => {
             let printer = Printer::new(true, false, cli::ColorChoice::Never);
             let message = e.render().to_string();
-            let _ = printer.json(&serde_json::json!({
-                "error": {
-                    "kind": "usage",
-                    "message": message.trim_end(),
-                    "exit_code": EXIT_USAGE,
-                }
-            }));
+            let _ = printer.json(&json::ErrorDoc {
+                schema: json::ErrorSchema,
+                error: json::Error::new(
+                    json::ErrorKind::Usage,
+                    message.trim_end().to_owned(),
+                    EXIT_USAGE,
+                ),
+            });
             EXIT_USAGE
         }
         _ => {

@@ -36,7 +36,6 @@ impl fmt::Display for ObjectKey {
 
 /// How one object differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Change {
     /// The migrations make it; the other side does not have it.
     Missing,

@@ -71,7 +71,6 @@ pub struct Simulated {
 
 /// How a simulated script ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Outcome {
     /// It ran, and was rolled back with the rest.
     Simulated,

@@ -378,7 +378,6 @@ impl fmt::Display for ErrorKind {
 
 /// Which script of a migration failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Script {
     /// The up script (applying).
     Up,

@@ -43,7 +43,6 @@ use crate::error::{Error, Result};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
 pub enum Severity {
     /// Worth knowing; harmless here (a rewrite of a small table).
     Note,

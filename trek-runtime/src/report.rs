@@ -72,7 +72,6 @@ impl fmt::Display for Step {
 
 /// Something odd that did not stop the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Warning {
     /// An applied migration's file changed since it ran (prod warns; `--strict` refuses).
     Modified {

@@ -6,7 +6,6 @@ use trek_core::Kind;
 
 /// What a migration's state is in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum State {
     /// Applied, and the file still has the checksum it was applied with.
     Applied,

@@ -8,7 +8,6 @@ use std::str::FromStr;
 /// The first workflow to touch a database stamps it in `trek.meta`; a database stamped
 /// [`Workflow::Prod`] refuses the destructive ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Workflow {
     /// A developer's disposable database: edited migrations are rewound and re-applied, seeds run,
     /// and a binary older than its migrations folder is reported.

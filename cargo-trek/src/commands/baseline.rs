@@ -19,7 +19,9 @@ pub fn run(ctx: &Context, printer: &Printer, args: &BaselineArgs) -> Result<Exit
         .baseline(&mut db.client, &args.to)
         .map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json::report(&report, &db.url))?;
+        printer.json(&json::report::<crate::json::BaselineSchema>(
+            &report, &db.url,
+        ))?;
     } else {
         for line in human::report(&report, "recorded", &db.url, "has nothing to record") {
             printer.line(&line)?;

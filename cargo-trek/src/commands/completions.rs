@@ -5,10 +5,10 @@
 //! `cargo trek completions bash > ~/.local/share/bash-completion/completions/cargo-trek`.
 
 use clap::Args;
-use serde_json::json;
 
 use crate::cli::{CompletionsArgs, Trek};
 use crate::error::Error;
+use crate::json;
 use crate::output::Printer;
 use crate::Exit;
 
@@ -23,7 +23,11 @@ pub fn run(args: &CompletionsArgs, printer: &Printer) -> Result<Exit, Error> {
     clap_complete::generate(args.shell, &mut command, "cargo-trek", &mut script);
     let script = String::from_utf8_lossy(&script);
     if printer.json {
-        printer.json(&json!({ "shell": args.shell.to_string(), "script": script }))?;
+        printer.json(&json::Completions {
+            schema: json::CompletionsSchema,
+            shell: args.shell.to_string(),
+            script: script.into_owned(),
+        })?;
     } else {
         printer.raw_stdout(&script)?;
     }

@@ -2,13 +2,13 @@
 //! cluster under `target/trek/` made from the PostgreSQL binaries on the machine. Its database
 //! for the project is `<package>_<env>` (`<package>_dev` by default), created on demand.
 
-use serde_json::json;
 use trek_local_server::LocalServer;
 
 use crate::cli::DbCommand;
 use crate::context::{local_database_name, Context, Database};
 use crate::database;
 use crate::error::Error;
+use crate::json;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
@@ -27,7 +27,12 @@ pub fn run(ctx: &Context, printer: &Printer, command: &DbCommand) -> Result<Exit
             let (url, started) = database::local_url(ctx, &name)?;
             let url = database::mask(&url);
             if printer.json {
-                printer.json(&json!({ "running": true, "started": started, "url": url }))?;
+                printer.json(&json::DbStart {
+                    schema: json::DbStartSchema,
+                    running: true,
+                    started,
+                    url,
+                })?;
             } else {
                 let what = if started {
                     "started"
@@ -47,7 +52,12 @@ pub fn run(ctx: &Context, printer: &Printer, command: &DbCommand) -> Result<Exit
                 printer.note("started the local server");
             }
             if printer.json {
-                printer.json(&json!({ "url": url, "database": name, "started": started }))?;
+                printer.json(&json::DbUrl {
+                    schema: json::DbUrlSchema,
+                    url,
+                    database: name,
+                    started,
+                })?;
             } else {
                 printer.line(&url)?;
             }
@@ -58,7 +68,11 @@ pub fn run(ctx: &Context, printer: &Printer, command: &DbCommand) -> Result<Exit
                 server.stop().map_err(Error::LocalServer)?;
             }
             if printer.json {
-                printer.json(&json!({ "running": false, "stopped": running }))?;
+                printer.json(&json::DbStop {
+                    schema: json::DbStopSchema,
+                    running: false,
+                    stopped: running,
+                })?;
             } else if running {
                 printer.line(&format!(
                     "{} the local server",
@@ -71,7 +85,10 @@ pub fn run(ctx: &Context, printer: &Printer, command: &DbCommand) -> Result<Exit
         DbCommand::Destroy => {
             server.destroy().map_err(Error::LocalServer)?;
             if printer.json {
-                printer.json(&json!({ "destroyed": true }))?;
+                printer.json(&json::DbDestroy {
+                    schema: json::DbDestroySchema,
+                    destroyed: true,
+                })?;
             } else {
                 printer.line(&format!(
                     "{} the local server and its databases",

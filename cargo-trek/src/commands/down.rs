@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DownArgs) -> Result<Exit, Er
     progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json::report(&report, &db.url))?;
+        printer.json(&json::report::<crate::json::DownSchema>(&report, &db.url))?;
     } else {
         super::warnings(printer, &report.warnings);
         for line in human::report(&report, "reverted", &db.url, "has nothing to revert") {

@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 
-use serde_json::json;
 use similar::TextDiff;
 use trek::drift::{self, Change, ObjectDiff};
 use trek::{DumpOptions, Migrator, Workflow};
@@ -14,6 +13,7 @@ use crate::cli::DriftArgs;
 use crate::context::Context;
 use crate::database;
 use crate::error::Error;
+use crate::json;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
@@ -65,12 +65,13 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DriftArgs) -> Result<Exit, E
         .header("migrations", &against)
         .to_string();
     if printer.json {
-        printer.json(&json!({
-            "in_sync": diffs.is_empty(),
-            "against": against,
-            "objects": diffs.iter().map(object_json).collect::<Vec<_>>(),
-            "diff": diff,
-        }))?;
+        printer.json(&json::Drift {
+            schema: json::DriftSchema,
+            in_sync: diffs.is_empty(),
+            against: against.clone(),
+            objects: diffs.iter().map(object_json).collect(),
+            diff,
+        })?;
     } else if diffs.is_empty() {
         printer.line(&format!(
             "{} {against} has the schema the migrations make",
@@ -144,18 +145,17 @@ fn canonical(dump: &str, trek_schema: &str) -> String {
     out
 }
 
-fn object_json(d: &ObjectDiff) -> serde_json::Value {
+fn object_json(d: &ObjectDiff) -> json::ObjectDiff {
     let (change, details) = match &d.change {
-        Change::Missing => ("missing", Vec::new()),
-        Change::Extra => ("extra", Vec::new()),
-        Change::Changed { details } => ("changed", details.clone()),
-        _ => ("changed", Vec::new()),
+        Change::Missing => (json::Change::Missing, Vec::new()),
+        Change::Extra => (json::Change::Extra, Vec::new()),
+        Change::Changed { details } => (json::Change::Changed, details.clone()),
     };
-    json!({
-        "kind": d.object.kind,
-        "schema": d.object.schema,
-        "name": d.object.name,
-        "change": change,
-        "details": details,
-    })
+    json::ObjectDiff {
+        kind: d.object.kind.clone(),
+        schema: d.object.schema.clone(),
+        name: d.object.name.clone(),
+        change,
+        details,
+    }
 }

@@ -11,6 +11,7 @@ use trek::DumpOptions;
 use crate::cli::DumpArgs;
 use crate::context::Context;
 use crate::error::Error;
+use crate::json;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
@@ -27,11 +28,13 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DumpArgs) -> Result<Exit, Er
         Some(path) => {
             fs::write(path, &text).map_err(Error::io("write", path))?;
             if printer.json {
-                printer.json(&serde_json::json!({
-                    "database": db.url,
-                    "file": ctx.show_path(path),
-                    "bytes": text.len(),
-                }))?;
+                printer.json(&json::Dump {
+                    schema: json::DumpSchema,
+                    database: db.url.clone(),
+                    file: Some(ctx.show_path(path)),
+                    bytes: text.len(),
+                    dump: None,
+                })?;
             } else {
                 printer.line(&format!(
                     "{} {} {}",
@@ -44,10 +47,13 @@ pub fn run(ctx: &Context, printer: &Printer, args: &DumpArgs) -> Result<Exit, Er
                 ))?;
             }
         }
-        None if printer.json => printer.json(&serde_json::json!({
-            "database": db.url,
-            "dump": text,
-        }))?,
+        None if printer.json => printer.json(&json::Dump {
+            schema: json::DumpSchema,
+            database: db.url.clone(),
+            file: None,
+            bytes: text.len(),
+            dump: Some(text),
+        })?,
         None => printer.raw_stdout(&text)?,
     }
     Ok(Exit::Success)

@@ -5,11 +5,10 @@
 use std::fs;
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::config::FILE_NAME;
 use crate::context::Context;
 use crate::error::Error;
+use crate::json;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
@@ -137,12 +136,13 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
                 .map(|(_, p, _)| p.clone())
                 .collect::<Vec<_>>()
         };
-        printer.json(&json!({
-            "created": list(Done::Created),
-            "updated": list(Done::Updated),
-            "unchanged": list(Done::Kept),
-            "depends_on_trek": ctx.project.depends_on_trek,
-        }))?;
+        printer.json(&json::Init {
+            schema: json::InitSchema,
+            created: list(Done::Created),
+            updated: list(Done::Updated),
+            unchanged: list(Done::Kept),
+            depends_on_trek: ctx.project.depends_on_trek,
+        })?;
         return Ok(Exit::Success);
     }
     for (what, path, why) in &done {

@@ -12,7 +12,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
 use trek::{Kind, Version};
 use trek_core::file_name;
 
@@ -114,12 +113,13 @@ pub fn run(ctx: &Context, printer: &Printer, args: &NewArgs) -> Result<Exit, Err
         .map(|p| ctx.show_path(p))
         .collect();
     if printer.json {
-        printer.json(&json!({
-            "kind": kind.as_str(),
-            "version": version,
-            "name": name,
-            "created": created,
-        }))?;
+        printer.json(&crate::json::New {
+            schema: crate::json::NewSchema,
+            kind: crate::output::json::kind(kind),
+            version,
+            name,
+            created,
+        })?;
     } else {
         for path in &created {
             printer.line(&format!("{} {path}", paint(style::GOOD, "created")))?;

@@ -1,10 +1,9 @@
 //! `cargo trek repair`: accepts the current files of edited applied migrations as the truth and
 //! clears migrations that failed halfway so the next run retries them; audited.
 
-use serde_json::json;
-
 use crate::context::Context;
 use crate::error::Error;
+use crate::json;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
@@ -19,11 +18,12 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
         .repair(&mut db.client)
         .map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json!({
-            "database": db.url,
-            "accepted": repaired.accepted,
-            "cleared": repaired.cleared,
-        }))?;
+        printer.json(&json::Repair {
+            schema: json::RepairSchema,
+            database: db.url,
+            accepted: repaired.accepted,
+            cleared: repaired.cleared,
+        })?;
         return Ok(Exit::Success);
     }
     if repaired.is_empty() {

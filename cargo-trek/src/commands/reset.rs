@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ResetArgs) -> Result<Exit, E
     progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json::report(&report, &db.url))?;
+        printer.json(&json::report::<crate::json::ResetSchema>(&report, &db.url))?;
         return Ok(Exit::Success);
     }
     super::warnings(printer, &report.warnings);

@@ -44,11 +44,12 @@ pub fn run(ctx: &Context, printer: &Printer, args: &RestoreArgs) -> Result<Exit,
         .map_err(super::runtime(ctx))?;
     let pending = status.plan.apply.len();
     if printer.json {
-        printer.json(&serde_json::json!({
-            "database": db.url,
-            "restored_from": ctx.show_path(&args.from_dump),
-            "pending": pending,
-        }))?;
+        printer.json(&crate::json::Restore {
+            schema: crate::json::RestoreSchema,
+            database: db.url.clone(),
+            restored_from: ctx.show_path(&args.from_dump),
+            pending,
+        })?;
     } else {
         printer.line(&format!(
             "{} {} {}",

@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
     progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json::report(&report, &db.url))?;
+        printer.json(&json::report::<crate::json::SeedSchema>(&report, &db.url))?;
         return Ok(Exit::Success);
     }
     super::warnings(printer, &report.warnings);

@@ -2,12 +2,12 @@
 //! default) shows every snapshot, oldest first; `prune` deletes all but the newest N (the
 //! environment's `keep` unless `--keep` says), files and snapshot databases included.
 
-use serde_json::json as doc;
 use trek::Workflow;
 
 use crate::cli::{SnapshotsArgs, SnapshotsCommand};
 use crate::context::Context;
 use crate::error::Error;
+use crate::json as doc;
 use crate::output::{human, json, paint, style, Printer};
 use crate::Exit;
 
@@ -52,10 +52,11 @@ pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exi
                 .list_snapshots(&mut db.client)
                 .map_err(super::runtime(ctx))?;
             if printer.json {
-                printer.json(&doc!({
-                    "database": db.url,
-                    "snapshots": list.iter().map(json::snapshot).collect::<Vec<_>>(),
-                }))?;
+                printer.json(&doc::SnapshotsList {
+                    schema: doc::SnapshotsListSchema,
+                    database: db.url.clone(),
+                    snapshots: list.iter().map(json::snapshot).collect(),
+                })?;
             } else {
                 let list: Vec<_> = list.iter().map(|s| ctx.show_snapshot(s)).collect();
                 for line in human::snapshots(&list, &db.url) {
@@ -68,11 +69,12 @@ pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exi
                 .prune_snapshots(&mut db.client, keep)
                 .map_err(super::runtime(ctx))?;
             if printer.json {
-                printer.json(&doc!({
-                    "database": db.url,
-                    "keep": keep,
-                    "deleted": deleted.iter().map(json::snapshot).collect::<Vec<_>>(),
-                }))?;
+                printer.json(&doc::SnapshotsPrune {
+                    schema: doc::SnapshotsPruneSchema,
+                    database: db.url.clone(),
+                    keep,
+                    deleted: deleted.iter().map(json::snapshot).collect(),
+                })?;
             } else {
                 for s in deleted.iter().map(|s| ctx.show_snapshot(s)) {
                     printer.line(&format!(

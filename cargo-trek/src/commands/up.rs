@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
     progress::clear_progress();
     let report = outcome.map_err(super::runtime(ctx))?;
     if printer.json {
-        printer.json(&json::report(&report, &db.url))?;
+        printer.json(&json::report::<crate::json::UpSchema>(&report, &db.url))?;
     } else {
         super::warnings(printer, &report.warnings);
         if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {

@@ -2,11 +2,11 @@
 //! (names, equal versions, downs without ups, directives, UTF-8, empty scripts) — and exits 1
 //! with every problem when there is one.
 
-use serde_json::json;
 use trek::Kind;
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::json;
 use crate::output::human::plural;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
@@ -19,19 +19,19 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
     let dir = ctx.migrations_display();
     let migrations = match ctx.load_migrations() {
         Ok(migrations) => migrations,
-        Err(error @ Error::Source { .. }) => {
-            let Error::Source { errors, .. } = &error else {
-                return Err(error);
-            };
+        Err(Error::Source { errors, .. }) => {
             let message = format!("{} found in {dir}", plural(errors.0.len(), "problem"));
             if printer.json {
-                let mut doc = error.to_json();
-                let problems = doc["error"]["problems"].take();
-                printer.json(&json!({
-                    "ok": false,
-                    "migrations": dir,
-                    "problems": problems,
-                }))?;
+                printer.json(&json::Verify {
+                    schema: json::VerifySchema,
+                    ok: false,
+                    problems: Error::problems(&dir, &errors),
+                    migrations: dir,
+                    versioned: None,
+                    repeatable: None,
+                    seeds: None,
+                    scripts: Vec::new(),
+                })?;
             } else {
                 for e in errors.iter() {
                     let path = if e.path.is_relative() {
@@ -59,22 +59,28 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
         .filter(|m| m.down().is_some())
         .count();
     if printer.json {
-        printer.json(&json!({
-            "ok": true,
-            "migrations": dir,
-            "versioned": count(Kind::Versioned),
-            "repeatable": count(Kind::Repeatable),
-            "seeds": count(Kind::Seed),
-            "scripts": migrations.all().iter().map(|m| json!({
-                "kind": m.kind().as_str(),
-                "version": m.version().map(|v| v.as_str()),
-                "name": m.name(),
-                "path": m.path(),
-                "checksum": m.checksum().as_str(),
-                "down": m.down().map(|d| d.path()),
-                "no_transaction": m.directives().no_transaction,
-            })).collect::<Vec<_>>(),
-        }))?;
+        printer.json(&json::Verify {
+            schema: json::VerifySchema,
+            ok: true,
+            migrations: dir,
+            versioned: Some(count(Kind::Versioned)),
+            repeatable: Some(count(Kind::Repeatable)),
+            seeds: Some(count(Kind::Seed)),
+            scripts: migrations
+                .all()
+                .iter()
+                .map(|m| json::VerifiedScript {
+                    kind: crate::output::json::kind(m.kind()),
+                    version: m.version().map(|v| v.as_str().to_owned()),
+                    name: m.name().to_owned(),
+                    path: m.path().to_owned(),
+                    checksum: m.checksum().as_str().to_owned(),
+                    down: m.down().map(|d| d.path().to_owned()),
+                    no_transaction: m.directives().no_transaction,
+                })
+                .collect(),
+            problems: Vec::new(),
+        })?;
     } else {
         printer.line(&format!(
             "{} {dir}: {}, {} ({} with a down script), {}",

@@ -1,11 +1,12 @@
 //! The dry run for people and for machines: per script, what it would touch, lock and
 //! rewrite.
 
-use serde_json::{json, Value};
 use trek::{DryRun, Outcome, Simulated};
 
 use super::human::{self, Table};
+use super::json::{kind, millis, severity};
 use super::{paint, style};
+use crate::json as doc;
 
 /// `1.2 MiB`.
 pub fn bytes(n: i64) -> String {
@@ -55,7 +56,6 @@ fn block(s: &Simulated) -> Vec<String> {
         Outcome::Simulated => (format!("{} ms", s.duration.as_millis()), style::DIM),
         Outcome::NotSimulated { reason } => (format!("not simulated: {reason}"), style::WARN),
         Outcome::Failed { .. } => ("fails".to_owned(), style::ERROR),
-        _ => (String::new(), style::PLAIN),
     };
     lines.push(format!(
         "{} {}",
@@ -135,62 +135,78 @@ fn block(s: &Simulated) -> Vec<String> {
 }
 
 /// The dry run as one JSON document.
-pub fn json(dry: &DryRun, database: &str) -> Value {
-    json!({
-        "database": database,
-        "dry_run": true,
-        "plan": super::json::plan(&dry.plan),
-        "duration_ms": dry.duration.as_millis() as u64,
-        "blocks_reads_on_data": dry.blocks_reads_on_data(),
-        "scripts": dry.scripts.iter().map(script_json).collect::<Vec<_>>(),
-    })
+pub fn json(dry: &DryRun, database: &str) -> doc::DryRun {
+    doc::DryRun {
+        schema: doc::DryRunSchema,
+        database: database.to_owned(),
+        dry_run: true,
+        plan: super::json::plan(&dry.plan),
+        duration_ms: millis(dry.duration),
+        blocks_reads_on_data: dry.blocks_reads_on_data(),
+        scripts: dry.scripts.iter().map(script_json).collect(),
+    }
 }
 
-fn script_json(s: &Simulated) -> Value {
+fn script_json(s: &Simulated) -> doc::SimulatedScript {
     let (outcome, detail) = match &s.outcome {
-        Outcome::Simulated => ("simulated", None),
-        Outcome::NotSimulated { reason } => ("not_simulated", Some(reason.clone())),
-        Outcome::Failed { error } => ("failed", Some(error.clone())),
-        _ => ("unknown", None),
+        Outcome::Simulated => (doc::Outcome::Simulated, None),
+        Outcome::NotSimulated { reason } => (doc::Outcome::NotSimulated, Some(reason.clone())),
+        Outcome::Failed { error } => (doc::Outcome::Failed, Some(error.clone())),
     };
-    json!({
-        "kind": s.script.kind.as_str(),
-        "version": s.script.version,
-        "name": s.script.name,
-        "path": s.script.path,
-        "outcome": outcome,
-        "detail": detail,
-        "duration_ms": s.duration.as_millis() as u64,
-        "statements": s.statements.iter().map(|st| json!({
-            "text": st.text,
-            "rows": st.rows,
-            "duration_ms": st.duration.as_millis() as u64,
-        })).collect::<Vec<_>>(),
-        "created": s.created,
-        "altered": s.altered,
-        "dropped": s.dropped,
-        "rewritten": s.rewritten.iter().map(|r| json!({
-            "relation": r.relation,
-            "kind": r.kind,
-            "size_before_bytes": r.size_before,
-        })).collect::<Vec<_>>(),
-        "findings": s.findings.iter().map(|f| json!({
-            "rule": f.rule.to_string(),
-            "severity": f.severity.as_str(),
-            "line": f.line,
-            "column": f.column,
-            "message": f.message,
-            "help": f.help,
-            "table": f.table,
-            "rows": f.size.as_ref().map(|t| t.rows),
-            "bytes": f.size.as_ref().map(|t| t.bytes),
-        })).collect::<Vec<_>>(),
-        "locks": s.locks.iter().map(|l| json!({
-            "relation": l.relation,
-            "kind": l.kind,
-            "mode": l.mode,
-            "holds_data": l.holds_data,
-            "blocks_reads_on_data": l.blocks_reads_on_data(),
-        })).collect::<Vec<_>>(),
-    })
+    doc::SimulatedScript {
+        kind: kind(s.script.kind),
+        version: s.script.version.clone(),
+        name: s.script.name.clone(),
+        path: s.script.path.clone(),
+        outcome,
+        detail,
+        duration_ms: millis(s.duration),
+        statements: s
+            .statements
+            .iter()
+            .map(|st| doc::StatementRun {
+                text: st.text.clone(),
+                rows: st.rows,
+                duration_ms: millis(st.duration),
+            })
+            .collect(),
+        created: s.created.clone(),
+        altered: s.altered.clone(),
+        dropped: s.dropped.clone(),
+        rewritten: s
+            .rewritten
+            .iter()
+            .map(|r| doc::Rewrite {
+                relation: r.relation.clone(),
+                kind: r.kind.clone(),
+                size_before_bytes: r.size_before,
+            })
+            .collect(),
+        findings: s
+            .findings
+            .iter()
+            .map(|f| doc::DryRunFinding {
+                rule: f.rule.as_str().to_owned(),
+                severity: severity(f.severity),
+                line: f.line,
+                column: f.column,
+                message: f.message.clone(),
+                help: f.help.clone(),
+                table: f.table.clone(),
+                rows: f.size.as_ref().map(|t| t.rows),
+                bytes: f.size.as_ref().map(|t| t.bytes),
+            })
+            .collect(),
+        locks: s
+            .locks
+            .iter()
+            .map(|l| doc::LockTaken {
+                relation: l.relation.clone(),
+                kind: l.kind.clone(),
+                mode: l.mode.clone(),
+                holds_data: l.holds_data,
+                blocks_reads_on_data: l.blocks_reads_on_data(),
+            })
+            .collect(),
+    }
 }

@@ -2,7 +2,8 @@
 
 use anstyle::Style;
 use trek::{
-    AuditEntry, Kind, Plan, Report, SnapshotInfo, State, Status, StatusEntry, Step, Undo, Workflow,
+    AuditEntry, Kind, Plan, Report, SnapshotInfo, State, Status, StatusEntry, Step, StepAction,
+    Undo, Workflow,
 };
 
 use super::{paint, style};
@@ -235,16 +236,16 @@ pub fn report(report: &Report, verb_done: &str, database: &str, noop: &str) -> V
 }
 
 /// What a workflow run will do, for `status` (and any command that shows a plan before
-/// running it): where the database leaves the migrations and why, how that is undone, whether
-/// a snapshot is taken, and the scripts applied, in order.
+/// running it): where the database leaves the migrations and why, how that is undone, and the
+/// steps the run takes, in order, each with its reason (the list the engine walks).
 ///
 /// ```text
 /// plan (qa workflow):
 ///   differs at  0003 add_orders: edited since it was applied
 ///   undo        restore snapshot #4 (before 0003 add_orders, pg_dump, taken 2026-11-21 09:30:00)
-///   snapshot    taken before applying
-///   apply       0003 add_orders
-///               0004 add_index
+///   steps       restore snapshot #4 (...) (the newest snapshot whose applied migrations are ...)
+///               apply 0003 add_orders
+///               apply 0004 add_index
 /// ```
 pub fn plan(plan: &Plan) -> Vec<String> {
     let workflow = plan.workflow;
@@ -288,19 +289,32 @@ pub fn plan(plan: &Plan) -> Vec<String> {
             when(&snapshot.taken_at)
         )),
         Undo::Blocked { reason } => Some(format!("{} {reason}", paint(style::ERROR, "blocked:"))),
-        other => Some(other.to_string()),
     };
     if let Some(undo) = undo {
         lines.push(row("undo", undo));
     }
-    if plan.snapshot {
-        lines.push(row("snapshot", "taken before applying".to_owned()));
+    if plan.steps.is_empty() {
+        // A blocked plan has no steps; show what is pending.
+        if plan.apply.is_empty() {
+            lines.push(row("steps", paint(style::DIM, "nothing")));
+        }
+        for (i, script) in plan.apply.iter().enumerate() {
+            lines.push(row(if i == 0 { "pending" } else { "" }, script.to_string()));
+        }
     }
-    if plan.apply.is_empty() {
-        lines.push(row("apply", paint(style::DIM, "nothing")));
-    }
-    for (i, script) in plan.apply.iter().enumerate() {
-        lines.push(row(if i == 0 { "apply" } else { "" }, script.to_string()));
+    for (i, step) in plan.steps.iter().enumerate() {
+        let routine = step.action == StepAction::Apply && step.reason.starts_with("pending");
+        let text = if routine {
+            format!("{} {}", step.action, step.subject)
+        } else {
+            format!(
+                "{} {} {}",
+                step.action,
+                step.subject,
+                paint(style::DIM, format!("({})", step.reason))
+            )
+        };
+        lines.push(row(if i == 0 { "steps" } else { "" }, text));
     }
     lines
 }
@@ -333,7 +347,6 @@ pub fn path_taken(plan: &Plan) -> Option<String> {
             snapshot.strategy,
             because.map(|b| format!(" — {b}")).unwrap_or_default()
         ),
-        other => other.to_string(),
     };
     Some(line)
 }

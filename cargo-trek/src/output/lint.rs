@@ -1,12 +1,12 @@
 //! `cargo trek lint` for people (compiler-style findings with the line they point at) and for
 //! machines (`--json`).
 
-use serde_json::{json, Value};
 use trek::lint::{Finding, Severity, TableSize};
 
 use super::human::size;
 use super::{paint, style};
 use crate::commands::lint::Checked;
+use crate::json as doc;
 
 /// `3 warnings`, `1 migration`.
 pub fn count(n: usize, noun: &str) -> String {
@@ -123,34 +123,33 @@ fn diagnostic(file: &Checked<'_>, f: &Finding) -> Vec<String> {
 }
 
 /// The findings as one JSON document.
-pub fn json(checked: &[Checked<'_>], database: Option<&str>, small_table_rows: u64) -> Value {
-    let findings: Vec<Value> = checked
+pub fn json(checked: &[Checked<'_>], database: Option<&str>, small_table_rows: u64) -> doc::Lint {
+    let findings = checked
         .iter()
         .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
-        .map(|(c, f)| {
-            json!({
-                "file": c.path,
-                "migration": c.migration.label(),
-                "line": f.line,
-                "column": f.column,
-                "rule": f.rule.as_str(),
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "help": f.help,
-                "table": f.table,
-                "table_size": f.size.map(|s| json!({
-                    "exists": s.exists,
-                    "rows": s.rows,
-                    "rows_estimated": s.rows_estimated,
-                    "bytes": s.bytes,
-                })),
-            })
+        .map(|(c, f)| doc::LintFinding {
+            file: c.path.clone(),
+            migration: c.migration.label(),
+            line: f.line,
+            column: f.column,
+            rule: f.rule.as_str().to_owned(),
+            severity: super::json::severity(f.severity),
+            message: f.message.clone(),
+            help: f.help.clone(),
+            table: f.table.clone(),
+            table_size: f.size.map(|s| doc::TableSize {
+                exists: s.exists,
+                rows: s.rows,
+                rows_estimated: s.rows_estimated,
+                bytes: s.bytes,
+            }),
         })
         .collect();
-    json!({
-        "database": database,
-        "small_table_rows": small_table_rows,
-        "checked": checked.iter().map(|c| c.path.clone()).collect::<Vec<_>>(),
-        "findings": findings,
-    })
+    doc::Lint {
+        schema: doc::LintSchema,
+        database: database.map(str::to_owned),
+        small_table_rows,
+        checked: checked.iter().map(|c| c.path.clone()).collect(),
+        findings,
+    }
 }

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::cli;
 use crate::error::Error;
@@ -105,7 +105,7 @@ impl Printer {
     ///
     /// # Errors
     /// [`Error::Output`].
-    pub fn json(&self, value: &Value) -> Result<(), Error> {
+    pub fn json(&self, value: &impl Serialize) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, value)
             .map_err(io::Error::from)
@@ -141,7 +141,8 @@ impl Printer {
         }
     }
 
-    /// Shows an error: on stderr for people, as `{"error": {...}}` on stdout with `--json`.
+    /// Shows an error: on stderr for people, as a [`crate::json::ErrorDoc`] on stdout with
+    /// `--json`.
     pub fn error(&self, error: &Error) {
         if self.json {
             let _ = self.json(&error.to_json());

@@ -477,7 +477,7 @@ impl<'m, 'r> Intent<'m, 'r> {
                 snapshotted = Some(record.applied.clone());
                 steps.push(Planned {
                     reason: format!(
-                        "the newest snapshot whose applied migrations are a prefix of the migrations ({} of them)",
+                        "the newest snapshot that holds a prefix of the migrations ({} applied)",
                         record.applied.len()
                     ),
                     step: Step::Restore {

@@ -50,7 +50,6 @@ impl fmt::Display for PlannedStep {
 
 /// The kind of a [`PlannedStep`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum StepAction {
     /// Rebuild the database from nothing.
     Reset,
@@ -113,7 +112,6 @@ impl fmt::Display for Divergence {
 
 /// How a run undoes the applied items after the divergence point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Undo {
     /// Nothing to undo (no divergence, or prod, which never rewinds).
     Nothing,
