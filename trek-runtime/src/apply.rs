@@ -323,28 +323,73 @@ impl Executor<'_> {
                 name: Some(subject.name),
                 error,
                 detail,
-                duration_sql: duration_sql.to_owned(),
                 workflow: self.workflow.map(Workflow::as_str),
                 client: self.client_label,
             }
-            .insert_sql(self.schema)
+            .insert_sql(self.schema, duration_sql)
         )
     }
 
-    /// The `INSERT` of one audit row about the database as a whole (a reset, snapshot or
-    /// restore), ending in `;\n`.
-    pub fn event_sql(
+    /// Writes, with bind parameters, the audit row of an action on the database as a whole
+    /// (a reset, snapshot or dry run) that took `duration`.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the row cannot be written.
+    pub fn record_event(
         &self,
+        client: &mut impl postgres::GenericClient,
         action: Action,
         detail: &str,
-        duration_ms: u128,
+        duration: Duration,
         error: Option<&str>,
-    ) -> String {
-        self.event_sql_timed(action, detail, &duration_ms.to_string(), error)
+    ) -> Result<()> {
+        self.record(client, action, None, Some(detail), duration, error)
     }
 
-    /// [`Executor::event_sql`] with the duration given as SQL (computed by the server when the
-    /// row is written, for work that ends in the same transaction).
+    /// Writes, with bind parameters, the audit row of an action on one script that runs no
+    /// SQL of its own (repair, baseline).
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the row cannot be written.
+    pub fn record_action(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        action: Action,
+        subject: &Subject<'_>,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.record(client, action, Some(subject), detail, Duration::ZERO, None)
+    }
+
+    fn record(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        action: Action,
+        subject: Option<&Subject<'_>>,
+        detail: Option<&str>,
+        duration: Duration,
+        error: Option<&str>,
+    ) -> Result<()> {
+        AuditRecord {
+            action,
+            kind: subject.map(|s| s.kind.as_str()),
+            version: subject.and_then(|s| s.version),
+            name: subject.map(|s| s.name),
+            error,
+            detail,
+            workflow: self.workflow.map(Workflow::as_str),
+            client: self.client_label,
+        }
+        .insert(
+            client,
+            self.schema,
+            i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// The `INSERT` (ending in `;\n`) of the audit row of an action on the database as a
+    /// whole, for a script `psql` replays in the restore's own transaction, with the duration
+    /// given as SQL (computed by the server when the row is written).
     pub fn event_sql_timed(
         &self,
         action: Action,
@@ -361,11 +406,10 @@ impl Executor<'_> {
                 name: None,
                 error,
                 detail: Some(detail),
-                duration_sql: duration_sql.to_owned(),
                 workflow: self.workflow.map(Workflow::as_str),
                 client: self.client_label,
             }
-            .insert_sql(self.schema)
+            .insert_sql(self.schema, duration_sql)
         )
     }
 

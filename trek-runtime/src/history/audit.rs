@@ -82,7 +82,9 @@ pub struct AuditEntry {
     pub trek_version: String,
 }
 
-/// The values of one audit row; turned into an `INSERT` sent with the work it records.
+/// The values of one audit row: written with bind parameters ([`AuditRecord::insert`]), or, in
+/// the one-round-trip apply batch and the scripts `psql` replays, as an `INSERT` sent with the
+/// work it records ([`AuditRecord::insert_sql`]).
 #[derive(Debug, Clone)]
 pub(crate) struct AuditRecord<'a> {
     pub action: Action,
@@ -91,15 +93,49 @@ pub(crate) struct AuditRecord<'a> {
     pub name: Option<&'a str>,
     pub error: Option<&'a str>,
     pub detail: Option<&'a str>,
-    /// SQL expression for the duration in ms (a literal, or computed from the clock).
-    pub duration_sql: String,
     pub workflow: Option<&'a str>,
     pub client: &'a str,
 }
 
 impl AuditRecord<'_> {
-    /// The `INSERT` statement for this row.
-    pub fn insert_sql(&self, schema: &str) -> String {
+    /// Writes this row with bind parameters; `duration_ms` as trek measured it.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the row cannot be written.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        schema: &str,
+        duration_ms: i64,
+    ) -> Result<()> {
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {}.audit (action, kind, version, name, outcome, error, detail, duration_ms, workflow, client, trek_version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    quote_ident(schema)
+                ),
+                &[
+                    &self.action.as_str(),
+                    &self.kind,
+                    &self.version,
+                    &self.name,
+                    &if self.error.is_some() { "failure" } else { "success" },
+                    &self.error,
+                    &self.detail,
+                    &duration_ms,
+                    &self.workflow,
+                    &self.client,
+                    &crate::TREK_VERSION,
+                ],
+            )
+            .map_err(|e| Error::db("could not write to trek's audit log", e))?;
+        Ok(())
+    }
+
+    /// The `INSERT` statement for this row; `duration_sql` is an SQL expression for the
+    /// duration in ms (a literal, or computed from the clock).
+    pub fn insert_sql(&self, schema: &str, duration_sql: &str) -> String {
         format!(
             "INSERT INTO {s}.audit (action, kind, version, name, outcome, error, detail, duration_ms, workflow, client, trek_version) \
              VALUES ({action}, {kind}, {version}, {name}, {outcome}, {error}, {detail}, {duration}, {workflow}, {client}, {tv})",
@@ -111,7 +147,7 @@ impl AuditRecord<'_> {
             outcome = quote_literal(if self.error.is_some() { "failure" } else { "success" }),
             error = quote_nullable(self.error),
             detail = quote_nullable(self.detail),
-            duration = self.duration_sql,
+            duration = duration_sql,
             workflow = quote_nullable(self.workflow),
             client = quote_literal(self.client),
             tv = quote_literal(crate::TREK_VERSION),

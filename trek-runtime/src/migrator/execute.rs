@@ -307,22 +307,22 @@ impl<'m> Migrator<'m> {
                         })
                 })?;
                 meta::ensure(client, &self.schema, None, Some(self.workflow.as_str()))?;
-                let sql = format!(
-                    "BEGIN;\n{}{}COMMIT;",
-                    carry::restore_sql(&self.schema, &carried),
-                    self.executor(Some(self.workflow)).event_sql(
-                        Action::Reset,
-                        &format!(
-                            "dropped and recreated the database because {}",
-                            planned.reason
-                        ),
-                        started.elapsed().as_millis(),
-                        None
-                    )
-                );
-                client.batch_execute(&sql).map_err(|e| {
-                    Error::db("could not carry the audit log into the new database", e)
-                })?;
+                let failed =
+                    |e| Error::db("could not carry the audit log into the new database", e);
+                let mut tx = client.transaction().map_err(failed)?;
+                tx.batch_execute(&carry::restore_sql(&self.schema, &carried))
+                    .map_err(failed)?;
+                self.executor(Some(self.workflow)).record_event(
+                    &mut tx,
+                    Action::Reset,
+                    &format!(
+                        "dropped and recreated the database because {}",
+                        planned.reason
+                    ),
+                    started.elapsed(),
+                    None,
+                )?;
+                tx.commit().map_err(failed)?;
                 run.undone = Some("a reset".to_owned());
                 run.snapshot_taken_of = None;
             }
@@ -342,20 +342,24 @@ impl<'m> Migrator<'m> {
         let schemas = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
         let detail = format!("dropped {} because {reason}", schemas::names(&schemas));
         tracing::info!(schemas = %schemas::names(&schemas), reason, "resetting the database");
-        let sql = format!(
-            "BEGIN;\n{}DELETE FROM {}.applied;\n{}COMMIT;",
-            schemas::drop_sql(&schemas),
-            quote_ident(&self.schema),
-            self.executor(Some(self.workflow)).event_sql(
-                Action::Reset,
-                &detail,
-                started.elapsed().as_millis(),
-                None
-            )
-        );
-        client
-            .batch_execute(&sql)
-            .map_err(|e| Error::db("could not reset the database", e))
+        let failed = |e| Error::db("could not reset the database", e);
+        let mut tx = client.transaction().map_err(failed)?;
+        // The drops name schemas only (quoted identifiers); no values travel in them.
+        tx.batch_execute(&schemas::drop_sql(&schemas))
+            .map_err(failed)?;
+        tx.execute(
+            &format!("DELETE FROM {}.applied", quote_ident(&self.schema)),
+            &[],
+        )
+        .map_err(failed)?;
+        self.executor(Some(self.workflow)).record_event(
+            &mut tx,
+            Action::Reset,
+            &detail,
+            started.elapsed(),
+            None,
+        )?;
+        tx.commit().map_err(failed)
     }
 
     /// Runs `work` on a session to the maintenance database with trek's own session on

@@ -26,7 +26,7 @@ use crate::report::{Report, Step, Warning};
 use crate::reset::ResetMode;
 use crate::snapshot::catalogue::SnapshotRecord;
 use crate::snapshot::{SnapshotInfo, Snapshots};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::quote_ident;
 use crate::status::Status;
 use crate::{TransactionMode, Workflow};
 
@@ -162,18 +162,16 @@ impl<'m> Migrator<'m> {
                     crate::Outcome::Failed { error } => Some(error.clone()),
                     _ => None,
                 });
-                let sql = self.executor(Some(self.workflow)).event_sql(
+                self.executor(Some(self.workflow)).record_event(
+                    &mut **guard,
                     Action::DryRun,
                     &format!(
                         "simulated {simulated} of {} script(s) and rolled back",
                         dry_run.scripts.len()
                     ),
-                    started.elapsed().as_millis(),
+                    started.elapsed(),
                     failed.as_deref(),
-                );
-                guard
-                    .batch_execute(&sql)
-                    .map_err(|e| Error::db("could not record the dry run in the audit log", e))?;
+                )?;
             }
             Ok(dry_run)
         })
@@ -579,41 +577,44 @@ impl<'m> Migrator<'m> {
             let history = self.load_for_write(guard, None)?;
             let analysis = analyze(self.migrations, &history.rows, true);
             let s = quote_ident(&self.schema);
-            let mut sql = String::from("BEGIN;\n");
+            let exec = self.executor(None);
+            let failed = |e| Error::db("could not repair trek's history", e);
+            let mut tx = guard.transaction().map_err(failed)?;
             let mut repaired = RepairReport::default();
             for (row, m) in &analysis.modified {
                 if row.failed {
                     continue;
                 }
-                sql.push_str(&format!(
-                    "UPDATE {s}.applied SET checksum = {}, up_sql = {}, path = {} WHERE id = {};\n",
-                    quote_literal(m.checksum().as_str()),
-                    quote_literal(m.sql()),
-                    quote_literal(m.path()),
-                    row.id
-                ));
-                sql.push_str(&self.audit_row(
+                tx.execute(
+                    &format!(
+                        "UPDATE {s}.applied SET checksum = $1, up_sql = $2, path = $3 WHERE id = $4"
+                    ),
+                    &[&m.checksum().as_str(), &m.sql(), &m.path(), &row.id],
+                )
+                .map_err(failed)?;
+                exec.record_action(
+                    &mut tx,
                     Action::Repair,
                     &Subject::of_row(row),
                     Some("accepted the edited file's checksum"),
-                ));
+                )?;
                 repaired.accepted.push(row.label());
             }
             for row in history.rows.iter().filter(|r| r.failed) {
-                sql.push_str(&format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id));
-                sql.push_str(&self.audit_row(
+                tx.execute(
+                    &format!("DELETE FROM {s}.applied WHERE id = $1"),
+                    &[&row.id],
+                )
+                .map_err(failed)?;
+                exec.record_action(
+                    &mut tx,
                     Action::Repair,
                     &Subject::of_row(row),
                     Some("removed the failed row; the next run retries it"),
-                ));
+                )?;
                 repaired.cleared.push(row.label());
             }
-            sql.push_str("COMMIT;");
-            if !repaired.is_empty() {
-                guard
-                    .batch_execute(&sql)
-                    .map_err(|e| Error::db("could not repair trek's history", e))?;
-            }
+            tx.commit().map_err(failed)?;
             Ok(repaired)
         })
     }
@@ -650,25 +651,32 @@ impl<'m> Migrator<'m> {
                 return Err(Error::AlreadyApplied { applied });
             }
             let s = quote_ident(&self.schema);
-            let mut sql = String::from("BEGIN;\n");
+            let exec = self.executor(None);
+            let failed = |e| Error::db("could not record the baseline", e);
+            let mut tx = guard.transaction().map_err(failed)?;
             for m in self
                 .migrations
                 .versioned()
                 .filter(|m| m.version().is_some_and(|v| v <= version))
             {
                 let v = m.version().map(ToString::to_string);
-                sql.push_str(&format!(
-                    "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, path, trek_version) \
-                     VALUES ('versioned', {}, {}, {}, {}, {}, 0, {}, {});\n",
-                    crate::sql::quote_nullable(v.as_deref()),
-                    quote_literal(m.name()),
-                    quote_literal(m.checksum().as_str()),
-                    quote_literal(m.sql()),
-                    crate::sql::quote_nullable(m.down().map(|d| d.sql())),
-                    quote_literal(m.path()),
-                    quote_literal(crate::TREK_VERSION),
-                ));
-                sql.push_str(&self.audit_row(Action::Baseline, &Subject::of(m), None));
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, path, trek_version) \
+                         VALUES ('versioned', $1, $2, $3, $4, $5, 0, $6, $7)"
+                    ),
+                    &[
+                        &v,
+                        &m.name(),
+                        &m.checksum().as_str(),
+                        &m.sql(),
+                        &m.down().map(|d| d.sql()),
+                        &m.path(),
+                        &crate::TREK_VERSION,
+                    ],
+                )
+                .map_err(failed)?;
+                exec.record_action(&mut tx, Action::Baseline, &Subject::of(m), None)?;
                 report.applied.push(Step {
                     kind: Kind::Versioned,
                     version: v,
@@ -676,10 +684,7 @@ impl<'m> Migrator<'m> {
                     duration: Duration::ZERO,
                 });
             }
-            sql.push_str("COMMIT;");
-            guard
-                .batch_execute(&sql)
-                .map_err(|e| Error::db("could not record the baseline", e))
+            tx.commit().map_err(failed)
         })?;
         Ok(report)
     }
@@ -786,11 +791,6 @@ impl<'m> Migrator<'m> {
             i64::try_from(limit).unwrap_or(i64::MAX),
             since,
         )
-    }
-
-    fn audit_row(&self, action: Action, subject: &Subject<'_>, detail: Option<&str>) -> String {
-        self.executor(None)
-            .audit_sql(action, subject, "0", None, detail)
     }
 
     /// Reads the history, creating or upgrading trek's tables when needed.

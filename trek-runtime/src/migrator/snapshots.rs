@@ -198,18 +198,18 @@ impl Migrator<'_> {
             "took snapshot #{} ({}) with {}: {}",
             record.info.id, record.info.label, record.info.strategy, record.info.location
         );
-        let sql = format!(
-            "BEGIN;\n{}{}COMMIT;",
-            catalogue::insert_sql(&self.schema, &record, self.workflow.as_str()),
-            self.executor(Some(self.workflow)).event_sql(
-                Action::Snapshot,
-                &detail,
-                started.elapsed().as_millis(),
-                None
-            )
-        );
-        client
-            .batch_execute(&sql)
+        let mut tx = client
+            .transaction()
+            .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
+        catalogue::insert(&mut tx, &self.schema, &record, self.workflow.as_str())?;
+        self.executor(Some(self.workflow)).record_event(
+            &mut tx,
+            Action::Snapshot,
+            &detail,
+            started.elapsed(),
+            None,
+        )?;
+        tx.commit()
             .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
         tracing::info!(snapshot = record.info.id, label = %record.info.label, "took a snapshot");
         let id = record.info.id;
@@ -306,9 +306,7 @@ impl Migrator<'_> {
             if let Deletion::Forgotten(why) = &deletion {
                 tracing::info!(snapshot = %record.info, why, "forgetting a snapshot trek cannot delete");
             }
-            client
-                .batch_execute(&catalogue::delete_sql(&self.schema, record.info.id))
-                .map_err(|e| Error::db("could not remove a snapshot from the catalogue", e))?;
+            catalogue::forget(client, &self.schema, record.info.id)?;
             tracing::info!(snapshot = %record.info, "pruned");
             deleted.push(record.info);
         }

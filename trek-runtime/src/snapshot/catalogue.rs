@@ -10,7 +10,7 @@ use super::SnapshotInfo;
 use crate::error::{Error, Result};
 use crate::history::applied::is_missing_relation;
 use crate::history::sequence::SequenceKey;
-use crate::sql::{quote_ident, quote_literal, quote_nullable};
+use crate::sql::quote_ident;
 use crate::timestamp::Timestamp;
 
 /// Where a snapshot is, by the strategy that took it.
@@ -189,49 +189,66 @@ pub(crate) fn read(client: &mut Client, schema: &str) -> Result<Vec<SnapshotReco
 
 /// Reserves the id of the next snapshot.
 pub(crate) fn next_id(client: &mut Client, schema: &str) -> Result<i64> {
-    let table = quote_literal(&format!("{}.snapshots", quote_ident(schema)));
+    let table = format!("{}.snapshots", quote_ident(schema));
     let row = client
         .query_one(
-            &format!("SELECT nextval(pg_get_serial_sequence({table}, 'id'))"),
-            &[],
+            "SELECT nextval(pg_get_serial_sequence($1, 'id'))",
+            &[&table],
         )
         .map_err(|e| Error::db("could not reserve a snapshot id", e))?;
     Ok(row.get(0))
 }
 
-/// The `INSERT` (ending in `;\n`) that records a snapshot.
-pub(crate) fn insert_sql(schema: &str, record: &SnapshotRecord, workflow: &str) -> String {
-    let applied: Vec<String> = record
-        .applied
-        .iter()
-        .map(|k| quote_literal(&k.to_string()))
-        .collect();
+/// Records a snapshot, with bind parameters.
+///
+/// # Errors
+/// [`Error::Database`] when the row cannot be written.
+pub(crate) fn insert(
+    client: &mut impl postgres::GenericClient,
+    schema: &str,
+    record: &SnapshotRecord,
+    workflow: &str,
+) -> Result<()> {
+    let applied: Vec<String> = record.applied.iter().map(ToString::to_string).collect();
     let (restore, delete) = record.location.commands();
-    format!(
-        "INSERT INTO {s}.snapshots (id, strategy, location, applied, label, size_bytes, workflow, restore_command, delete_command) \
-         OVERRIDING SYSTEM VALUE VALUES ({id}, {strategy}, {location}, ARRAY[{applied}]::text[], {label}, {size}, {workflow}, {restore}, {delete});\n",
-        s = quote_ident(schema),
-        id = record.info.id,
-        strategy = quote_literal(record.location.strategy()),
-        location = quote_literal(&record.location.text()),
-        applied = applied.join(", "),
-        label = quote_literal(&record.info.label),
-        size = record
-            .info
-            .size_bytes
-            .map_or_else(|| "NULL".to_owned(), |n| n.to_string()),
-        workflow = quote_nullable(Some(workflow)),
-        restore = quote_nullable(restore),
-        delete = quote_nullable(delete),
-    )
+    client
+        .execute(
+            &format!(
+                "INSERT INTO {}.snapshots (id, strategy, location, applied, label, size_bytes, workflow, restore_command, delete_command) \
+                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                quote_ident(schema)
+            ),
+            &[
+                &record.info.id,
+                &record.location.strategy(),
+                &record.location.text(),
+                &applied,
+                &record.info.label,
+                &record.info.size_bytes,
+                &workflow,
+                &restore,
+                &delete,
+            ],
+        )
+        .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
+    Ok(())
 }
 
-/// The `DELETE` (ending in `;\n`) that forgets a snapshot.
-pub(crate) fn delete_sql(schema: &str, id: i64) -> String {
-    format!(
-        "DELETE FROM {}.snapshots WHERE id = {id};\n",
-        quote_ident(schema)
-    )
+/// Forgets snapshot `id`.
+///
+/// # Errors
+/// [`Error::Database`] when the row cannot be deleted.
+pub(crate) fn forget(client: &mut Client, schema: &str, id: i64) -> Result<()> {
+    client
+        .execute(
+            &format!(
+                "DELETE FROM {}.snapshots WHERE id = $1",
+                quote_ident(schema)
+            ),
+            &[&id],
+        )
+        .map_err(|e| Error::db("could not remove a snapshot from the catalogue", e))?;
+    Ok(())
 }
 
 /// A database or file name for snapshot `id` of `database`: `<database>__trek_<id>`, with the
