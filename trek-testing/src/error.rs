@@ -17,8 +17,9 @@ pub enum Error {
     LocalServer(#[source] trek_local_server::LocalServerError),
 
     /// A query the harness runs failed (connecting, creating, copying or dropping a database,
-    /// reading a database's environment stamp).
-    #[error("{context}: {}", trek::describe_postgres_error(source))]
+    /// reading a database's environment stamp). The driver's error is the source;
+    /// [`trek::error_chain`] prints both.
+    #[error("{context}")]
     Database {
         /// What the harness was doing.
         context: String,

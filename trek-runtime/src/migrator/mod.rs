@@ -444,7 +444,7 @@ impl<'m> Migrator<'m> {
                 return Err(Error::Protected {
                     database,
                     stamp: "prod".to_owned(),
-                    action: "restore a dump over it".to_owned(),
+                    action: "restore a dump".to_owned(),
                 });
             }
             self.replay_dump(
