@@ -304,12 +304,16 @@ pub fn plan(plan: &Plan) -> Vec<String> {
     }
     for (i, step) in plan.steps.iter().enumerate() {
         let routine = step.action == StepAction::Apply && step.reason.starts_with("pending");
+        // `run repeatable views` rather than `run-repeatable repeatable views`.
+        let verb = match step.action {
+            StepAction::RunRepeatable => "run",
+            other => other.as_str(),
+        };
         let text = if routine {
-            format!("{} {}", step.action, step.subject)
+            format!("{verb} {}", step.subject)
         } else {
             format!(
-                "{} {} {}",
-                step.action,
+                "{verb} {} {}",
                 step.subject,
                 paint(style::DIM, format!("({})", step.reason))
             )
