@@ -386,7 +386,7 @@ fn dev_workflow() {
         .file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n");
     let doc: json::Audit = audit.pin_json("audit_json", &["audit", "--limit", "3", "--json"]);
     audit.filter(r"\S+ pid \d+ \(cargo-trek [^)]*\)", "[client]");
-    audit.filter(r"(success|failure)( +)\d+ ", "$1$2[ms]");
+    audit.filter(r"(success|failure) +\d+ +", "$1  [ms]  ");
     audit.pin_table("audit", &["audit", "--limit", "6"]);
     assert_eq!(doc.entries.len(), 3);
     assert!(doc.entries.windows(2).all(|w| w[0].id > w[1].id));
