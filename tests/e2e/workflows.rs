@@ -699,3 +699,45 @@ fn a_pruned_restore_point_is_forgotten_by_its_own_strategy_whatever_is_configure
     assert_eq!(count(&mut client, "SELECT count(*) FROM trek.snapshots"), 0);
     assert!(table_exists(&mut client, "a"));
 }
+
+#[test]
+fn a_baseline_dump_that_still_diverges_stops_after_one_reset_instead_of_going_round() {
+    // Production applied 2 b as it was; the branch has edited it since, with no down script.
+    let folder = Folder::new("baseline-diverges")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let prod = TestDb::new("baseline_diverges_prod");
+    Migrator::new(&folder.read())
+        .run(&mut prod.client())
+        .unwrap();
+    let dumps = Folder::new("baseline-diverges-file");
+    let dump = dumps.dir.join("schema.sql");
+    let out = Command::new(pg_dump())
+        .args(["--no-owner", "--no-privileges", "--file"])
+        .arg(&dump)
+        .arg(&prod.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id bigint);\n");
+    let db = TestDb::new("baseline_diverges_dev");
+    let mut client = db.client();
+    let err = dev(&folder.read())
+        .baseline_dump(&dump)
+        .connector(connector(&db))
+        .reset(&mut client)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::StillDiverges { divergence, .. } if divergence.contains("2 b")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("schema.sql"), "{err}");
+    // One reset happened and was audited; nothing was applied after it.
+    assert_eq!(actions(&mut client), ["reset"]);
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+}

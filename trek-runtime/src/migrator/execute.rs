@@ -5,7 +5,7 @@
 //! when the lock is taken again, the history must be what the rest of the plan expects, or the
 //! goal is planned again from what the database holds. The only other new plan is after a
 //! reset to a baseline dump, which brings history the plan could not know; a plan made after
-//! an undo that would undo again is refused ([`Error::StillDiverges`]). So a run ends, and
+//! a reset or restore that would reset or restore again is refused ([`Error::StillDiverges`]). So a run ends, and
 //! reports success only when every step was done.
 
 use std::collections::{HashMap, VecDeque};
@@ -100,7 +100,8 @@ impl<'m> Migrator<'m> {
             &database,
             self.allow_destructive_on.as_deref(),
         )?;
-        if self.workflow == Workflow::Dev && !run.checked_stale {
+        if self.workflow == Workflow::Dev && !matches!(goal, Goal::Revert(_)) && !run.checked_stale
+        {
             report.warnings.extend(stale::check(self.migrations));
             run.checked_stale = true;
         }
@@ -147,7 +148,7 @@ impl<'m> Migrator<'m> {
         let catalogue = self.catalogue_for_plan(client)?;
         let plan = self.plan_goal(goal, history, &catalogue, run.snapshot_taken_of.as_deref())?;
         if let Some(undone) = &run.undone {
-            if plan.steps.iter().any(|p| p.step.is_undo()) {
+            if plan.steps.iter().any(|p| p.step.is_rebuild()) {
                 return Err(Error::StillDiverges {
                     undone: undone.clone(),
                     divergence: plan

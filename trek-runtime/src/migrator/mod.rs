@@ -402,6 +402,7 @@ impl<'m> Migrator<'m> {
                 ),
             });
         }
+        self.check_target()?;
         self.carry_out(client, Goal::SeedsOnly)
     }
 

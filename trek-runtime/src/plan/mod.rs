@@ -122,12 +122,10 @@ impl Step<'_> {
         )
     }
 
-    /// Whether the step undoes applied items (a reset, a restore or a revert).
-    pub fn is_undo(&self) -> bool {
-        matches!(
-            self,
-            Step::Reset { .. } | Step::Restore { .. } | Step::Revert { .. }
-        )
+    /// Whether the step rebuilds the database (a reset or a restore): a plan made after one
+    /// must not need another, or the run would go round in circles.
+    pub fn is_rebuild(&self) -> bool {
+        matches!(self, Step::Reset { .. } | Step::Restore { .. })
     }
 }
 
