@@ -14,22 +14,7 @@ fn project(label: &str) -> Project {
 /// A project with two migrations (each with a down script) and its own database.
 fn migrated_project(label: &str) -> (Project, TestDb) {
     let p = project(label);
-    p.file(
-        "migrations/0001_create_users.sql",
-        "CREATE TABLE users (id int PRIMARY KEY);\n",
-    )
-    .file(
-        "migrations/0001_create_users.down.sql",
-        "DROP TABLE users;\n",
-    )
-    .file(
-        "migrations/0002_add_email.sql",
-        "ALTER TABLE users ADD COLUMN email text;\n",
-    )
-    .file(
-        "migrations/0002_add_email.down.sql",
-        "ALTER TABLE users DROP COLUMN email;\n",
-    );
+    p.two_migrations();
     let db = TestDb::new(&format!("cli_{label}"));
     (p, db)
 }

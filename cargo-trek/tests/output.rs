@@ -152,25 +152,6 @@ fn pin_output(settings: &insta::Settings, name: &str, args: &[&str], out: &Outpu
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
-fn two_migrations(p: &Project) {
-    p.file(
-        "migrations/0001_create_users.sql",
-        "CREATE TABLE users (id int PRIMARY KEY);\n",
-    )
-    .file(
-        "migrations/0001_create_users.down.sql",
-        "DROP TABLE users;\n",
-    )
-    .file(
-        "migrations/0002_add_email.sql",
-        "ALTER TABLE users ADD COLUMN email text;\n",
-    )
-    .file(
-        "migrations/0002_add_email.down.sql",
-        "ALTER TABLE users DROP COLUMN email;\n",
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // No database: init, new, verify, lint --offline, completions, usage errors
 
@@ -274,7 +255,7 @@ fn dev_workflow() {
     let mut s = Scenario::new("out_dev");
     let db = TestDb::new("out_dev");
     s.env("DEV_DB", &db.url);
-    two_migrations(&s.project);
+    s.project.two_migrations();
     s.project
         .file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n");
     s.project.file(
@@ -380,7 +361,7 @@ fn dev_workflow() {
     // The audit log of all that: its durations change the width of the table's columns.
     let mut audit = Scenario::new("out_dev_audit");
     audit.env("DEV_DB", &db.url);
-    two_migrations(&audit.project);
+    audit.project.two_migrations();
     audit
         .project
         .file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n");
@@ -410,7 +391,7 @@ fn prod_workflow() {
     let dev = TestDb::new("out_prod_dev");
     s.env("PROD_DB", &prod.url);
     s.env("DEV_DB", &dev.url);
-    two_migrations(&s.project);
+    s.project.two_migrations();
     s.project.file(
         "Trek.toml",
         "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n\
@@ -472,7 +453,7 @@ fn prod_workflow() {
     assert_eq!(doc.file.as_deref(), Some("schema.sql"));
     let mut with_text = Scenario::new("out_prod_dump");
     with_text.env("PROD_DB", &prod.url);
-    two_migrations(&with_text.project);
+    with_text.project.two_migrations();
     with_text.project.file(
         "Trek.toml",
         "[env.prod]\nurl_env = \"PROD_DB\"\nworkflow = \"prod\"\n",
@@ -543,7 +524,7 @@ fn qa_snapshots() {
     let db = TestDb::new("out_qa");
     s.env("QA_DB", &db.url);
     s.env("TREK_ENV", "qa");
-    two_migrations(&s.project);
+    s.project.two_migrations();
     s.project.file(
         "Trek.toml",
         "[env.qa]\nurl_env = \"QA_DB\"\nworkflow = \"qa\"\n\

@@ -560,6 +560,30 @@ fn a_qa_run_killed_during_a_restore_leaves_the_old_database_and_the_next_run_fin
 }
 
 /// `pg_dump` of the server's major version: Debian's folder, else `PATH`.
+/// Migrates a database of its own (production) with `folder` and dumps it as a plain SQL
+/// file carrying trek's history; returns the folder holding `schema.sql` (removed on drop) and
+/// the file.
+fn production_dump(folder: &Folder, label: &str) -> (Folder, std::path::PathBuf) {
+    let prod = TestDb::new(&format!("{label}_prod"));
+    Migrator::new(&folder.read())
+        .run(&mut prod.client())
+        .unwrap();
+    let dumps = Folder::new(&format!("{label}-dump-file"));
+    let dump = dumps.dir.join("schema.sql");
+    let out = Command::new(pg_dump())
+        .args(["--no-owner", "--no-privileges", "--file"])
+        .arg(&dump)
+        .arg(&prod.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dumps, dump)
+}
+
 fn pg_dump() -> std::path::PathBuf {
     let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -576,23 +600,7 @@ fn a_reset_with_a_baseline_dump_rebuilds_from_it_and_applies_only_what_it_lacks(
     let folder = Folder::new("baseline-dump")
         .file("1_a.sql", "CREATE TABLE a (id int);\n")
         .file("2_b.sql", "CREATE TABLE b (id int);\n");
-    let prod = TestDb::new("baseline_prod");
-    Migrator::new(&folder.read())
-        .run(&mut prod.client())
-        .unwrap();
-    let dumps = Folder::new("baseline-dump-file");
-    let dump = dumps.dir.join("schema.sql");
-    let out = Command::new(pg_dump())
-        .args(["--no-owner", "--no-privileges", "--file"])
-        .arg(&dump)
-        .arg(&prod.url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dumps, dump) = production_dump(&folder, "baseline");
 
     let folder = folder.file("3_c.sql", "CREATE TABLE c (id int);\n");
     let db = TestDb::new("baseline_dev");
@@ -706,23 +714,7 @@ fn a_baseline_dump_that_still_diverges_stops_after_one_reset_instead_of_going_ro
     let folder = Folder::new("baseline-diverges")
         .file("1_a.sql", "CREATE TABLE a (id int);\n")
         .file("2_b.sql", "CREATE TABLE b (id int);\n");
-    let prod = TestDb::new("baseline_diverges_prod");
-    Migrator::new(&folder.read())
-        .run(&mut prod.client())
-        .unwrap();
-    let dumps = Folder::new("baseline-diverges-file");
-    let dump = dumps.dir.join("schema.sql");
-    let out = Command::new(pg_dump())
-        .args(["--no-owner", "--no-privileges", "--file"])
-        .arg(&dump)
-        .arg(&prod.url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dumps, dump) = production_dump(&folder, "baseline_diverges");
 
     let folder = folder.file("2_b.sql", "CREATE TABLE b (id bigint);\n");
     let db = TestDb::new("baseline_diverges_dev");

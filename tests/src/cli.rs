@@ -151,6 +151,30 @@ impl Project {
         self
     }
 
+    /// Writes the two migrations most command-line tests start from, each with a down script:
+    /// `0001_create_users` (a `users` table) and `0002_add_email` (its `email` column).
+    ///
+    /// # Panics
+    /// When the files cannot be written.
+    pub fn two_migrations(&self) -> &Project {
+        self.file(
+            "migrations/0001_create_users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY);\n",
+        )
+        .file(
+            "migrations/0001_create_users.down.sql",
+            "DROP TABLE users;\n",
+        )
+        .file(
+            "migrations/0002_add_email.sql",
+            "ALTER TABLE users ADD COLUMN email text;\n",
+        )
+        .file(
+            "migrations/0002_add_email.down.sql",
+            "ALTER TABLE users DROP COLUMN email;\n",
+        )
+    }
+
     /// Writes `bytes` to `path` (relative to the package), making folders as needed: for files
     /// that are not valid UTF-8.
     ///
