@@ -421,7 +421,7 @@ fn prod_workflow() {
     );
     s.pin("up_prod", &["up", "--env", "prod"]);
     prod.client()
-        .batch_execute("INSERT INTO users (id) SELECT generate_series(1, 20000)")
+        .batch_execute("INSERT INTO users (id) SELECT generate_series(1, 20000); ANALYZE users")
         .unwrap();
 
     // The dry run of a rewrite of a table with data.
