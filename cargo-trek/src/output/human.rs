@@ -337,9 +337,11 @@ pub fn path_taken(plan: &Plan) -> Option<String> {
     let line = match &plan.undo {
         Undo::Nothing | Undo::Blocked { .. } => return None,
         Undo::Rewind { scripts } => format!(
-            "{} {} with their captured down scripts{}",
+            "{} {} with {} captured down script{}{}",
             paint(style::GOOD, "rewound"),
             plural(scripts.len(), "script"),
+            if scripts.len() == 1 { "its" } else { "their" },
+            if scripts.len() == 1 { "" } else { "s" },
             because.map(|b| format!(" — {b}")).unwrap_or_default()
         ),
         Undo::Reset { reason } => format!("{} the database: {reason}", paint(style::GOOD, "reset")),
