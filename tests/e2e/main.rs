@@ -3,6 +3,7 @@
 mod concurrency;
 mod dry_run;
 mod dump;
+mod failures;
 mod faults;
 mod local_server;
 mod round_trips;

@@ -109,9 +109,18 @@ impl Executor<'_> {
                     self.record_sql(m, true, &elapsed_ms, Some(&text))
                 );
                 if let Err(record) = client.batch_execute(&message) {
-                    tracing::error!(error = %crate::db_error::describe(&record), "could not record the failed migration");
-                    return Err(Error::db(format!("{} failed", m.label()), e));
+                    let _ = client.batch_execute("ROLLBACK");
+                    return Err(Error::db(
+                        format!(
+                            "{} failed ({}), and trek could not write the failure to its history \
+                             (did the script change the role or the search_path?)",
+                            m.label(),
+                            failure.headline()
+                        ),
+                        record,
+                    ));
                 }
+                drop(e);
                 metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
                     .increment(1);
                 Err(Error::Migration {
@@ -194,12 +203,20 @@ impl Executor<'_> {
                         )
                     })
                 }
-                Err(StatementError::Sql(failure, _)) => Err(Error::Migration {
-                    label: row.label(),
-                    script: Script::Down,
-                    failure,
-                    marked_failed: false,
-                }),
+                Err(StatementError::Sql(failure, _)) => {
+                    let text = failure.to_string();
+                    if let Err(audit) =
+                        client.batch_execute(&audit(&duration_ms(started.elapsed()), Some(&text)))
+                    {
+                        tracing::warn!(error = %crate::db_error::describe(&audit), "could not record the failure in trek's audit log");
+                    }
+                    Err(Error::Migration {
+                        label: row.label(),
+                        script: Script::Down,
+                        failure,
+                        marked_failed: false,
+                    })
+                }
                 Err(StatementError::Other(e)) => {
                     Err(Error::db(format!("reverting {} failed", row.label()), e))
                 }
@@ -585,6 +602,10 @@ fn run_statements(
                     None => StatementError::Other(e),
                 },
             );
+            // A script may open its own transaction (`BEGIN` in a `no_transaction` file); a
+            // failure leaves it aborted, where trek could record nothing and not even release
+            // its lock. Roll back whatever is open (a harmless notice when nothing is).
+            let _ = client.batch_execute("ROLLBACK");
             break;
         }
     }

@@ -35,6 +35,16 @@ pub struct SqlFailure {
 }
 
 impl SqlFailure {
+    /// One line: `0003_orders.sql:4:17: ERROR 42P01: relation "userz" does not exist`.
+    pub fn headline(&self) -> String {
+        let at = self
+            .location
+            .as_ref()
+            .map(|l| format!(":{}:{}", l.line, l.column))
+            .unwrap_or_default();
+        format!("{}{at}: ERROR {}: {}", self.path, self.code, self.message)
+    }
+
     /// Builds the report for an error raised while running `script` (the file at `path`),
     /// which was sent starting at character `char_offset` of the query text and, inside the
     /// file, starts at byte `byte_offset`. Returns `None` when the error did not come from the

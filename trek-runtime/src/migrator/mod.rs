@@ -508,6 +508,11 @@ impl<'m> Migrator<'m> {
         let (mut guard, lock_wait) = LockGuard::acquire(client, self.key(), self.lock_timeout)?;
         report.lock_wait += lock_wait;
         let outcome = work(&mut guard, report);
+        if outcome.is_err() {
+            // Whatever failed may have left a transaction open or aborted, where the unlock
+            // itself would fail and the session would keep the lock: roll it back first.
+            let _ = guard.batch_execute("ROLLBACK");
+        }
         let released = guard.release();
         let value = outcome?;
         self.check_release(released?, report);

@@ -1,0 +1,179 @@
+//! Failure paths: whatever fails, the run rolls back what is open, records the failure (the
+//! history marker and an audit row), releases trek's advisory lock, names the file and line,
+//! and hands the caller's client back idle and usable.
+
+use trek::postgres::Client;
+use trek::{Error, Migrator, Revert, Script, Workflow};
+use trek_tests::TestDb;
+
+use crate::support::{table_exists, Folder};
+
+/// The client's backend pid, to look at its session from another one afterwards.
+fn pid(client: &mut Client) -> i32 {
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0)
+}
+
+/// Asserts, from a second session, that no advisory lock is held in the database and that the
+/// client's session is idle (not in a transaction, open or aborted); and that the client still
+/// runs queries.
+fn assert_clean(db: &TestDb, client: &mut Client, client_pid: i32) {
+    let mut other = db.client();
+    let locks: i64 = other
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0, "trek's advisory lock is released");
+    let state: String = other
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            &[&client_pid],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        state, "idle",
+        "the client is handed back outside any transaction"
+    );
+    client.batch_execute("SELECT 1").unwrap();
+}
+
+/// The audit rows of `action`, as `name outcome`.
+fn audited(client: &mut Client, action: &str) -> Vec<String> {
+    client
+        .query(
+            "SELECT coalesce(name, ''), outcome FROM trek.audit WHERE action = $1 ORDER BY id",
+            &[&action],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {}", r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect()
+}
+
+#[test]
+fn a_failure_inside_a_no_transaction_scripts_own_transaction_is_rolled_back_recorded_and_frees_the_lock(
+) {
+    let folder = Folder::new("own_txn")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file(
+            "2_x.sql",
+            "-- trek:no_transaction\nBEGIN;\nCREATE TABLE x (id int);\nSELECT 1/0;\nCOMMIT;\n",
+        );
+    let db = TestDb::new("own_txn");
+    let mut client = db.client();
+    let client_pid = pid(&mut client);
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    let Error::Migration {
+        label,
+        script,
+        failure,
+        marked_failed,
+        ..
+    } = &err
+    else {
+        panic!("expected the migration's own error, got {err}");
+    };
+    assert_eq!(
+        (label.as_str(), *script, *marked_failed),
+        ("2 x", Script::Up, true)
+    );
+    assert_eq!(failure.code, "22012");
+    assert_eq!(failure.path, "2_x.sql");
+    assert_eq!(
+        failure.location.as_ref().map(|l| l.line),
+        Some(4),
+        "{failure}"
+    );
+    assert_clean(&db, &mut client, client_pid);
+    assert!(table_exists(&mut client, "a"));
+    assert!(
+        !table_exists(&mut client, "x"),
+        "the script's own transaction is rolled back"
+    );
+    let failed: bool = client
+        .query_one("SELECT failed FROM trek.applied WHERE version = '2'", &[])
+        .unwrap()
+        .get(0);
+    assert!(failed, "the history marks it failed");
+    assert_eq!(audited(&mut client, "apply"), ["a success", "x failure"]);
+}
+
+#[test]
+fn every_failing_script_leaves_the_lock_free_and_the_client_idle() {
+    // A transactional migration, a seed, a repeatable, and a down script with its own
+    // transaction: each fails in its own run.
+    let folder = Folder::new("fail_kinds")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file(
+            "1_a.down.sql",
+            "-- trek:no_transaction\nBEGIN;\nDROP TABLE a;\nSELECT 1/0;\nCOMMIT;\n",
+        );
+    let db = TestDb::new("fail_kinds");
+    let mut client = db.client();
+    let client_pid = pid(&mut client);
+    fn dev(m: &trek::Migrations) -> Migrator<'_> {
+        Migrator::new(m).workflow(Workflow::Dev)
+    }
+    dev(&folder.read()).run(&mut client).unwrap();
+
+    let cases = [
+        (
+            "2_b.sql",
+            "CREATE TABLE b (id int);\nSELECT * FROM nowhere;\n",
+        ),
+        ("seeds/1_s.sql", "INSERT INTO nowhere VALUES (1);\n"),
+        (
+            "repeatable/v.sql",
+            "CREATE VIEW v AS SELECT * FROM nowhere;\n",
+        ),
+    ];
+    for (file, sql) in cases {
+        let folder = Folder::new("fail_kinds_case")
+            .file("1_a.sql", "CREATE TABLE a (id int);\n")
+            .file(
+                "1_a.down.sql",
+                "-- trek:no_transaction\nBEGIN;\nDROP TABLE a;\nSELECT 1/0;\nCOMMIT;\n",
+            )
+            .file(file, sql);
+        let err = dev(&folder.read()).run(&mut client).unwrap_err();
+        assert!(matches!(err, Error::Migration { .. }), "{file}: {err}");
+        assert_clean(&db, &mut client, client_pid);
+        assert!(!table_exists(&mut client, "b"), "{file}");
+    }
+
+    let err = dev(&folder.read())
+        .revert(&mut client, Revert::Steps(1))
+        .unwrap_err();
+    let Error::Migration {
+        script, failure, ..
+    } = &err
+    else {
+        panic!("expected the down script's error, got {err}");
+    };
+    assert_eq!(*script, Script::Down);
+    assert_eq!(
+        failure.location.as_ref().map(|l| l.line),
+        Some(4),
+        "{failure}"
+    );
+    assert!(
+        err.to_string().starts_with("the down script of 1 a failed"),
+        "{err}"
+    );
+    assert_clean(&db, &mut client, client_pid);
+    assert!(
+        table_exists(&mut client, "a"),
+        "the down's own transaction is rolled back"
+    );
+    assert_eq!(
+        audited(&mut client, "revert"),
+        [" failure".replace(' ', "a ")]
+    );
+}
