@@ -119,6 +119,7 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
             script,
             failure,
             marked_failed,
+            before,
             ..
         } => {
             let mut failure = (**failure).clone();
@@ -134,6 +135,21 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
                     "\n  note: it ran outside a transaction and is now recorded as failed; \
                      finish or undo it by hand, then run `cargo trek repair`",
                 );
+            }
+            for (what, steps) in [("reverted", &before.reverted), ("applied", &before.applied)] {
+                if !steps.is_empty() {
+                    let names: Vec<String> = steps.iter().map(ToString::to_string).collect();
+                    text.push_str(&format!(
+                        "\n  note: before it failed, the run {what} {} (committed, and {} so): {}",
+                        if steps.len() == 1 {
+                            "1 script".to_owned()
+                        } else {
+                            format!("{} scripts", steps.len())
+                        },
+                        if steps.len() == 1 { "stays" } else { "stay" },
+                        names.join(", ")
+                    ));
+                }
             }
             text
         }
@@ -238,10 +254,15 @@ impl Error {
                     script,
                     failure,
                     marked_failed,
+                    before,
                     ..
                 } = &**runtime
                 {
                     error.migration = Some(label.clone());
+                    error.applied_before =
+                        Some(before.applied.iter().map(ToString::to_string).collect());
+                    error.reverted_before =
+                        Some(before.reverted.iter().map(ToString::to_string).collect());
                     error.script = Some(match script {
                         trek::Script::Down => json::ScriptKind::Down,
                         trek::Script::Up => json::ScriptKind::Up,

@@ -1018,6 +1018,14 @@ pub struct Error {
     /// The migration that failed (`migration_failed`). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
+    /// What the run applied before the failure, committed and staying applied: `0001 a`,
+    /// `seed 0001 demo` (`migration_failed`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_before: Option<Vec<String>>,
+    /// What the run reverted before the failure, staying reverted (`migration_failed`).
+    /// Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_before: Option<Vec<String>>,
     /// Which of its scripts failed: `up` (applying) or `down` (reverting)
     /// (`migration_failed`). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1041,6 +1049,8 @@ impl Error {
             file: None,
             problems: None,
             migration: None,
+            applied_before: None,
+            reverted_before: None,
             script: None,
             marked_failed: None,
             sql: None,

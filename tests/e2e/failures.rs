@@ -177,3 +177,43 @@ fn every_failing_script_leaves_the_lock_free_and_the_client_idle() {
         [" failure".replace(' ', "a ")]
     );
 }
+
+#[test]
+fn a_failed_run_says_what_it_applied_and_reverted_before_the_failure() {
+    let folder = Folder::new("partial")
+        .file("1_a.sql", "CREATE TABLE a (id int);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file("2_b.down.sql", "DROP TABLE b;\n")
+        .file("3_c.sql", "SELECT * FROM nowhere;\n");
+    let db = TestDb::new("partial");
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap_err();
+    let Error::Migration { label, before, .. } = &err else {
+        panic!("expected the migration's error, got {err}");
+    };
+    assert_eq!(label, "3 c");
+    let applied: Vec<String> = before.applied.iter().map(ToString::to_string).collect();
+    assert_eq!(applied, ["1 a", "2 b"], "committed before the failure");
+    assert!(table_exists(&mut client, "a") && table_exists(&mut client, "b"));
+
+    // The dev workflow rewinds an edited migration, then fails re-applying it: the revert
+    // stays done and is reported.
+    let folder = folder
+        .remove("3_c.sql")
+        .file("2_b.sql", "CREATE TABLE b (id int REFERENCES nowhere);\n");
+    let err = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .run(&mut client)
+        .unwrap_err();
+    let Error::Migration { label, before, .. } = &err else {
+        panic!("expected the migration's error, got {err}");
+    };
+    assert_eq!(label, "2 b");
+    let reverted: Vec<String> = before.reverted.iter().map(ToString::to_string).collect();
+    assert_eq!(reverted, ["2 b"]);
+    assert!(before.applied.is_empty());
+    assert!(!table_exists(&mut client, "b"));
+}

@@ -128,6 +128,7 @@ impl Executor<'_> {
                     script: Script::Up,
                     failure,
                     marked_failed: true,
+                    before: Box::default(),
                 })
             }
             Err(StatementError::Other(e)) => Err(Error::db(format!("{} failed", m.label()), e)),
@@ -215,6 +216,7 @@ impl Executor<'_> {
                         script: Script::Down,
                         failure,
                         marked_failed: false,
+                        before: Box::default(),
                     })
                 }
                 Err(StatementError::Other(e)) => {
@@ -250,6 +252,7 @@ impl Executor<'_> {
                             script: Script::Down,
                             failure: Box::new(failure),
                             marked_failed: false,
+                            before: Box::default(),
                         }
                     }
                     None => Error::db(format!("reverting {} failed", row.label()), e),
@@ -469,6 +472,7 @@ impl Executor<'_> {
             script: Script::Up,
             failure: Box::new(failure),
             marked_failed: false,
+            before: Box::default(),
         }
     }
 

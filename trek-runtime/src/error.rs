@@ -41,6 +41,9 @@ pub enum Error {
         failure: Box<SqlFailure>,
         /// Whether the migration ran outside a transaction and is now recorded as failed.
         marked_failed: bool,
+        /// What the run had done before this script failed, and which stays done: the scripts
+        /// applied (each committed on its own) and reverted, and the snapshots taken.
+        before: Box<crate::Report>,
     },
 
     /// A query trek itself runs failed (connection lost, permission denied, ...). The

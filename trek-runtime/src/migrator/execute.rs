@@ -67,11 +67,14 @@ impl<'m> Migrator<'m> {
         };
         let mut run = Run::default();
         loop {
-            let alone = self.locked(client, &mut report, |guard, report| {
-                self.locked_stretch(guard, &goal, report, &mut run)
-            })?;
+            let alone = self
+                .locked(client, &mut report, |guard, report| {
+                    self.locked_stretch(guard, &goal, report, &mut run)
+                })
+                .map_err(|e| with_partial_report(e, &report))?;
             let Some(alone) = alone else { break };
-            self.do_alone(client, alone, &mut report, &mut run)?;
+            self.do_alone(client, alone, &mut report, &mut run)
+                .map_err(|e| with_partial_report(e, &report))?;
         }
         report.duration = started.elapsed();
         for warning in &report.warnings {
@@ -413,6 +416,14 @@ impl<'m> Migrator<'m> {
             hook.call(event);
         }
     }
+}
+
+/// A failed script's error, with what the run did before it (which stays done).
+fn with_partial_report(mut error: Error, report: &Report) -> Error {
+    if let Error::Migration { before, .. } = &mut error {
+        **before = report.clone();
+    }
+    error
 }
 
 /// The applied sequence after `step`.
