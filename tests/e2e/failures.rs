@@ -217,3 +217,19 @@ fn a_failed_run_says_what_it_applied_and_reverted_before_the_failure() {
     assert!(before.applied.is_empty());
     assert!(!table_exists(&mut client, "b"));
 }
+
+#[test]
+fn a_statement_after_a_comment_ended_by_a_lone_carriage_return_is_applied() {
+    let folder = Folder::new("cr").file(
+        "1_cr.sql",
+        "-- trek:no_transaction\rCREATE TABLE cr1 (id int); -- note\rCREATE TABLE cr2 (id int);\n",
+    );
+    let db = TestDb::new("cr");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert!(table_exists(&mut client, "cr1"));
+    assert!(
+        table_exists(&mut client, "cr2"),
+        "PostgreSQL ends a -- comment at CR"
+    );
+}

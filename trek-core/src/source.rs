@@ -618,6 +618,22 @@ mod tests {
     }
 
     #[test]
+    fn carriage_return_line_endings_are_line_endings() {
+        // PostgreSQL ends a `--` comment at CR as well as LF: a CR-only file is not empty,
+        // and its directive header is read.
+        let dir = TempDir::with(&[
+            ("1_cr.sql", b"-- header\rCREATE TABLE a (id int);\r"),
+            (
+                "2_cr.sql",
+                b"-- trek:no_transaction\rCREATE INDEX CONCURRENTLY i ON a (id);\r",
+            ),
+        ]);
+        let set = read_dir(&dir.0).expect("valid");
+        assert_eq!(set.len(), 2);
+        assert!(set.all()[1].directives().no_transaction);
+    }
+
+    #[test]
     fn a_byte_order_mark_does_not_hide_an_empty_script_or_a_begin() {
         let found = kinds(&[
             ("1_bom_only.sql", b"\xEF\xBB\xBF\r\n\r\n"),

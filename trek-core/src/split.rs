@@ -505,3 +505,30 @@ COMMENT ON TABLE users IS 'People; who log in';
         }
     }
 }
+
+#[cfg(test)]
+mod line_endings {
+    use super::split;
+
+    fn texts(sql: &str) -> Vec<&str> {
+        split(sql).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn a_comment_ends_at_a_lone_carriage_return_as_in_postgresql() {
+        assert_eq!(
+            texts("CREATE TABLE cr1 (id int); -- note\rCREATE TABLE cr2 (id int);\n"),
+            ["CREATE TABLE cr1 (id int)", "CREATE TABLE cr2 (id int)"]
+        );
+    }
+
+    #[test]
+    fn carriage_return_only_line_endings_split_like_line_feeds() {
+        let cr = "-- first\rCREATE TABLE a (id int);\r-- second\rCREATE TABLE b (id int);\r";
+        let lf = cr.replace('\r', "\n");
+        let crlf = cr.replace('\r', "\r\n");
+        assert_eq!(texts(cr).len(), 2, "{:?}", texts(cr));
+        assert_eq!(texts(cr), texts(&lf));
+        assert_eq!(texts(&crlf), texts(&lf));
+    }
+}
