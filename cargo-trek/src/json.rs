@@ -644,6 +644,10 @@ pub struct Verify {
     pub scripts: Vec<VerifiedScript>,
     /// Every problem (empty when `ok`).
     pub problems: Vec<Problem>,
+    /// Statements PostgreSQL refuses inside a transaction block in files that run in one
+    /// (they need `-- trek:no_transaction`). Warnings: `ok` stays true.
+    #[serde(default)]
+    pub warnings: Vec<Problem>,
 }
 
 /// One script of [`Verify`].

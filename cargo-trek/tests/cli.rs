@@ -179,6 +179,30 @@ fn verify_passes_a_good_folder_and_names_every_bad_file() {
 }
 
 #[test]
+fn verify_warns_about_statements_that_cannot_run_in_a_transaction() {
+    let (p, _db) = migrated_project("verify_no_txn");
+    p.file(
+        "migrations/0003_index.sql",
+        "-- an index on a big table\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    )
+    .file(
+        "migrations/0004_fine.sql",
+        "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY users_id ON users (id);\n",
+    );
+    p.trek(&["verify"])
+        .run()
+        .assert_code(0)
+        .stdout_has("migrations/0003_index.sql:2: warning: CREATE INDEX CONCURRENTLY cannot run inside a transaction block")
+        .stdout_has("-- trek:no_transaction");
+    let doc = json(&p.trek(&["verify", "--json"]).run());
+    assert_eq!(doc["ok"], true);
+    let warnings = doc["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["path"], "migrations/0003_index.sql");
+    assert_eq!(warnings[0]["line"], 2);
+}
+
+#[test]
 fn completions_print_a_script() {
     let p = project("completions");
     p.trek(&["completions", "bash"])

@@ -233,3 +233,43 @@ fn a_statement_after_a_comment_ended_by_a_lone_carriage_return_is_applied() {
         "PostgreSQL ends a -- comment at CR"
     );
 }
+
+#[test]
+fn a_statement_that_cannot_run_in_a_transaction_is_named_with_its_line_and_the_directive_it_needs()
+{
+    for (sql, line, what) in [
+        (
+            "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+            2,
+            "CREATE INDEX CONCURRENTLY",
+        ),
+        ("CREATE TABLE t (id int);\n\nVACUUM t;\n", 3, "VACUUM"),
+        (
+            "CREATE TABLE t (id int);\nCREATE DATABASE trek_never_made;\n",
+            2,
+            "CREATE DATABASE",
+        ),
+    ] {
+        let folder = Folder::new("no_txn_hint").file("1_t.sql", sql);
+        let db = TestDb::new("no_txn_hint");
+        let mut client = db.client();
+        let client_pid = pid(&mut client);
+        let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+        let Error::Migration { failure, .. } = &err else {
+            panic!("expected the migration's error, got {err}");
+        };
+        assert_eq!(failure.code, "25001", "{what}");
+        assert_eq!(
+            failure.location.as_ref().map(|l| l.line),
+            Some(line),
+            "{what}"
+        );
+        let hint = failure.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains(what) && hint.contains("-- trek:no_transaction"),
+            "{what}: {hint}"
+        );
+        assert_clean(&db, &mut client, client_pid);
+        assert!(!table_exists(&mut client, "t"), "nothing of the file stays");
+    }
+}

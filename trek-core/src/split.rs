@@ -86,6 +86,54 @@ pub fn transaction_control(statement: &str) -> Option<&'static str> {
     }
 }
 
+/// What a statement is, upper-cased, when PostgreSQL refuses to run it inside a transaction
+/// block (SQLSTATE 25001), so a migration holding it needs `-- trek:no_transaction`:
+/// `CREATE INDEX CONCURRENTLY` (and `DROP INDEX`, `REINDEX … CONCURRENTLY`), `REINDEX
+/// DATABASE`/`SYSTEM`, `VACUUM`, `CREATE`/`DROP DATABASE`, `CREATE`/`DROP TABLESPACE`, `ALTER
+/// SYSTEM`, `CREATE`/`DROP SUBSCRIPTION`, `DISCARD ALL`; and `ALTER TYPE … ADD VALUE`, which
+/// PostgreSQL refused in a transaction before version 12. From PostgreSQL's documentation of
+/// each command ("cannot be executed inside a transaction block").
+pub fn outside_transaction(statement: &str) -> Option<&'static str> {
+    let words: Vec<String> = tokens(statement)
+        .filter(|t| !t.is_trivia())
+        .take_while(|t| !t.is_symbol(";"))
+        .filter(|t| t.kind == TokenKind::Word)
+        .take(12)
+        .map(|t| t.text.to_ascii_uppercase())
+        .collect();
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    let has = |word: &str| words.iter().any(|x| x == word);
+    let concurrently = has("CONCURRENTLY");
+    match (w(0), w(1)) {
+        ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if concurrently => {
+            Some("CREATE INDEX CONCURRENTLY")
+        }
+        ("DROP", "INDEX") if concurrently => Some("DROP INDEX CONCURRENTLY"),
+        ("REINDEX", _) if concurrently => Some("REINDEX CONCURRENTLY"),
+        ("REINDEX", "DATABASE" | "SYSTEM") => Some("REINDEX DATABASE"),
+        ("VACUUM", _) => Some("VACUUM"),
+        ("CREATE" | "DROP", "DATABASE") => Some(if w(0) == "CREATE" {
+            "CREATE DATABASE"
+        } else {
+            "DROP DATABASE"
+        }),
+        ("CREATE" | "DROP", "TABLESPACE") => Some(if w(0) == "CREATE" {
+            "CREATE TABLESPACE"
+        } else {
+            "DROP TABLESPACE"
+        }),
+        ("CREATE" | "DROP", "SUBSCRIPTION") => Some(if w(0) == "CREATE" {
+            "CREATE SUBSCRIPTION"
+        } else {
+            "DROP SUBSCRIPTION"
+        }),
+        ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+        ("DISCARD", "ALL") => Some("DISCARD ALL"),
+        ("ALTER", "TYPE") if has("ADD") && has("VALUE") => Some("ALTER TYPE … ADD VALUE"),
+        _ => None,
+    }
+}
+
 /// Whether `sql` holds at most one statement (comments and a final `;` aside).
 pub fn is_single_statement(sql: &str) -> bool {
     split(sql).len() <= 1
@@ -502,6 +550,51 @@ COMMENT ON TABLE users IS 'People; who log in';
                 prop_assert!(sql[s.offset..].starts_with(s.text));
                 prop_assert!(!s.text.is_empty());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod outside_a_transaction {
+    use super::outside_transaction;
+
+    #[test]
+    fn statements_postgresql_refuses_in_a_transaction_block_are_named() {
+        for (sql, what) in [
+            (
+                "CREATE INDEX CONCURRENTLY i ON t (c)",
+                Some("CREATE INDEX CONCURRENTLY"),
+            ),
+            (
+                "create unique index concurrently if not exists i on t (c);",
+                Some("CREATE INDEX CONCURRENTLY"),
+            ),
+            (
+                "DROP INDEX CONCURRENTLY IF EXISTS i",
+                Some("DROP INDEX CONCURRENTLY"),
+            ),
+            (
+                "REINDEX (VERBOSE) TABLE CONCURRENTLY t",
+                Some("REINDEX CONCURRENTLY"),
+            ),
+            ("REINDEX DATABASE app", Some("REINDEX DATABASE")),
+            ("VACUUM (ANALYZE) t", Some("VACUUM")),
+            ("-- why\nvacuum", Some("VACUUM")),
+            ("CREATE DATABASE other", Some("CREATE DATABASE")),
+            ("DROP TABLESPACE fast", Some("DROP TABLESPACE")),
+            ("ALTER SYSTEM SET work_mem = '64MB'", Some("ALTER SYSTEM")),
+            ("DISCARD ALL", Some("DISCARD ALL")),
+            (
+                "ALTER TYPE mood ADD VALUE 'meh'",
+                Some("ALTER TYPE … ADD VALUE"),
+            ),
+            ("CREATE INDEX i ON t (c)", None),
+            ("REINDEX TABLE t", None),
+            ("ANALYZE t", None),
+            ("SELECT 'VACUUM'", None),
+            ("COMMENT ON TABLE t IS 'CREATE INDEX CONCURRENTLY'", None),
+        ] {
+            assert_eq!(outside_transaction(sql), what, "{sql}");
         }
     }
 }

@@ -242,7 +242,8 @@ impl Executor<'_> {
                     char_offset,
                     down_sql.chars().count(),
                 ) {
-                    Some(failure) => {
+                    Some(mut failure) => {
+                        failure.explain_transaction_block(down_sql);
                         let _ = client.batch_execute(&audit(
                             &duration_ms(started.elapsed()),
                             Some(&failure.to_string()),
@@ -446,7 +447,7 @@ impl Executor<'_> {
         let _ = client.batch_execute("ROLLBACK");
         metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
             .increment(1);
-        let Some(failure) = SqlFailure::from_error(
+        let Some(mut failure) = SqlFailure::from_error(
             &e,
             sent.path,
             sent.script,
@@ -456,6 +457,7 @@ impl Executor<'_> {
         ) else {
             return Error::db(format!("{} failed", m.label()), e);
         };
+        failure.explain_transaction_block(sent.script);
         let text = failure.to_string();
         tracing::error!(script = %m.label(), error = %text, "migration failed");
         if let Err(audit) = client.batch_execute(&self.audit_sql(

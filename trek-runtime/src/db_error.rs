@@ -45,6 +45,31 @@ impl SqlFailure {
         format!("{}{at}: ERROR {}: {}", self.path, self.code, self.message)
     }
 
+    /// For SQLSTATE 25001 ("cannot run inside a transaction block") in `script`, which trek
+    /// ran inside a transaction: points at the statement (PostgreSQL gives no position) and
+    /// says the file needs `-- trek:no_transaction`.
+    pub(crate) fn explain_transaction_block(&mut self, script: &str) {
+        if self.code != "25001" {
+            return;
+        }
+        let found = trek_core::split::split(script)
+            .into_iter()
+            .find_map(|s| Some((s.offset, trek_core::split::outside_transaction(s.text)?)));
+        let what = found.map_or("this statement", |(_, what)| what);
+        if self.location.is_none() {
+            self.location = found.map(|(offset, _)| Location::of_byte_offset(script, offset));
+        }
+        let advice = format!(
+            "{what} cannot run inside a transaction block, and trek runs this file in one: put \
+             `-- trek:no_transaction` on its first line (trek then sends it statement by \
+             statement, outside a transaction; keep such a file to statements that need it)"
+        );
+        self.hint = Some(match self.hint.take() {
+            Some(hint) => format!("{hint}; {advice}"),
+            None => advice,
+        });
+    }
+
     /// Builds the report for an error raised while running `script` (the file at `path`),
     /// which was sent starting at character `char_offset` of the query text and, inside the
     /// file, starts at byte `byte_offset`. Returns `None` when the error did not come from the

@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
                     repeatable: None,
                     seeds: None,
                     scripts: Vec::new(),
+                    warnings: Vec::new(),
                 })?;
             } else {
                 for e in errors.iter() {
@@ -58,10 +59,12 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
         .iter()
         .filter(|m| m.down().is_some())
         .count();
+    let warnings = outside_transaction_warnings(&migrations, &dir);
     if printer.json {
         printer.json(&json::Verify {
             schema: json::VerifySchema,
             ok: true,
+            warnings,
             migrations: dir,
             versioned: Some(count(Kind::Versioned)),
             repeatable: Some(count(Kind::Repeatable)),
@@ -82,6 +85,15 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
             problems: Vec::new(),
         })?;
     } else {
+        for w in &warnings {
+            printer.line(&format!(
+                "{}:{}: {} {}",
+                paint(style::BOLD, &w.path),
+                w.line.unwrap_or(1),
+                paint(style::WARN, "warning:"),
+                w.message
+            ))?;
+        }
         printer.line(&format!(
             "{} {dir}: {}, {} ({} with a down script), {}",
             paint(style::GOOD, "ok"),
@@ -92,4 +104,35 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
         ))?;
     }
     Ok(Exit::Success)
+}
+
+/// Statements PostgreSQL refuses inside a transaction block (`CREATE INDEX CONCURRENTLY`,
+/// `VACUUM`, ...) in up or down scripts that trek runs in one: `up` would fail with SQLSTATE
+/// 25001.
+fn outside_transaction_warnings(migrations: &trek::Migrations, dir: &str) -> Vec<json::Problem> {
+    let scripts = migrations.all().iter().flat_map(|m| {
+        std::iter::once((m.path(), m.sql(), m.directives().no_transaction)).chain(
+            m.down()
+                .map(|d| (d.path(), d.sql(), d.directives().no_transaction)),
+        )
+    });
+    let mut out = Vec::new();
+    for (path, sql, no_transaction) in scripts {
+        if no_transaction {
+            continue;
+        }
+        for statement in trek::split::split(sql) {
+            if let Some(what) = trek::split::outside_transaction(statement.text) {
+                out.push(json::Problem {
+                    path: format!("{dir}/{path}"),
+                    line: Some(trek::Location::of_byte_offset(sql, statement.offset).line),
+                    message: format!(
+                        "{what} cannot run inside a transaction block, and this file runs in \
+                         one: put `-- trek:no_transaction` on its first line"
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
