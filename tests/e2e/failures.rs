@@ -273,3 +273,83 @@ fn a_statement_that_cannot_run_in_a_transaction_is_named_with_its_line_and_the_d
         assert!(!table_exists(&mut client, "t"), "nothing of the file stays");
     }
 }
+
+/// `SHOW name` on `client`.
+fn show(client: &mut Client, name: &str) -> String {
+    client
+        .query_one(&format!("SHOW {name}"), &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn what_a_script_changes_in_the_session_reaches_neither_the_next_script_nor_the_caller() {
+    let role = format!("trek_test_role_{}", std::process::id());
+    let folder = Folder::new("session")
+        .file(
+            "1_other.sql",
+            "CREATE SCHEMA other;\nSET search_path TO other;\nCREATE TABLE t1 (id int);\n",
+        )
+        .file("2_t2.sql", "CREATE TABLE t2 (id int);\n")
+        .file(
+            "3_settings.sql",
+            "SELECT set_config('statement_timeout', '1234', false);\nSET application_name = 'changed';\nSET work_mem = '7MB';\n",
+        )
+        .file(
+            "4_role.sql",
+            &format!(
+                "DO $$ BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;\n\
+                 GRANT {role} TO current_user;\nSET ROLE {role};\n"
+            ),
+        )
+        .file(
+            "5_nt.sql",
+            "-- trek:no_transaction\nSET search_path TO other;\nSET lock_timeout = '3s';\n",
+        )
+        .file("6_t6.sql", "CREATE TABLE t6 (id int);\n");
+    let db = TestDb::new("session");
+    let mut client = db.client();
+    // The caller's own settings, which it must get back.
+    client
+        .batch_execute("SET application_name = 'my app'; SET statement_timeout = '45s'")
+        .unwrap();
+    let before_path = show(&mut client, "search_path");
+    let before_user: String = client
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+
+    // Every script started from the caller's session: t2 and t6 are in public.
+    let schema_of = |client: &mut Client, table: &str| -> String {
+        client
+            .query_one(
+                "SELECT table_schema::text FROM information_schema.tables WHERE table_name = $1",
+                &[&table],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(schema_of(&mut client, "t1"), "other");
+    assert_eq!(schema_of(&mut client, "t2"), "public");
+    assert_eq!(schema_of(&mut client, "t6"), "public");
+    // The caller's client is as it was handed over.
+    assert_eq!(show(&mut client, "search_path"), before_path);
+    assert_eq!(show(&mut client, "application_name"), "my app");
+    assert_eq!(show(&mut client, "statement_timeout"), "45s");
+    assert_eq!(show(&mut client, "work_mem"), "4MB");
+    assert_eq!(show(&mut client, "lock_timeout"), "0");
+    let after_user: String = client
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(after_user, before_user, "the script's SET ROLE is gone");
+    // trek's bookkeeping ran as the caller, whatever role the script took.
+    let recorded: i64 = client
+        .query_one("SELECT count(*) FROM trek.applied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 6);
+    let _ = client.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+}

@@ -36,6 +36,11 @@ pub(crate) struct Executor<'a> {
     pub schema: &'a str,
     pub workflow: Option<Workflow>,
     pub client_label: &'a str,
+    /// Statements that give the caller's session state back, sent right after each script and
+    /// before trek records it, so a script's `SET ROLE` or `search_path` neither breaks trek's
+    /// bookkeeping nor reaches the next script or the caller
+    /// ([`crate::session::CallerSession::restore_sql`]); empty outside a run.
+    pub restore_session: &'a str,
 }
 
 /// Where the script sits in the message sent, to map PostgreSQL's error position to the file.
@@ -64,6 +69,7 @@ impl Executor<'_> {
         let char_offset = message.chars().count();
         message.push_str(m.sql());
         message.push_str("\n;\n");
+        message.push_str(self.restore_session);
         message.push_str(&self.record_sql(m, false, ELAPSED_MS_SQL, None));
         message.push_str("COMMIT;");
         let sent = Sent {
@@ -94,8 +100,9 @@ impl Executor<'_> {
         match outcome {
             Ok(()) => {
                 let message = format!(
-                    "BEGIN;\n{forget}{}COMMIT;",
-                    self.record_sql(m, false, &elapsed_ms, None)
+                    "{}BEGIN;\n{forget}{}COMMIT;",
+                    self.restore_session,
+                    self.record_sql(m, false, &elapsed_ms, None),
                 );
                 client.batch_execute(&message).map_err(|e| {
                     Error::db(format!("{} ran, but recording it failed", m.label()), e)
@@ -105,8 +112,9 @@ impl Executor<'_> {
             Err(StatementError::Sql(failure, e)) => {
                 let text = failure.to_string();
                 let message = format!(
-                    "BEGIN;\n{forget}{}COMMIT;",
-                    self.record_sql(m, true, &elapsed_ms, Some(&text))
+                    "{}BEGIN;\n{forget}{}COMMIT;",
+                    self.restore_session,
+                    self.record_sql(m, true, &elapsed_ms, Some(&text)),
                 );
                 if let Err(record) = client.batch_execute(&message) {
                     let _ = client.batch_execute("ROLLBACK");
@@ -154,6 +162,7 @@ impl Executor<'_> {
             message.push_str(m.sql());
             message.push_str("\n;\n");
             message.push_str(&reset_timeouts(m.directives(), Scope::Local));
+            message.push_str(self.restore_session);
             message.push_str(&self.record_sql(m, false, ELAPSED_MS_SQL, None));
             if i + 1 == scripts.len() {
                 message.push_str("COMMIT;");
@@ -194,8 +203,9 @@ impl Executor<'_> {
             match run_statements(client, path, down_sql, &directives) {
                 Ok(()) => {
                     let message = format!(
-                        "BEGIN;\n{delete}{}COMMIT;",
-                        audit(&duration_ms(started.elapsed()), None)
+                        "{}BEGIN;\n{delete}{}COMMIT;",
+                        self.restore_session,
+                        audit(&duration_ms(started.elapsed()), None),
                     );
                     client.batch_execute(&message).map_err(|e| {
                         Error::db(
@@ -206,9 +216,12 @@ impl Executor<'_> {
                 }
                 Err(StatementError::Sql(failure, _)) => {
                     let text = failure.to_string();
-                    if let Err(audit) =
-                        client.batch_execute(&audit(&duration_ms(started.elapsed()), Some(&text)))
-                    {
+                    let message = format!(
+                        "{}{}",
+                        self.restore_session,
+                        audit(&duration_ms(started.elapsed()), Some(&text))
+                    );
+                    if let Err(audit) = client.batch_execute(&message) {
                         tracing::warn!(error = %crate::db_error::describe(&audit), "could not record the failure in trek's audit log");
                     }
                     Err(Error::Migration {
@@ -229,6 +242,7 @@ impl Executor<'_> {
             let char_offset = message.chars().count();
             message.push_str(down_sql);
             message.push_str("\n;\n");
+            message.push_str(self.restore_session);
             message.push_str(&delete);
             message.push_str(&audit(ELAPSED_MS_SQL, None));
             message.push_str("COMMIT;");

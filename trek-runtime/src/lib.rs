@@ -58,6 +58,7 @@ mod plan;
 mod report;
 mod reset;
 mod schemas;
+mod session;
 mod snapshot;
 mod sql;
 mod stale;

@@ -44,11 +44,13 @@ impl AppliedRow {
     }
 }
 
-/// The history as read in one round trip: trek's meta and every applied row in applied order.
+/// The history as read in one round trip: trek's meta, every applied row in applied order,
+/// and the settings the caller's session had made (`SET`), to give back after each script.
 #[derive(Debug, Clone)]
 pub(crate) struct History {
     pub meta: Meta,
     pub rows: Vec<AppliedRow>,
+    pub session: crate::session::CallerSession,
 }
 
 /// Reads meta and `applied` in one query. When trek's tables do not exist yet, returns an
@@ -63,11 +65,13 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
         "SELECT m.layout, m.stamp, a.id, a.kind, a.version, a.name, a.checksum, \
                 a.down_sql IS NOT NULL, \
                 (extract(epoch FROM a.applied_at) * 1000)::bigint, \
-                a.duration_ms, a.failed \
+                a.duration_ms, a.failed, m.names, m.settings \
          FROM (SELECT (SELECT value FROM {s}.meta WHERE key = 'layout_version') AS layout, \
-                      (SELECT value FROM {s}.meta WHERE key = 'environment') AS stamp) m \
+                      (SELECT value FROM {s}.meta WHERE key = 'environment') AS stamp, \
+                      {session}) m \
          LEFT JOIN {s}.applied a ON true \
-         ORDER BY a.id"
+         ORDER BY a.id",
+        session = crate::session::CAPTURE_SQL,
     );
     let rows = match client.query_typed(&sql, &[]) {
         Ok(rows) => rows,
@@ -75,13 +79,19 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
             return Ok(History {
                 meta: Meta::default(),
                 rows: Vec::new(),
+                session: crate::session::CallerSession::default(),
             })
         }
         Err(e) => return Err(Error::db("could not read trek's history", e)),
     };
     let mut meta = Meta::default();
+    let mut session = crate::session::CallerSession::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
+        session = crate::session::CallerSession::new(
+            row.get::<_, Option<Vec<String>>>(11).unwrap_or_default(),
+            row.get::<_, Option<Vec<String>>>(12).unwrap_or_default(),
+        );
         meta.layout = parse_layout(row.get::<_, Option<&str>>(0)).or(Some(0));
         meta.stamp = parse_stamp(schema, row.get::<_, Option<&str>>(1))?;
         let Some(id) = row.get::<_, Option<i64>>(2) else {
@@ -102,7 +112,11 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
             },
         )?);
     }
-    Ok(History { meta, rows: out })
+    Ok(History {
+        meta,
+        rows: out,
+        session,
+    })
 }
 
 /// A row as the database returns it, before parsing.

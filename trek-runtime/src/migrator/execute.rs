@@ -15,6 +15,7 @@ use postgres::Client;
 use trek_core::Kind;
 
 use super::Migrator;
+use crate::apply::Executor;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::history::applied::{self, History};
@@ -48,6 +49,8 @@ struct Run<'m> {
     checked_stale: bool,
     /// Steps done, for events.
     done: usize,
+    /// What gives the caller's session back after each script, from the first history read.
+    restore_session: Option<String>,
 }
 
 /// A step to do with trek's own session closed.
@@ -96,6 +99,9 @@ impl<'m> Migrator<'m> {
         // Running a workflow claims the database for it; a revert claims nothing.
         let stamp = (!matches!(goal, Goal::Revert(_))).then_some(self.workflow);
         let history = self.load_for_write(guard, stamp)?;
+        if run.restore_session.is_none() && history.meta.layout.is_some() {
+            run.restore_session = Some(history.session.restore_sql());
+        }
         plan::check_protection(
             goal,
             self.workflow,
@@ -197,7 +203,10 @@ impl<'m> Migrator<'m> {
     ) -> Result<()> {
         let view = self.started(planned, run);
         let started = Instant::now();
-        let exec = self.executor(Some(self.workflow));
+        let exec = Executor {
+            restore_session: run.restore_session.as_deref().unwrap_or_default(),
+            ..self.executor(Some(self.workflow))
+        };
         match &planned.step {
             Step::Reset { how } => {
                 match how {

@@ -344,6 +344,7 @@ impl<'m> Migrator<'m> {
             schema: &self.schema,
             workflow,
             client_label: &self.client_label,
+            restore_session: "",
         }
     }
 
