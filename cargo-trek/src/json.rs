@@ -450,6 +450,10 @@ pub struct Status {
     pub migrations: Vec<StatusEntry>,
     /// What `up` would do now.
     pub plan: Plan,
+    /// INVALID indexes in the managed schemas (a failed `CREATE INDEX CONCURRENTLY`),
+    /// schema-qualified; `status --check` fails while there are any.
+    #[serde(default)]
+    pub invalid_indexes: Vec<String>,
 }
 
 /// One migration in [`Status`].

@@ -353,3 +353,55 @@ fn what_a_script_changes_in_the_session_reaches_neither_the_next_script_nor_the_
     assert_eq!(recorded, 6);
     let _ = client.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
 }
+
+#[test]
+fn a_failed_concurrent_index_is_named_in_the_failure_and_keeps_status_from_passing() {
+    let folder = Folder::new("invalid_index")
+        .file(
+            "1_t.sql",
+            "CREATE TABLE t (email text);\nINSERT INTO t VALUES ('a'), ('a');\n",
+        )
+        .file(
+            "2_key.sql",
+            "-- trek:no_transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_email_key ON t (email);\n",
+        );
+    let db = TestDb::new("invalid_index");
+    let mut client = db.client();
+    let client_pid = pid(&mut client);
+    let migrations = folder.read();
+    let dev = Migrator::new(&migrations).workflow(Workflow::Dev);
+    let err = dev.run(&mut client).unwrap_err();
+    let Error::Migration { failure, .. } = &err else {
+        panic!("expected the migration's error, got {err}");
+    };
+    assert_eq!(failure.code, "23505");
+    let hint = failure.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("public.t_email_key") && hint.contains("DROP INDEX"),
+        "{hint}"
+    );
+    assert_clean(&db, &mut client, client_pid);
+
+    let status = dev.status(&mut client).unwrap();
+    assert_eq!(status.invalid_indexes, ["public.t_email_key"]);
+    assert!(
+        !status.is_up_to_date(),
+        "status --check fails on an INVALID index"
+    );
+
+    // Fixed as the note says: the data, then the index dropped, then repair and up.
+    client
+        .batch_execute(
+            "DELETE FROM t WHERE ctid <> (SELECT min(ctid) FROM t); DROP INDEX t_email_key",
+        )
+        .unwrap();
+    Migrator::new(&migrations).repair(&mut client).unwrap();
+    dev.run(&mut client).unwrap();
+    let status = dev.status(&mut client).unwrap();
+    assert!(status.invalid_indexes.is_empty());
+    assert!(status.is_up_to_date(), "{:?}", status.entries);
+    assert!(
+        client.batch_execute("INSERT INTO t VALUES ('a')").is_err(),
+        "the unique index is valid and enforced"
+    );
+}

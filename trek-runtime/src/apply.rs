@@ -109,7 +109,8 @@ impl Executor<'_> {
                 })?;
                 Ok(self.finished(m, started.elapsed()))
             }
-            Err(StatementError::Sql(failure, e)) => {
+            Err(StatementError::Sql(mut failure, e)) => {
+                self.name_invalid_indexes(client, &mut failure);
                 let text = failure.to_string();
                 let message = format!(
                     "{}BEGIN;\n{forget}{}COMMIT;",
@@ -141,6 +142,29 @@ impl Executor<'_> {
             }
             Err(StatementError::Other(e)) => Err(Error::db(format!("{} failed", m.label()), e)),
         }
+    }
+
+    /// Adds to the failure of a `no_transaction` script the INVALID indexes it left (a
+    /// `CREATE INDEX CONCURRENTLY` that failed): they must be dropped before a retry, which an
+    /// `IF NOT EXISTS` would otherwise skip.
+    fn name_invalid_indexes(&self, client: &mut Client, failure: &mut SqlFailure) {
+        let Ok(invalid) = crate::schemas::invalid_indexes(client, self.schema, None) else {
+            return;
+        };
+        if invalid.is_empty() {
+            return;
+        }
+        let note = format!(
+            "INVALID index{} left behind: {}; drop {} (DROP INDEX CONCURRENTLY …) before running \
+             the migration again, or an IF NOT EXISTS will skip it and it will enforce nothing",
+            if invalid.len() == 1 { "" } else { "es" },
+            invalid.join(", "),
+            if invalid.len() == 1 { "it" } else { "them" },
+        );
+        failure.hint = Some(match failure.hint.take() {
+            Some(hint) => format!("{hint}; {note}"),
+            None => note,
+        });
     }
 
     /// Applies every script in one transaction (`--transaction all`): all or nothing.

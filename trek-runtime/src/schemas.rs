@@ -24,6 +24,39 @@ pub(crate) struct ManagedSchema {
     pub comment: Option<String>,
 }
 
+/// The INVALID indexes in the managed schemas (`only`, else every schema but PostgreSQL's and
+/// `trek_schema`), schema-qualified: what a `CREATE INDEX CONCURRENTLY` that failed leaves
+/// behind. PostgreSQL keeps maintaining such an index but never uses it, and a later `CREATE
+/// INDEX … IF NOT EXISTS` of the same name skips it, so a unique one enforces nothing.
+///
+/// # Errors
+/// [`Error::Database`] when the catalogue cannot be read.
+pub(crate) fn invalid_indexes(
+    client: &mut Client,
+    trek_schema: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<String>> {
+    let only: Vec<String> = only.map(<[String]>::to_vec).unwrap_or_default();
+    let filter = !only.is_empty();
+    let rows = client
+        .query_typed(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid \
+               AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
+               AND n.nspname <> $1 AND (NOT $2 OR n.nspname = ANY($3)) \
+             ORDER BY 1",
+            &[
+                (&trek_schema, Type::TEXT),
+                (&filter, Type::BOOL),
+                (&only, Type::TEXT_ARRAY),
+            ],
+        )
+        .map_err(|e| Error::db("could not look for invalid indexes", e))?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
 /// Reads the managed schemas: `only` when given (those of them that exist), else every schema
 /// but PostgreSQL's and `trek_schema`.
 pub(crate) fn managed(

@@ -80,12 +80,16 @@ pub struct Status {
     pub stamp: Option<String>,
     /// What a run of the workflow would do now.
     pub plan: crate::Plan,
+    /// INVALID indexes in the managed schemas, schema-qualified: left by a `CREATE INDEX
+    /// CONCURRENTLY` that failed; PostgreSQL never uses them (a unique one enforces nothing).
+    pub invalid_indexes: Vec<String>,
 }
 
 impl Status {
-    /// Whether everything is applied and unmodified: what `status --check` demands.
+    /// Whether everything is applied and unmodified, and no index is INVALID: what `status
+    /// --check` demands.
     pub fn is_up_to_date(&self) -> bool {
-        self.entries.iter().all(|e| e.state == State::Applied)
+        self.entries.iter().all(|e| e.state == State::Applied) && self.invalid_indexes.is_empty()
     }
 
     /// How many entries are in `state`.

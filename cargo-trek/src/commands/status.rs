@@ -50,8 +50,15 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
             }
         }
     }
+    for index in &status.invalid_indexes {
+        printer.warn(&format!(
+            "index {index} is INVALID (a CREATE INDEX CONCURRENTLY that failed): PostgreSQL never \
+             uses it and a unique one enforces nothing; drop it (DROP INDEX CONCURRENTLY {index}) \
+             and run the migration that creates it again"
+        ));
+    }
     if args.check && !status.is_up_to_date() {
-        let counts: Vec<String> = [
+        let mut counts: Vec<String> = [
             State::Pending,
             State::Modified,
             State::OutOfOrder,
@@ -62,6 +69,12 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         .filter(|s| status.count(*s) > 0)
         .map(|s| format!("{} {s}", status.count(s)))
         .collect();
+        if !status.invalid_indexes.is_empty() {
+            counts.push(format!(
+                "{} invalid index(es)",
+                status.invalid_indexes.len()
+            ));
+        }
         return Ok(Exit::Problems {
             message: format!("the database is not up to date: {}", counts.join(", ")),
         });

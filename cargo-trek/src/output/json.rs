@@ -71,6 +71,7 @@ pub fn status(
         up_to_date: status.is_up_to_date(),
         migrations: status.entries.iter().map(|e| entry(e, diff(e))).collect(),
         plan: plan(&status.plan),
+        invalid_indexes: status.invalid_indexes.clone(),
     }
 }
 

@@ -553,8 +553,11 @@ impl<'m> Migrator<'m> {
             .filter(|e| matches!(e.state, crate::State::Pending | crate::State::OutOfOrder))
             .count();
         metrics::gauge!("trek_migrations_pending").set(pending as f64);
+        let invalid_indexes =
+            crate::schemas::invalid_indexes(client, &self.schema, self.managed_schemas.as_deref())?;
         Ok(Status {
             entries,
+            invalid_indexes,
             initialized: history.meta.layout.is_some(),
             stamp: history.meta.stamp.map(|w| w.as_str().to_owned()),
             plan: self.plan_view(&history, &catalogue),
