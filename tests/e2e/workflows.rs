@@ -652,7 +652,13 @@ fn a_pruned_command_snapshot_is_deleted_by_the_command_recorded_when_it_was_take
     let set = folder.read();
     let taken_with = marking_commands(&marks.dir, Some("deleted-by-its-own"));
     qa(&set, &taken_with, &db).run(&mut client).unwrap();
-    assert!(marks.dir.join("taken-1").exists());
+    // The team's command got a unique id (`<catalogue id>_<token>`), recorded as the location.
+    let first: String = client
+        .query_one("SELECT location FROM trek.snapshots", &[])
+        .unwrap()
+        .get(0);
+    assert!(first.starts_with("1_"), "{first}");
+    assert!(marks.dir.join(format!("taken-{first}")).exists());
     // A snapshot whose strategy had no delete command.
     let folder = folder.file("3_c.sql", "CREATE TABLE c (id int);\n");
     let set = folder.read();
@@ -667,13 +673,19 @@ fn a_pruned_command_snapshot_is_deleted_by_the_command_recorded_when_it_was_take
         .prune_snapshots(&mut client, 0)
         .unwrap();
     assert_eq!(pruned.len(), 2);
-    assert!(marks.dir.join("deleted-by-its-own-1").exists());
-    let id2 = pruned[1].id;
+    assert!(marks
+        .dir
+        .join(format!("deleted-by-its-own-{first}"))
+        .exists());
+    let second = &pruned[1].location;
     assert!(
-        !marks.dir.join(format!("deleted-by-today-{id2}")).exists(),
+        !marks
+            .dir
+            .join(format!("deleted-by-today-{second}"))
+            .exists(),
         "a snapshot taken without a delete command is only forgotten"
     );
-    assert!(!marks.dir.join("deleted-by-today-1").exists());
+    assert!(!marks.dir.join(format!("deleted-by-today-{first}")).exists());
     assert_eq!(count(&mut client, "SELECT count(*) FROM trek.snapshots"), 0);
 }
 
@@ -732,4 +744,54 @@ fn a_baseline_dump_that_still_diverges_stops_after_one_reset_instead_of_going_ro
     // One reset happened and was audited; nothing was applied after it.
     assert_eq!(actions(&mut client), ["reset"]);
     assert_eq!(applied_versions(&mut client), ["1", "2"]);
+}
+
+#[test]
+fn a_recreated_qa_database_takes_snapshots_again_without_colliding_with_leftovers() {
+    let folder = Folder::new("recreated_qa").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("recreated_qa");
+    let template = SnapshotStrategy::Template;
+    let set = folder.read();
+    {
+        let mut client = db.client();
+        qa(&set, &template, &db).run(&mut client).unwrap();
+    }
+    let first: String = db
+        .client()
+        .query_one("SELECT location FROM trek.snapshots", &[])
+        .unwrap()
+        .get(0);
+    // An everyday operation: drop and recreate the database; the snapshot database stays.
+    let mut maintenance = Client::connect(&trek_tests::server_url("postgres"), NoTls).unwrap();
+    maintenance
+        .batch_execute(&format!("DROP DATABASE \"{}\" WITH (FORCE)", db.name))
+        .unwrap();
+    maintenance
+        .batch_execute(&format!("CREATE DATABASE \"{}\"", db.name))
+        .unwrap();
+    let mut client = db.client();
+    let report = qa(&set, &template, &db).run(&mut client).unwrap();
+    assert_eq!(report.snapshots.len(), 1);
+    assert_ne!(
+        report.snapshots[0].location, first,
+        "a new name, not the leftover's"
+    );
+    assert!(
+        first.starts_with(&format!("{}__trek_1_", db.name)),
+        "{first}"
+    );
+    let leftover: i64 = maintenance
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&first],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(leftover, 1, "the leftover is untouched");
+    maintenance
+        .batch_execute(&format!("DROP DATABASE \"{first}\""))
+        .unwrap();
+    qa(&set, &template, &db)
+        .prune_snapshots(&mut client, 0)
+        .unwrap();
 }

@@ -125,7 +125,7 @@ impl Migrator<'_> {
         let dumped = self.dumped_schemas();
         let taken = strategy.take(
             &mut self.strategy_context(client, database, &dumped),
-            id,
+            &strategy::SnapshotName::new(id),
             label,
         )?;
         Ok(SnapshotRecord::new(

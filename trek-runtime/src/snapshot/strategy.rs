@@ -36,6 +36,43 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The name of a snapshot about to be taken: its catalogue id and a random token, so that
+/// names never collide with leftovers of an earlier database of the same name (whose
+/// catalogue counted from 1 too) or with another database's snapshots in a shared folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SnapshotName {
+    pub id: i64,
+    token: String,
+}
+
+impl SnapshotName {
+    /// A name for snapshot `id` with a fresh random token (8 hex digits).
+    pub fn new(id: i64) -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_i64(id);
+        hasher.write_u32(std::process::id());
+        if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            hasher.write_u128(now.as_nanos());
+        }
+        SnapshotName {
+            id,
+            token: format!("{:08x}", hasher.finish() as u32),
+        }
+    }
+
+    /// `<id>_<token>`: what the team's commands get as `{id}`.
+    pub fn unique_id(&self) -> String {
+        format!("{}_{}", self.id, self.token)
+    }
+
+    /// `<database>__trek_<id>_<token>`, within PostgreSQL's 63 bytes: a database, dump file or
+    /// restore point label.
+    pub fn object(&self, database: &str) -> String {
+        object_name(database, &self.unique_id())
+    }
+}
+
 /// A snapshot just taken.
 #[derive(Debug)]
 pub(crate) struct Taken {
@@ -68,8 +105,8 @@ pub(crate) trait Strategy {
     /// included: then [`Context::client`] is a session on the maintenance database.
     fn needs_database_alone(&self) -> bool;
 
-    /// Takes snapshot `id`, described by `label`.
-    fn take(&self, cx: &mut Context<'_>, id: i64, label: &str) -> Result<Taken>;
+    /// Takes snapshot `name`, described by `label`.
+    fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, label: &str) -> Result<Taken>;
 
     /// Restores the snapshot `entry` over the database.
     fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()>;
@@ -189,10 +226,10 @@ impl Strategy for PgDump {
         false
     }
 
-    fn take(&self, cx: &mut Context<'_>, id: i64, _label: &str) -> Result<Taken> {
+    fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, _label: &str) -> Result<Taken> {
         let connector = cx.connector("a pg_dump snapshot")?;
         let tools = ClientTools::for_server(cx.client)?;
-        let name = object_name(cx.database, &id.to_string());
+        let name = name.object(cx.database);
         let (file, size) = pg_dump::take(
             &tools,
             &connector.client_env(cx.database),
@@ -234,8 +271,8 @@ impl Strategy for Template {
         true
     }
 
-    fn take(&self, cx: &mut Context<'_>, id: i64, _label: &str) -> Result<Taken> {
-        let name = object_name(cx.database, &id.to_string());
+    fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, _label: &str) -> Result<Taken> {
+        let name = name.object(cx.database);
         let size = template::take(cx.client, cx.database, &name, cx.terminate_sessions)?;
         Ok(Taken {
             location: Location::Database(name),
@@ -279,14 +316,14 @@ impl Strategy for TeamCommand {
         true
     }
 
-    fn take(&self, cx: &mut Context<'_>, id: i64, label: &str) -> Result<Taken> {
+    fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, label: &str) -> Result<Taken> {
         let connector = cx.connector("taking a snapshot")?;
         let Some(snapshot) = &self.snapshot else {
             return Err(Error::Snapshot {
                 message: "no snapshot command is configured".to_owned(),
             });
         };
-        let id = id.to_string();
+        let id = name.unique_id();
         command::run(
             snapshot,
             &command::Values {
@@ -355,8 +392,8 @@ impl Strategy for RestorePoint {
         false
     }
 
-    fn take(&self, cx: &mut Context<'_>, id: i64, _label: &str) -> Result<Taken> {
-        let label = object_name(cx.database, &id.to_string());
+    fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, _label: &str) -> Result<Taken> {
+        let label = name.object(cx.database);
         let row = cx
             .client
             .query_one("SELECT pg_create_restore_point($1)::text", &[&label])
