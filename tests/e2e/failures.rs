@@ -405,3 +405,55 @@ fn a_failed_concurrent_index_is_named_in_the_failure_and_keeps_status_from_passi
         "the unique index is valid and enforced"
     );
 }
+
+#[test]
+fn a_stranded_lock_is_named_as_stranded_with_how_to_clear_it() {
+    let folder = Folder::new("stranded").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let db = TestDb::new("stranded");
+    let key = trek::default_lock_key("trek");
+    // What a transaction-pooling proxy leaves: a server session that ran trek's lock query and
+    // went idle, holding the lock, with no run going on.
+    let mut pooled = db.client();
+    let pooled_pid = pid(&mut pooled);
+    pooled
+        .query_typed(
+            "SELECT pg_try_advisory_lock($1), pg_backend_pid()",
+            &[(&key, trek::postgres::types::Type::INT8)],
+        )
+        .unwrap();
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read())
+        .lock_timeout(std::time::Duration::from_millis(300))
+        .run(&mut client)
+        .unwrap_err();
+    let Error::LockTimeout { holder, .. } = &err else {
+        panic!("expected a lock timeout, got {err}");
+    };
+    assert!(
+        holder
+            .as_ref()
+            .is_some_and(|h| h.stranded && h.pid == pooled_pid),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("stranded"), "{text}");
+    assert!(
+        text.contains(&format!("pg_terminate_backend({pooled_pid})")),
+        "{text}"
+    );
+    assert!(!text.contains("wait for that run to finish"), "{text}");
+
+    // A holder that is doing something else is a run in progress: wait for it.
+    pooled.batch_execute("SELECT 1").unwrap();
+    let err = Migrator::new(&folder.read())
+        .lock_timeout(std::time::Duration::from_millis(300))
+        .run(&mut client)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("wait for that run to finish"),
+        "{err}"
+    );
+    drop(pooled);
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    assert!(table_exists(&mut client, "a"));
+}

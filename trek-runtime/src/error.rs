@@ -12,9 +12,9 @@ use crate::lock::LockHolder;
 #[non_exhaustive]
 pub enum Error {
     /// Another process held trek's advisory lock for longer than the lock timeout.
-    #[error("gave up waiting for trek's advisory lock (key {key}) after {waited:?}: {}; \
-             wait for that run to finish, or raise the lock timeout",
-            holder.as_ref().map_or_else(|| "the holder is unknown".to_owned(), ToString::to_string))]
+    #[error("gave up waiting for trek's advisory lock (key {key}) after {waited:?}: {}{}",
+            holder.as_ref().map_or_else(|| "the holder is unknown".to_owned(), ToString::to_string),
+            if holder.as_ref().is_some_and(|h| h.stranded) { "" } else { "; wait for that run to finish, or raise the lock timeout" })]
     LockTimeout {
         /// The advisory lock key.
         key: i64,

@@ -57,6 +57,10 @@ pub struct LockHolder {
     pub since: String,
     /// The holder's current or last query, shortened.
     pub query: String,
+    /// Whether the lock is stranded: the holding session is idle and its last statement was
+    /// trek's own lock query, so no run is going on. A transaction-pooling proxy (PgBouncer in
+    /// `pool_mode=transaction`) leaves the lock so in a pooled server session.
+    pub stranded: bool,
 }
 
 impl fmt::Display for LockHolder {
@@ -69,6 +73,17 @@ impl fmt::Display for LockHolder {
             write!(f, " from {addr}")?;
         }
         write!(f, ", connected since {}", self.since)?;
+        if self.stranded {
+            return write!(
+                f,
+                "; that session is idle and its last statement was trek's own lock, so no run is \
+                 going on: the lock is stranded (a transaction-pooling proxy such as PgBouncer in \
+                 pool_mode=transaction, or a client that went away, left the session holding it). \
+                 Clear it with SELECT pg_terminate_backend({}), and migrate through a direct or \
+                 session-pooled connection",
+                self.pid
+            );
+        }
         if !self.query.is_empty() {
             write!(f, ", running: {}", self.query)?;
         }
@@ -228,7 +243,8 @@ fn holder(client: &mut Client, key: i64) -> Result<Option<LockHolder>> {
         .query_typed(
             "SELECT a.pid, coalesce(a.application_name, ''), a.client_addr::text, \
                     to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-                    left(coalesce(a.query, ''), 120) \
+                    left(coalesce(a.query, ''), 120), \
+                    a.state = 'idle' AND a.query LIKE 'SELECT pg\\_try\\_advisory\\_lock($1), pg\\_backend\\_pid()%' \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
                AND l.classid::bigint = $1 AND l.objid::bigint = $2 \
@@ -242,6 +258,7 @@ fn holder(client: &mut Client, key: i64) -> Result<Option<LockHolder>> {
         client_addr: r.get(2),
         since: r.get::<_, Option<String>>(3).unwrap_or_default(),
         query: r.get(4),
+        stranded: r.get::<_, Option<bool>>(5).unwrap_or(false),
     }))
 }
 

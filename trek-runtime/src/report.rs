@@ -151,8 +151,10 @@ impl fmt::Display for Warning {
                 f,
                 "trek's advisory lock was taken by backend {locked_by_pid} but released from backend \
                  {unlocked_by_pid}: a transaction-pooling proxy (PgBouncer pool_mode=transaction) is \
-                 between trek and PostgreSQL, so concurrent runs are not serialised; migrate through a \
-                 direct or session-pooled connection"
+                 between trek and PostgreSQL, so concurrent runs are not serialised, and the lock \
+                 stays held by backend {locked_by_pid} until that server session ends (the next run \
+                 waits for it: SELECT pg_terminate_backend({locked_by_pid}) clears it); migrate \
+                 through a direct or session-pooled connection"
             ),
         }
     }
