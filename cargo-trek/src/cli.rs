@@ -264,17 +264,29 @@ pub struct SnapshotsArgs {
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsCommand {
     /// List the snapshots of the database, oldest first
-    List,
+    List(ListArgs),
     /// Delete all but the newest snapshots (their files or databases too)
     Prune(PruneArgs),
+}
+
+/// `snapshots list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List leftover snapshots no catalogue knows instead (databases and dump files named as
+    /// trek names this database's snapshots, e.g. after the database was recreated)
+    #[arg(long)]
+    pub orphans: bool,
 }
 
 /// `snapshots prune`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// How many of the newest snapshots to keep (default: the environment's `keep`)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "orphans")]
     pub keep: Option<usize>,
+    /// Delete the leftover snapshots no catalogue knows instead (see `list --orphans`)
+    #[arg(long)]
+    pub orphans: bool,
 }
 
 /// `down`.

@@ -155,6 +155,10 @@ schema!(
     SnapshotsPruneSchema = "trek.snapshots.prune/1"
 );
 schema!(
+    /// The schema of [`SnapshotsOrphans`].
+    SnapshotsOrphansSchema = "trek.snapshots.orphans/1"
+);
+schema!(
     /// The schema of [`Lint`].
     LintSchema = "trek.lint/1"
 );
@@ -823,6 +827,29 @@ pub struct SnapshotsList {
     pub database: String,
     /// The snapshots, oldest first.
     pub snapshots: Vec<Snapshot>,
+}
+
+/// `cargo trek snapshots list --orphans --json` and `snapshots prune --orphans --json`:
+/// leftover snapshots no catalogue knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotsOrphans {
+    /// `"trek.snapshots.orphans/1"`.
+    pub schema: SnapshotsOrphansSchema,
+    /// The database, password masked.
+    pub database: String,
+    /// Whether they were deleted (`prune --orphans`) or only listed.
+    pub deleted: bool,
+    /// The leftovers.
+    pub orphans: Vec<Orphan>,
+}
+
+/// One leftover snapshot of [`SnapshotsOrphans`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Orphan {
+    /// `template` (a database) or `pg_dump` (a file).
+    pub strategy: String,
+    /// The database's name or the file's path.
+    pub location: String,
 }
 
 /// `cargo trek snapshots prune --json`.

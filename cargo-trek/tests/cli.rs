@@ -938,6 +938,57 @@ fn qa_snapshots_before_applying_and_restores_after_an_edit() {
 }
 
 #[test]
+fn snapshots_list_and_prune_orphans_find_and_delete_only_leftovers_trek_named() {
+    let (p, db) = qa_project("qa_orphans");
+    let run = |args: &[&str]| p.trek(args).env("QA_DB", &db.url).run();
+    run(&["up", "--env", "qa"]).assert_code(0);
+    // A dump left by an earlier database of the same name, and files trek did not make.
+    let leftover = format!("snaps/{}__trek_1_0a1b2c3d.dump", db.name);
+    p.file(&leftover, "old").file("snaps/notes.txt", "mine");
+    run(&["snapshots", "list", "--orphans", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has(&format!("leftover {}", p.dir().join(&leftover).display()))
+        .stdout_has("found 1 leftover snapshot");
+    let doc = json(&run(&[
+        "snapshots",
+        "list",
+        "--orphans",
+        "--env",
+        "qa",
+        "--json",
+    ]));
+    assert_eq!(doc["schema"], "trek.snapshots.orphans/1");
+    assert_eq!(doc["deleted"], false);
+    assert_eq!(doc["orphans"].as_array().map(Vec::len), Some(1), "{doc}");
+    let doc = json(&run(&[
+        "snapshots",
+        "prune",
+        "--orphans",
+        "--env",
+        "qa",
+        "--json",
+    ]));
+    assert_eq!(doc["deleted"], true);
+    assert!(!p.dir().join(&leftover).exists());
+    assert!(p.dir().join("snaps/notes.txt").exists());
+    assert_eq!(
+        p.list("snaps").len(),
+        2,
+        "the known dump and notes.txt stay"
+    );
+    run(&[
+        "snapshots",
+        "prune",
+        "--orphans",
+        "--keep",
+        "1",
+        "--env",
+        "qa",
+    ])
+    .assert_code(2);
+}
+
+#[test]
 fn snapshots_prune_deletes_the_older_ones_and_their_files() {
     let (p, db) = qa_project("qa_prune");
     let run = |args: &[&str]| p.trek(args).env("QA_DB", &db.url).run();

@@ -788,10 +788,71 @@ fn a_recreated_qa_database_takes_snapshots_again_without_colliding_with_leftover
         .unwrap()
         .get(0);
     assert_eq!(leftover, 1, "the leftover is untouched");
+
+    // The leftover is an orphan: no catalogue knows it. A database trek did not name is not.
+    let unrelated = format!("{}_backup", db.name);
     maintenance
-        .batch_execute(&format!("DROP DATABASE \"{first}\""))
+        .batch_execute(&format!("CREATE DATABASE \"{unrelated}\""))
         .unwrap();
-    qa(&set, &template, &db)
-        .prune_snapshots(&mut client, 0)
+    let migrator = qa(&set, &template, &db);
+    let orphans: Vec<String> = migrator
+        .orphan_snapshots(&mut client)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.location)
+        .collect();
+    assert_eq!(orphans, std::slice::from_ref(&first));
+    let pruned = migrator.prune_orphan_snapshots(&mut client).unwrap();
+    assert_eq!(pruned.len(), 1);
+    let names = vec![
+        first.clone(),
+        unrelated.clone(),
+        report.snapshots[0].location.clone(),
+    ];
+    let left: i64 = maintenance
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = ANY($1)",
+            &[&names],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        left, 2,
+        "the orphan is gone; the unrelated database and the known snapshot stay"
+    );
+    assert!(migrator.orphan_snapshots(&mut client).unwrap().is_empty());
+    maintenance
+        .batch_execute(&format!("DROP DATABASE \"{unrelated}\""))
         .unwrap();
+    migrator.prune_snapshots(&mut client, 0).unwrap();
+}
+
+#[test]
+fn leftover_dump_files_no_catalogue_knows_are_orphans_and_nothing_else_is() {
+    let folder = Folder::new("orphan_dumps").file("1_a.sql", "CREATE TABLE a (id int);\n");
+    let dumps = Folder::new("orphan_dumps_dir");
+    let db = TestDb::new("orphan_dumps");
+    let mut client = db.client();
+    let set = folder.read();
+    let strategy = SnapshotStrategy::PgDump {
+        dir: dumps.dir.clone(),
+    };
+    let migrator = qa(&set, &strategy, &db);
+    migrator.run(&mut client).unwrap();
+    let leftover = dumps.dir.join(format!("{}__trek_9_0a1b2c3d.dump", db.name));
+    std::fs::write(&leftover, b"old").unwrap();
+    std::fs::write(dumps.dir.join("notes.txt"), b"mine").unwrap();
+    std::fs::write(dumps.dir.join("other__trek_1.dump"), b"theirs").unwrap();
+    let orphans = migrator.orphan_snapshots(&mut client).unwrap();
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert_eq!(orphans[0].location, leftover.display().to_string());
+    migrator.prune_orphan_snapshots(&mut client).unwrap();
+    assert!(!leftover.exists());
+    assert!(dumps.dir.join("notes.txt").exists());
+    assert!(dumps.dir.join("other__trek_1.dump").exists());
+    assert_eq!(
+        migrator.list_snapshots(&mut client).unwrap().len(),
+        1,
+        "the known dump stays"
+    );
 }

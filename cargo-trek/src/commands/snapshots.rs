@@ -17,6 +17,13 @@ use crate::Exit;
 /// `prune` without `--keep` in an environment without `keep` (exit 2); a bad migrations
 /// folder, an unreachable database, or a snapshot that cannot be deleted.
 pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exit, Error> {
+    match &args.command {
+        Some(SnapshotsCommand::List(list)) if list.orphans => return orphans(ctx, printer, false),
+        Some(SnapshotsCommand::Prune(prune)) if prune.orphans => {
+            return orphans(ctx, printer, true)
+        }
+        _ => {}
+    }
     let keep = match &args.command {
         Some(SnapshotsCommand::Prune(prune)) => {
             let hint = match (ctx.workflow, ctx.env.as_deref()) {
@@ -36,7 +43,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exi
                     })?,
             )
         }
-        Some(SnapshotsCommand::List) | None => None,
+        Some(SnapshotsCommand::List(_)) | None => None,
     };
     let (migrations, mut db) = super::prepare(ctx, printer)?;
     if ctx.workflow != Workflow::Qa {
@@ -97,5 +104,60 @@ pub fn run(ctx: &Context, printer: &Printer, args: &SnapshotsArgs) -> Result<Exi
             }
         }
     }
+    Ok(Exit::Success)
+}
+
+/// `snapshots list --orphans` and `snapshots prune --orphans`: leftover snapshots no catalogue
+/// knows (databases and dump files named as trek names this database's snapshots).
+fn orphans(ctx: &Context, printer: &Printer, delete: bool) -> Result<Exit, Error> {
+    let (migrations, mut db) = super::prepare(ctx, printer)?;
+    let migrator = super::migrator(ctx, &migrations, &db);
+    let found = if delete {
+        migrator.prune_orphan_snapshots(&mut db.client)
+    } else {
+        migrator.orphan_snapshots(&mut db.client)
+    }
+    .map_err(super::runtime(ctx))?;
+    if printer.json {
+        printer.json(&doc::SnapshotsOrphans {
+            schema: doc::SnapshotsOrphansSchema,
+            database: db.url.clone(),
+            deleted: delete,
+            orphans: found
+                .iter()
+                .map(|o| doc::Orphan {
+                    strategy: o.strategy.clone(),
+                    location: o.location.clone(),
+                })
+                .collect(),
+        })?;
+        return Ok(Exit::Success);
+    }
+    for orphan in &found {
+        printer.line(&format!(
+            "{} {} {}",
+            if delete {
+                paint(style::GOOD, "deleted")
+            } else {
+                paint(style::WARN, "leftover")
+            },
+            orphan.location,
+            paint(style::DIM, format!("({})", orphan.strategy))
+        ))?;
+    }
+    printer.line(&paint(
+        style::BOLD,
+        format!(
+            "{} {} no catalogue knows on {}{}",
+            if delete { "deleted" } else { "found" },
+            human::plural(found.len(), "leftover snapshot"),
+            db.url,
+            if !delete && !found.is_empty() {
+                "; delete them with `cargo trek snapshots prune --orphans`"
+            } else {
+                ""
+            }
+        ),
+    ))?;
     Ok(Exit::Success)
 }

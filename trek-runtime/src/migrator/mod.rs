@@ -495,6 +495,32 @@ impl<'m> Migrator<'m> {
         self.locked(client, &mut report, |guard, _| self.prune(guard, keep))
     }
 
+    /// Leftover snapshots of this database that no catalogue entry knows (a database dropped
+    /// and recreated leaves its snapshots behind): databases named as trek names template
+    /// snapshots of it, and dump files so named in the configured `pg_dump` folder. Never
+    /// anything trek did not name. Read-only.
+    ///
+    /// # Errors
+    /// When the catalogue, the server's databases or the dump folder cannot be read.
+    pub fn orphan_snapshots(&self, client: &mut Client) -> Result<Vec<crate::OrphanSnapshot>> {
+        self.check_schema()?;
+        self.orphans(client)
+    }
+
+    /// Deletes the leftovers [`Migrator::orphan_snapshots`] lists; returns them.
+    ///
+    /// # Errors
+    /// As [`Migrator::orphan_snapshots`], or when one cannot be deleted (the ones before it
+    /// stay deleted); [`Error::NeedsConnector`] for a leftover database.
+    pub fn prune_orphan_snapshots(
+        &self,
+        client: &mut Client,
+    ) -> Result<Vec<crate::OrphanSnapshot>> {
+        self.locked(client, &mut Report::default(), |guard, _| {
+            self.prune_orphans(guard)
+        })
+    }
+
     /// Runs `work` holding trek's advisory lock and releases it on every path (the guard rolls
     /// back first when it must); then records the lock wait, the duration and, when the session
     /// changed under the lock, [`Warning::LockLost`] in `report`.

@@ -18,7 +18,7 @@ use crate::schemas;
 use crate::snapshot::catalogue::{self, SnapshotRecord};
 use crate::snapshot::strategy::{self, Carry, Context, Deletion, Strategy};
 use crate::snapshot::tools::ClientTools;
-use crate::snapshot::{carry, pg_dump, SnapshotInfo, Snapshots};
+use crate::snapshot::{carry, pg_dump, template, SnapshotInfo, Snapshots};
 use crate::sql::quote_ident;
 use crate::Workflow;
 
@@ -311,6 +311,77 @@ impl Migrator<'_> {
             deleted.push(record.info);
         }
         Ok(deleted)
+    }
+}
+
+impl Migrator<'_> {
+    /// Leftover snapshots of this database that no catalogue entry knows: databases named as
+    /// trek names template snapshots of it, and dump files so named in the configured
+    /// `pg_dump` folder (restore points and the team's own snapshots cannot be listed).
+    pub(super) fn orphans(&self, client: &mut Client) -> Result<Vec<crate::OrphanSnapshot>> {
+        use crate::snapshot::is_snapshot_name_of;
+        let database = current_database(client)?;
+        let known: Vec<String> = catalogue::read(client, &self.schema)?
+            .into_iter()
+            .map(|r| r.info.location)
+            .collect();
+        let mut out = Vec::new();
+        let rows = client
+            .query("SELECT datname::text FROM pg_database ORDER BY 1", &[])
+            .map_err(|e| Error::db("could not list the server's databases", e))?;
+        for name in rows.into_iter().map(|r| r.get::<_, String>(0)) {
+            if name != database && is_snapshot_name_of(&database, &name) && !known.contains(&name) {
+                out.push(crate::OrphanSnapshot {
+                    strategy: "template".to_owned(),
+                    location: name,
+                });
+            }
+        }
+        if let Some(crate::SnapshotStrategy::PgDump { dir }) =
+            self.snapshots.as_ref().map(|s| &s.strategy)
+        {
+            let mut files: Vec<_> = match std::fs::read_dir(dir) {
+                Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(Error::io(format!("could not list {}", dir.display()), e)),
+            };
+            files.sort();
+            for path in files {
+                let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let stem = file
+                    .strip_suffix(".dump")
+                    .or_else(|| file.strip_suffix(".dump.partial"));
+                let location = path.display().to_string();
+                if stem.is_some_and(|stem| is_snapshot_name_of(&database, stem))
+                    && !known.contains(&location)
+                {
+                    out.push(crate::OrphanSnapshot {
+                        strategy: "pg_dump".to_owned(),
+                        location,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the leftovers [`Migrator::orphans`] finds.
+    pub(super) fn prune_orphans(&self, client: &mut Client) -> Result<Vec<crate::OrphanSnapshot>> {
+        let orphans = self.orphans(client)?;
+        for orphan in &orphans {
+            match orphan.strategy.as_str() {
+                "template" => {
+                    let connector = self.connector_for("deleting a leftover snapshot database")?;
+                    let mut maintenance = crate::snapshot::connect_maintenance(connector)?;
+                    template::delete(&mut maintenance, &orphan.location)?;
+                }
+                _ => pg_dump::delete(Path::new(&orphan.location))?,
+            }
+            tracing::info!(orphan = %orphan, "deleted a leftover snapshot");
+        }
+        Ok(orphans)
     }
 }
 

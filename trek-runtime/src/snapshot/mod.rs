@@ -159,6 +159,51 @@ impl fmt::Display for SnapshotInfo {
     }
 }
 
+/// A leftover snapshot no catalogue knows: a database or a dump file named as trek names
+/// snapshots of this database (`<database>__trek_<id>[_<token>]`, or the `__trek_restoring`
+/// and `__trek_replaced` databases of an interrupted template restore), that the catalogue does
+/// not list, for instance because the database was dropped and recreated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrphanSnapshot {
+    /// `template` (a database) or `pg_dump` (a file).
+    pub strategy: String,
+    /// The database's name or the file's path.
+    pub location: String,
+}
+
+impl fmt::Display for OrphanSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.location, self.strategy)
+    }
+}
+
+/// Whether `name` (a database name, or a file name without `.dump`/`.dump.partial`) is one
+/// trek gives a snapshot of `database`: the database's name (cut short to fit PostgreSQL's 63
+/// bytes, as [`catalogue::object_name`] does), `__trek_`, then `<id>`, `<id>_<8 hex digits>`,
+/// `restoring` or `replaced`. Nothing else is ever treated as trek's.
+pub(crate) fn is_snapshot_name_of(database: &str, name: &str) -> bool {
+    let Some((base, suffix)) = name.rsplit_once("__trek_") else {
+        return false;
+    };
+    let ours = match suffix.split_once('_') {
+        None => {
+            suffix == "restoring"
+                || suffix == "replaced"
+                || (!suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
+        }
+        Some((id, token)) => {
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && token.len() == 8
+                && token.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+    };
+    ours && !base.is_empty()
+        && database.starts_with(base)
+        && (base.len() == database.len() || name.len() >= 62)
+}
+
 /// A session on the maintenance database (`postgres`, else `template1`).
 pub(crate) fn connect_maintenance(connector: &dyn Connect) -> Result<Client> {
     connector
@@ -184,5 +229,39 @@ pub(crate) fn reconnect(connector: &dyn Connect, database: &str) -> Result<Clien
             }
             Err(_) => thread::sleep(Duration::from_millis(250)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_snapshot_name_of;
+
+    #[test]
+    fn only_names_trek_gives_snapshots_of_this_database_are_its() {
+        for name in [
+            "app__trek_3",
+            "app__trek_12_0a1b2c3d",
+            "app__trek_restoring",
+            "app__trek_replaced",
+        ] {
+            assert!(is_snapshot_name_of("app", name), "{name}");
+        }
+        for name in [
+            "app",
+            "app__trek_",
+            "app__trek_x",
+            "app__trek_3_xyz",
+            "app__trek_3_0a1b2c3d9",
+            "app2__trek_3",
+            "ap__trek_3",
+            "other__trek_3",
+            "app_backup",
+        ] {
+            assert!(!is_snapshot_name_of("app", name), "{name}");
+        }
+        // A long database name is cut short to fit 63 bytes.
+        let long = "d".repeat(63);
+        let name = super::catalogue::object_name(&long, "7_0a1b2c3d");
+        assert!(is_snapshot_name_of(&long, &name), "{name}");
     }
 }
