@@ -9,6 +9,7 @@ mod local_server;
 mod round_trips;
 mod runtime;
 mod seeds;
+mod splitter;
 mod support;
 mod ui;
 mod workflows;
