@@ -91,6 +91,7 @@ fn extension_scripts() -> Vec<(String, String)> {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // says what was checked, and when the extension scripts are missing
 fn every_statement_the_splitter_cuts_parses_on_its_own_as_exactly_one() {
     let db = TestDb::new("splitter");
     let mut client = db.client();
