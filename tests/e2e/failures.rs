@@ -457,3 +457,53 @@ fn a_stranded_lock_is_named_as_stranded_with_how_to_clear_it() {
     Migrator::new(&folder.read()).run(&mut client).unwrap();
     assert!(table_exists(&mut client, "a"));
 }
+
+#[test]
+fn advisory_locks_and_temporary_tables_a_script_takes_end_with_it_and_the_callers_stay() {
+    let folder = Folder::new("session_objects")
+        .file(
+            "1_locks.sql",
+            "SELECT pg_advisory_lock(4242);\nSELECT pg_advisory_lock(4242);\nSELECT pg_advisory_lock_shared(1, -5);\n\
+             CREATE TEMP TABLE scratch (id int);\nCREATE TABLE kept (id int);\n",
+        )
+        .file(
+            "2_nt.sql",
+            "-- trek:no_transaction\nSELECT pg_advisory_lock(4343);\nCREATE TEMP TABLE scratch2 (id int);\n",
+        )
+        .file("3_after.sql", "CREATE TABLE after_them (id int);\n");
+    let db = TestDb::new("session_objects");
+    let mut client = db.client();
+    let client_pid = pid(&mut client);
+    client
+        .batch_execute("SELECT pg_advisory_lock(777); CREATE TEMP TABLE mine (id int)")
+        .unwrap();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+
+    let mut other = db.client();
+    let held: Vec<i64> = other
+        .query(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 ORDER BY 1",
+            &[&client_pid],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(held, [777], "only the caller's own advisory lock is left");
+    let temp: Vec<String> = client
+        .query(
+            "SELECT relname::text FROM pg_class WHERE relnamespace = pg_my_temp_schema() \
+             AND relkind = 'r' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        temp,
+        ["mine"],
+        "the scripts' temporary tables are gone, the caller's stays"
+    );
+    assert!(table_exists(&mut client, "kept") && table_exists(&mut client, "after_them"));
+}

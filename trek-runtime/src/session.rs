@@ -18,19 +18,35 @@ pub(crate) const CAPTURE_SQL: &str = "\
     (SELECT array_agg(name ORDER BY name <> 'session_authorization', name) FROM pg_settings \
      WHERE source = 'session' AND name <> 'client_connection_check_interval') AS names, \
     (SELECT array_agg(setting ORDER BY name <> 'session_authorization', name) FROM pg_settings \
-     WHERE source = 'session' AND name <> 'client_connection_check_interval') AS settings";
+     WHERE source = 'session' AND name <> 'client_connection_check_interval') AS settings, \
+    (SELECT array_agg(format('%s:%s:%s:%s', classid, objid, objsubid, mode)) FROM pg_locks \
+     WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted) AS advisory, \
+    (SELECT array_agg(oid::text) FROM pg_class \
+     WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')) AS temp_tables";
 
-/// The settings the caller's session had made when trek took it.
+/// The settings the caller's session had made when trek took it, and the session advisory
+/// locks (trek's own included) and temporary tables it held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CallerSession {
     settings: Vec<(String, String)>,
+    /// `classid:objid:objsubid:mode` of each advisory lock held.
+    advisory: Vec<String>,
+    /// The oids of its temporary tables.
+    temp_tables: Vec<String>,
 }
 
 impl CallerSession {
-    /// From the two captured columns.
-    pub fn new(names: Vec<String>, settings: Vec<String>) -> Self {
+    /// From the captured columns.
+    pub fn new(
+        names: Vec<String>,
+        settings: Vec<String>,
+        advisory: Vec<String>,
+        temp_tables: Vec<String>,
+    ) -> Self {
         CallerSession {
             settings: names.into_iter().zip(settings).collect(),
+            advisory,
+            temp_tables,
         }
     }
 
@@ -57,6 +73,39 @@ impl CallerSession {
             ));
         }
         sql.push_str(crate::lock::CHECK_INTERVAL_SQL);
+        // Session advisory locks a script took (not the caller's, not trek's), and temporary
+        // tables it created, end with it.
+        let held: Vec<String> = self.advisory.iter().map(|k| quote_literal(k)).collect();
+        sql.push_str(&format!(
+            "DO $trek$ DECLARE l record; BEGIN \
+               FOR l IN SELECT classid::bigint AS c, objid::bigint AS o, objsubid AS k, mode, \
+                               (classid::bigint - CASE WHEN classid::bigint >= 2147483648 THEN 4294967296 ELSE 0 END)::int AS c4, \
+                               (objid::bigint - CASE WHEN objid::bigint >= 2147483648 THEN 4294967296 ELSE 0 END)::int AS o4 \
+                        FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' \
+                          AND granted AND format('%s:%s:%s:%s', classid, objid, objsubid, mode) \
+                              <> ALL (ARRAY[{}]::text[]) LOOP \
+                 IF l.k = 1 AND l.mode = 'ExclusiveLock' THEN \
+                   WHILE pg_advisory_unlock((l.c << 32) | l.o) LOOP END LOOP; \
+                 ELSIF l.k = 1 THEN \
+                   WHILE pg_advisory_unlock_shared((l.c << 32) | l.o) LOOP END LOOP; \
+                 ELSIF l.mode = 'ExclusiveLock' THEN \
+                   WHILE pg_advisory_unlock(l.c4, l.o4) LOOP END LOOP; \
+                 ELSE \
+                   WHILE pg_advisory_unlock_shared(l.c4, l.o4) LOOP END LOOP; \
+                 END IF; \
+               END LOOP; END $trek$;\n",
+            held.join(", ")
+        ));
+        let temp: Vec<String> = self.temp_tables.iter().map(|o| quote_literal(o)).collect();
+        sql.push_str(&format!(
+            "DO $trek$ DECLARE t regclass; BEGIN \
+               FOR t IN SELECT oid::regclass FROM pg_class \
+                        WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p') \
+                          AND oid::text <> ALL (ARRAY[{}]::text[]) LOOP \
+                 EXECUTE format('DROP TABLE IF EXISTS %s CASCADE', t); \
+               END LOOP; END $trek$;\n",
+            temp.join(", ")
+        ));
         sql
     }
 }
@@ -70,6 +119,8 @@ mod tests {
         let session = CallerSession::new(
             vec!["session_authorization".into(), "search_path".into()],
             vec!["app".into(), "it's, public".into()],
+            Vec::new(),
+            Vec::new(),
         );
         let sql = session.restore_sql();
         assert!(sql.starts_with("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\n"));
