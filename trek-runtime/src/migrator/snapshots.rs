@@ -201,7 +201,7 @@ impl Migrator<'_> {
         let mut tx = client
             .transaction()
             .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
-        catalogue::insert(&mut tx, &self.schema, &record, self.workflow.as_str())?;
+        let taken_at = catalogue::insert(&mut tx, &self.schema, &record, self.workflow.as_str())?;
         self.executor(Some(self.workflow)).record_event(
             &mut tx,
             Action::Snapshot,
@@ -212,11 +212,10 @@ impl Migrator<'_> {
         tx.commit()
             .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
         tracing::info!(snapshot = record.info.id, label = %record.info.label, "took a snapshot");
-        let id = record.info.id;
-        Ok(catalogue::read(client, &self.schema)?
-            .into_iter()
-            .find(|r| r.info.id == id)
-            .map_or(record.info, |r| r.info))
+        Ok(SnapshotInfo {
+            taken_at: taken_at.to_string(),
+            ..record.info
+        })
     }
 
     /// Resets to the baseline schema dump: drops the managed schemas and trek's, replays the
@@ -370,12 +369,18 @@ impl Migrator<'_> {
     /// Deletes the leftovers [`Migrator::orphans`] finds.
     pub(super) fn prune_orphans(&self, client: &mut Client) -> Result<Vec<crate::OrphanSnapshot>> {
         let orphans = self.orphans(client)?;
+        // One session on the maintenance database for all the leftover databases.
+        let mut maintenance = None;
         for orphan in &orphans {
             match orphan.strategy.as_str() {
                 "template" => {
-                    let connector = self.connector_for("deleting a leftover snapshot database")?;
-                    let mut maintenance = crate::snapshot::connect_maintenance(connector)?;
-                    template::delete(&mut maintenance, &orphan.location)?;
+                    let session = match &mut maintenance {
+                        Some(session) => session,
+                        None => maintenance.insert(crate::snapshot::connect_maintenance(
+                            self.connector_for("deleting a leftover snapshot database")?,
+                        )?),
+                    };
+                    template::delete(session, &orphan.location)?;
                 }
                 _ => pg_dump::delete(Path::new(&orphan.location))?,
             }

@@ -199,7 +199,7 @@ pub(crate) fn next_id(client: &mut Client, schema: &str) -> Result<i64> {
     Ok(row.get(0))
 }
 
-/// Records a snapshot, with bind parameters.
+/// Records a snapshot, with bind parameters; returns when the catalogue says it was taken.
 ///
 /// # Errors
 /// [`Error::Database`] when the row cannot be written.
@@ -208,14 +208,15 @@ pub(crate) fn insert(
     schema: &str,
     record: &SnapshotRecord,
     workflow: &str,
-) -> Result<()> {
+) -> Result<Timestamp> {
     let applied: Vec<String> = record.applied.iter().map(ToString::to_string).collect();
     let (restore, delete) = record.location.commands();
-    client
-        .execute(
+    let row = client
+        .query_one(
             &format!(
                 "INSERT INTO {}.snapshots (id, strategy, location, applied, label, size_bytes, workflow, restore_command, delete_command) \
-                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 RETURNING (extract(epoch FROM taken_at) * 1000)::bigint",
                 quote_ident(schema)
             ),
             &[
@@ -231,7 +232,7 @@ pub(crate) fn insert(
             ],
         )
         .map_err(|e| Error::db("could not record the snapshot in the catalogue", e))?;
-    Ok(())
+    Ok(Timestamp::from_unix_ms(row.get(0)))
 }
 
 /// Forgets snapshot `id`.
