@@ -47,8 +47,6 @@ struct Run<'m> {
     downs: HashMap<i64, Option<String>>,
     /// Whether the stale-binary check ran.
     checked_stale: bool,
-    /// Steps done, for events.
-    done: usize,
     /// What gives the caller's session back after each script, from the first history read.
     restore_session: Option<String>,
 }
@@ -398,9 +396,8 @@ impl<'m> Migrator<'m> {
     }
 
     /// Announces a step; returns its view for [`Migrator::finished`].
-    fn started(&self, planned: &Planned<'_>, run: &mut Run<'_>) -> Vec<PlannedStep> {
+    fn started(&self, planned: &Planned<'_>, run: &Run<'_>) -> Vec<PlannedStep> {
         let view = PlannedStep::of(planned);
-        run.done += 1;
         for step in &view {
             self.emit(&Event::StepStarted {
                 step,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::history::applied::History;
 use crate::history::audit::Action;
 use crate::history::sequence::SequenceKey;
+use crate::lock::LockGuard;
 use crate::plan::{analyze, view, Goal};
 use crate::schemas;
 use crate::snapshot::catalogue::{self, SnapshotRecord};
@@ -284,18 +285,23 @@ impl Migrator<'_> {
     }
 
     /// Prunes to the configured `keep`, when there is one.
-    pub(super) fn prune_to_keep(&self, client: &mut Client) -> Result<()> {
+    pub(super) fn prune_to_keep(&self, guard: &mut LockGuard<'_>) -> Result<()> {
         if let Some(keep) = self.snapshots.as_ref().and_then(|s| s.keep) {
-            self.prune(client, keep)?;
+            self.prune(guard, keep)?;
         }
         Ok(())
     }
 
     /// Deletes all but the newest `keep` snapshots, each through the strategy that took it,
     /// and forgets them.
-    pub(super) fn prune(&self, client: &mut Client, keep: usize) -> Result<Vec<SnapshotInfo>> {
+    pub(super) fn prune(
+        &self,
+        guard: &mut LockGuard<'_>,
+        keep: usize,
+    ) -> Result<Vec<SnapshotInfo>> {
+        let database = guard.session.database.clone();
+        let client: &mut Client = guard;
         let records = catalogue::read(client, &self.schema)?;
-        let database = current_database(client)?;
         let excess = records.len().saturating_sub(keep);
         let mut deleted = Vec::new();
         for record in records.into_iter().take(excess) {
