@@ -507,3 +507,57 @@ fn advisory_locks_and_temporary_tables_a_script_takes_end_with_it_and_the_caller
     );
     assert!(table_exists(&mut client, "kept") && table_exists(&mut client, "after_them"));
 }
+
+#[test]
+fn prepared_statements_and_listens_a_script_leaves_end_with_it_and_the_callers_stay() {
+    let folder = Folder::new("session_prepared")
+        .file(
+            "1_prepare.sql",
+            "PREPARE script_stmt (int) AS SELECT $1 + 1;\nLISTEN script_channel;\nCREATE TABLE p1 (id int);\n",
+        )
+        .file(
+            "2_nt.sql",
+            "-- trek:no_transaction\nPREPARE script_stmt (int) AS SELECT $1 + 2;\nLISTEN \"Script Channel\";\n",
+        )
+        .file("3_after.sql", "CREATE TABLE p3 (id int);\n");
+    let db = TestDb::new("session_prepared");
+    let mut client = db.client();
+    client
+        .batch_execute("PREPARE mine (int) AS SELECT $1; LISTEN my_channel")
+        .unwrap();
+    // A statement the driver prepared at protocol level, held across the run.
+    let driver_statement = client.prepare("SELECT count(*) FROM pg_class").unwrap();
+    // Both scripts prepare the same name: the second would fail if the first's were kept.
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+
+    let prepared: Vec<String> = client
+        .query(
+            "SELECT name::text FROM pg_prepared_statements WHERE from_sql ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        prepared,
+        ["mine"],
+        "only the caller's prepared statement is left"
+    );
+    let listening: Vec<String> = client
+        .query(
+            "SELECT c::text FROM pg_listening_channels() c ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        listening,
+        ["my_channel"],
+        "only the caller's LISTEN is left"
+    );
+    client.query(&driver_statement, &[]).unwrap();
+    assert!(table_exists(&mut client, "p1") && table_exists(&mut client, "p3"));
+}

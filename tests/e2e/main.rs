@@ -6,6 +6,7 @@ mod dump;
 mod failures;
 mod faults;
 mod local_server;
+mod pgbouncer;
 mod round_trips;
 mod runtime;
 mod seeds;

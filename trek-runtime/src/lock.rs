@@ -105,6 +105,9 @@ pub(crate) struct Release {
     pub unlocked_by_pid: i32,
     /// Whether the lock was still held by the releasing session.
     pub held: bool,
+    /// Whether the lock is still held after every attempt: by a pooled server session trek's
+    /// unlock never reached.
+    pub still_held: bool,
 }
 
 /// Holds the advisory lock; derefs to the client. Release with [`LockGuard::release`];
@@ -188,24 +191,47 @@ impl<'c> LockGuard<'c> {
     }
 
     /// Releases the lock, saying which backends took and released it so the caller can tell
-    /// whether the session changed under it (a transaction-pooling proxy).
+    /// whether the session changed under it (a transaction-pooling proxy). When the unlock
+    /// lands in another server session than the lock, it is tried again, each time in a
+    /// transaction of its own, up to [`UNLOCK_ATTEMPTS`] times, until it reaches the session that
+    /// holds the lock: a pooler hands its sessions out in turn, so the lock is usually freed
+    /// instead of staying stranded.
     pub fn release(mut self) -> Result<Release> {
         self.released = true;
-        let row = self
-            .client
-            .query_typed(
-                "SELECT pg_advisory_unlock($1), pg_backend_pid()",
-                &[(&self.key, Type::INT8)],
-            )
-            .map_err(|e| Error::db("could not release trek's advisory lock", e))?;
-        let row = row.into_iter().next();
-        Ok(Release {
+        let mut release = Release {
             locked_by_pid: self.session.pid,
-            unlocked_by_pid: row.as_ref().map_or(self.session.pid, |r| r.get(1)),
-            held: row.as_ref().is_none_or(|r| r.get(0)),
-        })
+            unlocked_by_pid: self.session.pid,
+            held: true,
+            still_held: false,
+        };
+        for attempt in 1..=UNLOCK_ATTEMPTS {
+            let row = self
+                .client
+                .query_typed(
+                    "SELECT pg_advisory_unlock($1), pg_backend_pid()",
+                    &[(&self.key, Type::INT8)],
+                )
+                .map_err(|e| Error::db("could not release trek's advisory lock", e))?;
+            let Some(row) = row.into_iter().next() else {
+                return Ok(release);
+            };
+            let (unlocked, pid): (bool, i32) = (row.get(0), row.get(1));
+            if attempt == 1 {
+                release.unlocked_by_pid = pid;
+                release.held = unlocked;
+            }
+            if unlocked || pid == self.session.pid {
+                return Ok(release);
+            }
+        }
+        release.still_held = true;
+        Ok(release)
     }
 }
+
+/// How many times [`LockGuard::release`] tries to reach the server session that holds the
+/// lock when a transaction-pooling proxy moved trek to another one.
+pub(crate) const UNLOCK_ATTEMPTS: usize = 8;
 
 impl Deref for LockGuard<'_> {
     type Target = Client;

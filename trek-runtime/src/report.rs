@@ -109,8 +109,11 @@ pub enum Warning {
     LockLost {
         /// The backend pid that took the lock.
         locked_by_pid: i32,
-        /// The backend pid that tried to release it.
+        /// The backend pid that first tried to release it.
         unlocked_by_pid: i32,
+        /// Whether the lock is still held by `locked_by_pid` after trek's attempts to reach
+        /// that session (see `LockGuard::release`): then the next run waits for it.
+        still_held: bool,
     },
 }
 
@@ -147,15 +150,30 @@ impl fmt::Display for Warning {
                     "; rebuild it, and add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs"
                 )
             }
-            Warning::LockLost { locked_by_pid, unlocked_by_pid } => write!(
+            Warning::LockLost { locked_by_pid, unlocked_by_pid, .. } if locked_by_pid == unlocked_by_pid => write!(
                 f,
-                "trek's advisory lock was taken by backend {locked_by_pid} but released from backend \
-                 {unlocked_by_pid}: a transaction-pooling proxy (PgBouncer pool_mode=transaction) is \
-                 between trek and PostgreSQL, so concurrent runs are not serialised, and the lock \
-                 stays held by backend {locked_by_pid} until that server session ends (the next run \
-                 waits for it: SELECT pg_terminate_backend({locked_by_pid}) clears it); migrate \
-                 through a direct or session-pooled connection"
+                "trek's advisory lock was no longer held by backend {locked_by_pid} at the end of the \
+                 run: something in the session released it (a script calling \
+                 pg_advisory_unlock_all() or DISCARD ALL), so concurrent runs were not serialised"
             ),
+            Warning::LockLost { locked_by_pid, unlocked_by_pid, still_held } => {
+                write!(
+                    f,
+                    "trek's advisory lock was taken by backend {locked_by_pid} but released from backend \
+                     {unlocked_by_pid}: a transaction-pooling proxy (PgBouncer pool_mode=transaction) is \
+                     between trek and PostgreSQL, so concurrent runs are not serialised; "
+                )?;
+                if *still_held {
+                    write!(
+                        f,
+                        "the lock stays held by backend {locked_by_pid} until that server session ends \
+                         (the next run waits for it: SELECT pg_terminate_backend({locked_by_pid}) clears it); "
+                    )?;
+                } else {
+                    write!(f, "trek reached that session again and released the lock; ")?;
+                }
+                write!(f, "migrate through a direct or session-pooled connection")
+            }
         }
     }
 }

@@ -6,14 +6,17 @@
 //! with the history (no extra round trip) and appends [`CallerSession::restore_sql`] to the
 //! message that records each script: `RESET` of the role, the session authorization and every
 //! setting, then the caller's own settings again. Settings made at connection time (URL
-//! `options`, role defaults) come back with `RESET` itself.
+//! `options`, role defaults) come back with `RESET` itself. Advisory locks, temporary tables,
+//! SQL-level prepared statements (`PREPARE`) and `LISTEN` channels a script leaves behind
+//! end with it; the caller's own are kept.
 
 use crate::sql::quote_literal;
 
-/// SQL (two columns, `names` and `settings`) for the settings the session made with `SET`,
-/// in the order they must be given back: the session authorization first (setting it resets
-/// the role), then the rest by name. trek's own `client_connection_check_interval` is left
-/// out: trek sets it again itself.
+/// SQL (six columns) for what the session holds: `names` and `settings`, the settings it made
+/// with `SET`, in the order they must be given back (the session authorization first, since
+/// setting it resets the role, then the rest by name; trek's own
+/// `client_connection_check_interval` is left out: trek sets it again itself); `advisory`,
+/// `temp_tables`, `prepared` (SQL `PREPARE` only) and `listening`.
 pub(crate) const CAPTURE_SQL: &str = "\
     (SELECT array_agg(name ORDER BY name <> 'session_authorization', name) FROM pg_settings \
      WHERE source = 'session' AND name <> 'client_connection_check_interval') AS names, \
@@ -22,10 +25,13 @@ pub(crate) const CAPTURE_SQL: &str = "\
     (SELECT array_agg(format('%s:%s:%s:%s', classid, objid, objsubid, mode)) FROM pg_locks \
      WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted) AS advisory, \
     (SELECT array_agg(oid::text) FROM pg_class \
-     WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')) AS temp_tables";
+     WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')) AS temp_tables, \
+    (SELECT array_agg(name) FROM pg_prepared_statements WHERE from_sql) AS prepared, \
+    (SELECT array_agg(c) FROM pg_listening_channels() c) AS listening";
 
 /// The settings the caller's session had made when trek took it, and the session advisory
-/// locks (trek's own included) and temporary tables it held.
+/// locks (trek's own included), temporary tables, SQL-level prepared statements and `LISTEN`
+/// channels it held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CallerSession {
     settings: Vec<(String, String)>,
@@ -33,26 +39,35 @@ pub(crate) struct CallerSession {
     advisory: Vec<String>,
     /// The oids of its temporary tables.
     temp_tables: Vec<String>,
+    /// The names of the statements it had prepared with SQL `PREPARE` (protocol-level
+    /// statements, such as a driver's cache, are never touched).
+    prepared: Vec<String>,
+    /// The channels it was listening on.
+    listening: Vec<String>,
 }
 
 impl CallerSession {
-    /// From the captured columns.
-    pub fn new(
-        names: Vec<String>,
-        settings: Vec<String>,
-        advisory: Vec<String>,
-        temp_tables: Vec<String>,
-    ) -> Self {
+    /// From the six columns of [`CAPTURE_SQL`] (`names` to `listening`), the first at `first`.
+    pub fn from_row(row: &postgres::Row, first: usize) -> Self {
+        let column = |i: usize| -> Vec<String> {
+            row.get::<_, Option<Vec<String>>>(first + i)
+                .unwrap_or_default()
+        };
         CallerSession {
-            settings: names.into_iter().zip(settings).collect(),
-            advisory,
-            temp_tables,
+            settings: column(0).into_iter().zip(column(1)).collect(),
+            advisory: column(2),
+            temp_tables: column(3),
+            prepared: column(4),
+            listening: column(5),
         }
     }
 
     /// Statements (each ending in `;\n`, outside any transaction) that put the session back
     /// as the caller had it, with trek's own dead-client check (PostgreSQL 14+) on again.
-    pub fn restore_sql(&self) -> String {
+    /// trek's advisory lock (`lock_key`) is never released here, even when it was not seen at
+    /// capture time (behind a transaction-pooling proxy the capture may run in another server
+    /// session).
+    pub fn restore_sql(&self, lock_key: i64) -> String {
         let mut sql = String::from("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\n");
         if !self.settings.is_empty() {
             let names: Vec<String> = self
@@ -75,7 +90,13 @@ impl CallerSession {
         sql.push_str(crate::lock::CHECK_INTERVAL_SQL);
         // Session advisory locks a script took (not the caller's, not trek's), and temporary
         // tables it created, end with it.
-        let held: Vec<String> = self.advisory.iter().map(|k| quote_literal(k)).collect();
+        let trek_lock = advisory_id(lock_key);
+        let held: Vec<String> = self
+            .advisory
+            .iter()
+            .chain(std::iter::once(&trek_lock))
+            .map(|k| quote_literal(k))
+            .collect();
         sql.push_str(&format!(
             "DO $trek$ DECLARE l record; BEGIN \
                FOR l IN SELECT classid::bigint AS c, objid::bigint AS o, objsubid AS k, mode, \
@@ -106,8 +127,30 @@ impl CallerSession {
                END LOOP; END $trek$;\n",
             temp.join(", ")
         ));
+        let prepared: Vec<String> = self.prepared.iter().map(|n| quote_literal(n)).collect();
+        let listening: Vec<String> = self.listening.iter().map(|c| quote_literal(c)).collect();
+        sql.push_str(&format!(
+            "DO $trek$ DECLARE n text; BEGIN \
+               FOR n IN SELECT name FROM pg_prepared_statements \
+                        WHERE from_sql AND name <> ALL (ARRAY[{}]::text[]) LOOP \
+                 EXECUTE format('DEALLOCATE %I', n); \
+               END LOOP; \
+               FOR n IN SELECT c FROM pg_listening_channels() c \
+                        WHERE c <> ALL (ARRAY[{}]::text[]) LOOP \
+                 EXECUTE format('UNLISTEN %I', n); \
+               END LOOP; END $trek$;\n",
+            prepared.join(", "),
+            listening.join(", ")
+        ));
         sql
     }
+}
+
+/// A bigint session advisory lock as `pg_locks` shows it (`classid:objid:objsubid:mode`): the
+/// high 32 bits in `classid`, the low ones in `objid`, `objsubid` 1.
+fn advisory_id(key: i64) -> String {
+    let bits = key as u64;
+    format!("{}:{}:1:ExclusiveLock", bits >> 32, bits & 0xffff_ffff)
 }
 
 #[cfg(test)]
@@ -116,13 +159,14 @@ mod tests {
 
     #[test]
     fn the_callers_settings_come_back_in_order_after_a_reset() {
-        let session = CallerSession::new(
-            vec!["session_authorization".into(), "search_path".into()],
-            vec!["app".into(), "it's, public".into()],
-            Vec::new(),
-            Vec::new(),
-        );
-        let sql = session.restore_sql();
+        let session = CallerSession {
+            settings: vec![
+                ("session_authorization".into(), "app".into()),
+                ("search_path".into(), "it's, public".into()),
+            ],
+            ..CallerSession::default()
+        };
+        let sql = session.restore_sql(1);
         assert!(sql.starts_with("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\n"));
         assert!(
             sql.contains("ARRAY[E'session_authorization', E'search_path']"),
@@ -132,7 +176,15 @@ mod tests {
             sql.contains("'it''s, public'") || sql.contains("E'it\\'s, public'"),
             "{sql}"
         );
-        let none = CallerSession::default().restore_sql();
+        let none = CallerSession::default().restore_sql(1);
         assert!(!none.contains("set_config(n"));
+        assert!(none.contains("'0:1:1:ExclusiveLock'"), "{none}");
+    }
+
+    #[test]
+    fn a_bigint_lock_key_reads_as_pg_locks_shows_it() {
+        assert_eq!(advisory_id(1), "0:1:1:ExclusiveLock");
+        assert_eq!(advisory_id(-1), "4294967295:4294967295:1:ExclusiveLock");
+        assert_eq!(advisory_id(0x0000_0002_0000_0003), "2:3:1:ExclusiveLock");
     }
 }

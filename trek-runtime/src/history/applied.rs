@@ -65,7 +65,8 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
         "SELECT m.layout, m.stamp, a.id, a.kind, a.version, a.name, a.checksum, \
                 a.down_sql IS NOT NULL, \
                 (extract(epoch FROM a.applied_at) * 1000)::bigint, \
-                a.duration_ms, a.failed, m.names, m.settings, m.advisory, m.temp_tables \
+                a.duration_ms, a.failed, \
+                m.names, m.settings, m.advisory, m.temp_tables, m.prepared, m.listening \
          FROM (SELECT (SELECT value FROM {s}.meta WHERE key = 'layout_version') AS layout, \
                       (SELECT value FROM {s}.meta WHERE key = 'environment') AS stamp, \
                       {session}) m \
@@ -88,12 +89,7 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
     let mut session = crate::session::CallerSession::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        session = crate::session::CallerSession::new(
-            row.get::<_, Option<Vec<String>>>(11).unwrap_or_default(),
-            row.get::<_, Option<Vec<String>>>(12).unwrap_or_default(),
-            row.get::<_, Option<Vec<String>>>(13).unwrap_or_default(),
-            row.get::<_, Option<Vec<String>>>(14).unwrap_or_default(),
-        );
+        session = crate::session::CallerSession::from_row(&row, 11);
         meta.layout = parse_layout(row.get::<_, Option<&str>>(0)).or(Some(0));
         meta.stamp = parse_stamp(schema, row.get::<_, Option<&str>>(1))?;
         let Some(id) = row.get::<_, Option<i64>>(2) else {

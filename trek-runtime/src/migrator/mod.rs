@@ -886,6 +886,7 @@ impl<'m> Migrator<'m> {
             report.warnings.push(Warning::LockLost {
                 locked_by_pid: release.locked_by_pid,
                 unlocked_by_pid: release.unlocked_by_pid,
+                still_held: release.still_held,
             });
         }
     }
