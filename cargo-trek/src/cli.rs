@@ -145,8 +145,9 @@ pub enum Command {
     Snapshots(SnapshotsArgs),
     /// Check the migrations folder offline: names, versions, directives, encoding
     Verify,
-    /// Accept the current files of edited applied migrations and clear failed ones (audited)
-    Repair,
+    /// Accept the current files of edited applied migrations and clear failed ones (audited);
+    /// with --downs, replace captured down scripts with the files instead
+    Repair(RepairArgs),
     /// Show the audit log, newest first
     Audit(AuditArgs),
     /// Check pending migrations for risky operations (squawk's rules), with file and line;
@@ -179,6 +180,15 @@ pub struct NewArgs {
     /// Mark the script `-- trek:no_transaction` (for CREATE INDEX CONCURRENTLY and the like)
     #[arg(long)]
     pub no_transaction: bool,
+}
+
+/// `repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Replace the down scripts captured when migrations were applied with the `.down.sql`
+    /// files as they are now (a rewind runs the captured text): the way out of a broken down
+    #[arg(long)]
+    pub downs: bool,
 }
 
 /// `status`.

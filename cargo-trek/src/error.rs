@@ -124,13 +124,18 @@ fn runtime_message(error: &trek::Error, migrations: &str) -> String {
         } => {
             let mut failure = (**failure).clone();
             failure.path = format!("{migrations}/{}", failure.path);
-            let mut text = match script {
-                trek::Script::Down => format!(
+            let mut text = match (script, marked_failed) {
+                (trek::Script::Down, false) => format!(
                     "the down script of {label} failed and {label} stays applied:\n{failure}"
                 ),
-                trek::Script::Up => format!("{label} failed and was not applied:\n{failure}"),
+                // The failure's note says what ran and that the next revert continues.
+                (trek::Script::Down, true) => format!(
+                    "the down script of {label} failed halfway and {label} is recorded as \
+                     half-reverted:\n{failure}"
+                ),
+                (trek::Script::Up, _) => format!("{label} failed and was not applied:\n{failure}"),
             };
-            if *marked_failed {
+            if *marked_failed && *script == trek::Script::Up {
                 text.push_str(
                     "\n  note: it ran outside a transaction and is now recorded as failed; \
                      finish or undo it by hand, then run `cargo trek repair`",
@@ -277,6 +282,7 @@ impl Error {
                         line: failure.location.as_ref().map(|l| l.line),
                         column: failure.location.as_ref().map(|l| l.column),
                         line_text: failure.location.as_ref().map(|l| l.line_text.clone()),
+                        note: failure.note.clone(),
                     });
                 }
             }

@@ -238,6 +238,9 @@ pub enum State {
     OutOfOrder,
     /// A `no_transaction` migration that broke halfway.
     Failed,
+    /// `half-reverted`: its down script (outside a transaction) failed halfway; the next
+    /// revert continues at the failing statement.
+    HalfReverted,
 }
 
 /// A script a plan applies.
@@ -397,6 +400,8 @@ pub enum WarningKind {
     StaleBinary,
     /// The advisory lock was not held at the end of the run (a transaction-pooling proxy).
     LockLost,
+    /// An applied migration's down script failed halfway in an earlier revert.
+    HalfReverted,
 }
 
 /// Something odd that did not stop the run.
@@ -699,6 +704,12 @@ pub struct Repair {
     pub accepted: Vec<String>,
     /// Migrations that failed halfway, cleared so the next run retries them.
     pub cleared: Vec<String>,
+    /// With `--downs`: applied migrations and seeds whose captured down script was replaced by
+    /// the file's.
+    pub downs_refreshed: Vec<String>,
+    /// Without `--downs`: applied migrations and seeds whose down file differs from the
+    /// captured down (left as they are; `repair --downs` replaces them).
+    pub stale_downs: Vec<String>,
 }
 
 /// `cargo trek audit --json`: the audit log, newest first.
@@ -1150,4 +1161,8 @@ pub struct SqlFailure {
     pub column: Option<usize>,
     /// That line's text.
     pub line_text: Option<String>,
+    /// What trek adds about the text that ran (a down script is the one captured when its
+    /// migration was applied; how much of a half-reverted down ran); absent when nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

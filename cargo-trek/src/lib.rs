@@ -165,7 +165,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Restore(args) => commands::restore::run(&ctx, printer, args),
         Command::Snapshots(args) => commands::snapshots::run(&ctx, printer, args),
         Command::Verify => commands::verify::run(&ctx, printer),
-        Command::Repair => commands::repair::run(&ctx, printer),
+        Command::Repair(args) => commands::repair::run(&ctx, args, printer),
         Command::Audit(args) => commands::audit::run(&ctx, printer, args),
         Command::Lint(args) => commands::lint::run(&ctx, printer, args),
         Command::Baseline(args) => commands::baseline::run(&ctx, printer, args),

@@ -1,6 +1,7 @@
 //! End-to-end tests of trek against a real PostgreSQL: one binary, one module per area.
 
 mod concurrency;
+mod downs;
 mod dry_run;
 mod dump;
 mod failures;

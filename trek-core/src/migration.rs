@@ -58,6 +58,13 @@ impl Down {
     pub fn directives(&self) -> &Directives {
         &self.directives
     }
+
+    /// Whether the down holds no statement (only comments, such as `-- Not reversible`): the
+    /// migration cannot be reverted. `down` refuses it with that reason and the dev workflow
+    /// resets instead of rewinding through it.
+    pub fn is_irreversible(&self) -> bool {
+        crate::split::split(self.sql()).is_empty()
+    }
 }
 
 impl Migration {
@@ -125,6 +132,17 @@ impl Migration {
     /// The down script, when one exists beside the up script.
     pub fn down(&self) -> Option<&Down> {
         self.down.as_ref()
+    }
+
+    /// Whether the down script runs statement by statement outside a transaction: when it says
+    /// `-- trek:no_transaction` itself, or when its up script does (a down of a
+    /// `no_transaction` migration inherits it, as diesel's `run_in_transaction = false` covers
+    /// both scripts). A down that needs a transaction anyway opens one itself (`BEGIN; …
+    /// COMMIT;`). `false` when there is no down.
+    pub fn down_outside_transaction(&self) -> bool {
+        self.down
+            .as_ref()
+            .is_some_and(|d| d.directives.no_transaction || self.directives.no_transaction)
     }
 
     /// A short label for messages: `0003 add_email`, `seed 0001 demo` or `repeatable views`.

@@ -252,21 +252,14 @@ impl Reader {
         // so a file of a BOM and blank lines is empty and `\u{feff}BEGIN;` is a BEGIN.
         let body = sql.strip_prefix('\u{feff}').unwrap_or(&sql);
         let statements = split::split(body);
-        if statements.is_empty() {
+        // A down that holds no statement marks its migration irreversible; an empty up is a
+        // mistake.
+        if statements.is_empty() && file.direction() == Direction::Up {
             self.error(&rel, SourceErrorKind::EmptyScript);
         }
-        if !directives.no_transaction {
-            for statement in &statements {
-                if let Some(command) = split::transaction_control(statement.text) {
-                    self.errors.push(SourceError {
-                        path: PathBuf::from(&rel),
-                        line: Some(body[..statement.offset].matches('\n').count() + 1),
-                        kind: SourceErrorKind::TransactionControl {
-                            command: command.to_owned(),
-                        },
-                    });
-                }
-            }
+        // A down's transaction follows its up's too: checked once they are paired.
+        if !directives.no_transaction && file.direction() == Direction::Up {
+            self.errors.extend(transaction_control(&rel, &sql));
         }
         self.scripts.push(Script {
             kind,
@@ -351,11 +344,33 @@ impl Reader {
                         },
                     ))
                 }
-                Some(_) => {}
+                Some(up) => {
+                    if !up.directives.no_transaction && !script.directives.no_transaction {
+                        problems.extend(transaction_control(&script.path, &script.sql));
+                    }
+                }
             }
         }
         self.errors.extend(problems);
     }
+}
+
+/// A `BEGIN`, `COMMIT`, … in a script that runs inside trek's transaction, one error each.
+fn transaction_control(path: &str, sql: &str) -> Vec<SourceError> {
+    let body = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+    split::split(body)
+        .iter()
+        .filter_map(|statement| {
+            let command = split::transaction_control(statement.text)?;
+            Some(SourceError {
+                path: PathBuf::from(path),
+                line: Some(body[..statement.offset].matches('\n').count() + 1),
+                kind: SourceErrorKind::TransactionControl {
+                    command: command.to_owned(),
+                },
+            })
+        })
+        .collect()
 }
 
 /// Whether a folder holds a `.sql` file (not hidden), at any depth.
@@ -512,6 +527,70 @@ mod tests {
         assert_eq!(
             read_dir(&file).expect_err("file").0[0].kind,
             SourceErrorKind::NotAFolder
+        );
+    }
+
+    #[test]
+    fn a_down_without_statements_marks_the_migration_irreversible() {
+        let dir = TempDir::with(&[
+            ("1_x.sql", b"CREATE TABLE x (id int);"),
+            ("1_x.down.sql", b"-- Not reversible\n"),
+            ("2_y.sql", b"CREATE TABLE y (id int);"),
+            ("2_y.down.sql", b"DROP TABLE y;"),
+        ]);
+        let set = read_dir(&dir.0).expect("a comment-only down is valid");
+        let downs: Vec<bool> = set
+            .versioned()
+            .map(|m| m.down().expect("down").is_irreversible())
+            .collect();
+        assert_eq!(downs, [true, false]);
+        // An up without statements is still a mistake.
+        assert_eq!(
+            kinds(&[
+                ("1_x.sql", b"-- nothing\n"),
+                ("1_x.down.sql", b"-- nothing\n")
+            ])
+            .into_iter()
+            .map(|(p, _, k)| (p, k))
+            .collect::<Vec<_>>(),
+            [("1_x.sql".to_owned(), SourceErrorKind::EmptyScript)]
+        );
+    }
+
+    #[test]
+    fn a_down_inherits_its_ups_no_transaction() {
+        let dir = TempDir::with(&[
+            (
+                "1_x.sql",
+                b"-- trek:no_transaction\nCREATE INDEX CONCURRENTLY i ON t (a);",
+            ),
+            ("1_x.down.sql", b"BEGIN;\nDROP INDEX i;\nCOMMIT;\n"),
+            ("2_y.sql", b"CREATE TABLE y (id int);"),
+            (
+                "2_y.down.sql",
+                b"-- trek:no_transaction\nDROP INDEX CONCURRENTLY j;",
+            ),
+            ("3_z.sql", b"CREATE TABLE z (id int);"),
+        ]);
+        let set = read_dir(&dir.0).expect("valid");
+        let outside: Vec<bool> = set
+            .versioned()
+            .map(Migration::down_outside_transaction)
+            .collect();
+        assert_eq!(outside, [true, true, false]);
+        // In a down that runs in trek's transaction, BEGIN is an error, as in an up.
+        assert_eq!(
+            kinds(&[
+                ("1_x.sql", b"CREATE TABLE x (id int);"),
+                ("1_x.down.sql", b"\nBEGIN;\nDROP TABLE x;\nCOMMIT;\n"),
+            ])
+            .into_iter()
+            .map(|(p, l, _)| (p, l))
+            .collect::<Vec<_>>(),
+            [
+                ("1_x.down.sql".to_owned(), Some(2)),
+                ("1_x.down.sql".to_owned(), Some(4))
+            ]
         );
     }
 

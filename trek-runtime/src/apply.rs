@@ -15,6 +15,7 @@ use trek_core::{split::split, Directives, Kind, Migration};
 use crate::db_error::SqlFailure;
 use crate::error::{Error, Result, Script};
 use crate::history::audit::{Action, AuditRecord};
+use crate::history::down::{self, CapturedDown};
 use crate::history::AppliedRow;
 use crate::report::Step;
 use crate::sql::{quote_ident, quote_literal, quote_nullable};
@@ -94,7 +95,7 @@ impl Executor<'_> {
                 e,
             )
         })?;
-        let outcome = run_statements(client, m.path(), m.sql(), m.directives());
+        let outcome = run_statements(client, m.path(), m.sql(), 0, m.directives());
         let elapsed_ms = duration_ms(started.elapsed());
         let forget = self.provisional_delete_sql(m);
         match outcome {
@@ -109,7 +110,7 @@ impl Executor<'_> {
                 })?;
                 Ok(self.finished(m, started.elapsed()))
             }
-            Err(StatementError::Sql(mut failure, e)) => {
+            Err(StatementError::Sql { mut failure, .. }) => {
                 self.name_invalid_indexes(client, &mut failure);
                 let text = failure.to_string();
                 let message = format!(
@@ -129,7 +130,6 @@ impl Executor<'_> {
                         record,
                     ));
                 }
-                drop(e);
                 metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
                     .increment(1);
                 Err(Error::Migration {
@@ -207,24 +207,48 @@ impl Executor<'_> {
         Ok(steps)
     }
 
-    /// Reverts an applied row with its captured down script, removing the row.
+    /// Reverts an applied row with its captured down script, removing the row. A down that
+    /// runs outside a transaction and fails after some of its statements ran leaves the row
+    /// recorded as half-reverted (how many ran, and an audit row); the next revert goes on
+    /// from the failing statement.
     pub fn revert(
         &self,
         client: &mut Client,
         row: &AppliedRow,
-        down_sql: &str,
-        path: &str,
+        down: &CapturedDown,
     ) -> Result<Step> {
         let started = Instant::now();
-        let directives = down_directives(down_sql);
+        let label = row.label();
+        let path = down.display_path(&label);
+        let directives = down_directives(&down.sql);
+        let (start, rest) = down.remaining();
         let s = quote_ident(self.schema);
         let delete = format!("DELETE FROM {s}.applied WHERE id = {};\n", row.id);
         let subject = Subject::of_row(row);
         let audit = |duration_sql: &str, error: Option<&str>| {
             self.audit_sql(Action::Revert, &subject, duration_sql, error, None)
         };
-        let result = if directives.no_transaction {
-            match run_statements(client, path, down_sql, &directives) {
+        let note = |failure: &mut SqlFailure, ran: Option<usize>| {
+            let mut note = format!(
+                "this is the down script captured when {label} was applied{}",
+                if down.path.is_some() {
+                    ", not necessarily the file as it is now"
+                } else {
+                    ""
+                }
+            );
+            if let Some(ran) = ran {
+                let total = split(&down.sql).len();
+                note.push_str(&format!(
+                    "; it runs outside a transaction, and {ran} of its {total} statements ran and \
+                     stay done: {label} is recorded as half-reverted, and the next `down` (or dev \
+                     run) continues at the failing statement"
+                ));
+            }
+            failure.note = Some(note);
+        };
+        let result = if down.outside_transaction {
+            match run_statements(client, &path, &down.sql, start, &directives) {
                 Ok(()) => {
                     let message = format!(
                         "{}BEGIN;\n{delete}{}COMMIT;",
@@ -232,39 +256,47 @@ impl Executor<'_> {
                         audit(&duration_ms(started.elapsed()), None),
                     );
                     client.batch_execute(&message).map_err(|e| {
-                        Error::db(
-                            format!("{} was reverted, but recording it failed", row.label()),
-                            e,
-                        )
+                        Error::db(format!("{label} was reverted, but recording it failed"), e)
                     })
                 }
-                Err(StatementError::Sql(failure, _)) => {
+                Err(StatementError::Sql { mut failure, ran }) => {
+                    let ran = down.reverted_statements + ran;
+                    note(&mut failure, (ran > 0).then_some(ran));
                     let text = failure.to_string();
-                    let message = format!(
-                        "{}{}",
-                        self.restore_session,
-                        audit(&duration_ms(started.elapsed()), Some(&text))
-                    );
-                    if let Err(audit) = client.batch_execute(&message) {
-                        tracing::warn!(error = %crate::db_error::describe(&audit), "could not record the failure in trek's audit log");
+                    let mut message = format!("{}BEGIN;\n", self.restore_session);
+                    if ran > 0 {
+                        message.push_str(&down::half_reverted_sql(self.schema, row.id, ran));
+                    }
+                    message.push_str(&audit(&duration_ms(started.elapsed()), Some(&text)));
+                    message.push_str("COMMIT;");
+                    if let Err(record) = client.batch_execute(&message) {
+                        let _ = client.batch_execute("ROLLBACK");
+                        return Err(Error::db(
+                            format!(
+                                "the down script of {label} failed ({}), and trek could not write \
+                                 the failure to its history",
+                                failure.headline()
+                            ),
+                            record,
+                        ));
                     }
                     Err(Error::Migration {
-                        label: row.label(),
+                        label: label.clone(),
                         script: Script::Down,
                         failure,
-                        marked_failed: false,
+                        marked_failed: ran > 0,
                         before: Box::default(),
                     })
                 }
                 Err(StatementError::Other(e)) => {
-                    Err(Error::db(format!("reverting {} failed", row.label()), e))
+                    Err(Error::db(format!("reverting {label} failed"), e))
                 }
             }
         } else {
             let mut message = String::from("BEGIN;\n");
             message.push_str(&set_timeouts(&directives, Scope::Local));
             let char_offset = message.chars().count();
-            message.push_str(down_sql);
+            message.push_str(rest);
             message.push_str("\n;\n");
             message.push_str(self.restore_session);
             message.push_str(&delete);
@@ -274,32 +306,34 @@ impl Executor<'_> {
                 let _ = client.batch_execute("ROLLBACK");
                 match SqlFailure::from_error(
                     &e,
-                    path,
-                    down_sql,
-                    0,
+                    &path,
+                    &down.sql,
+                    start,
                     char_offset,
-                    down_sql.chars().count(),
+                    rest.chars().count(),
                 ) {
                     Some(mut failure) => {
-                        failure.explain_transaction_block(down_sql);
+                        failure.explain_transaction_block(&down.sql);
+                        failure.locate_named_object(&down.sql);
+                        note(&mut failure, None);
                         let _ = client.batch_execute(&audit(
                             &duration_ms(started.elapsed()),
                             Some(&failure.to_string()),
                         ));
                         Error::Migration {
-                            label: row.label(),
+                            label: label.clone(),
                             script: Script::Down,
                             failure: Box::new(failure),
                             marked_failed: false,
                             before: Box::default(),
                         }
                     }
-                    None => Error::db(format!("reverting {} failed", row.label()), e),
+                    None => Error::db(format!("reverting {label} failed"), e),
                 }
             })
         };
         result?;
-        tracing::info!(script = %row.label(), elapsed = ?started.elapsed(), "reverted");
+        tracing::info!(script = %label, elapsed = ?started.elapsed(), "reverted");
         metrics::counter!("trek_migrations_reverted_total", "kind" => row.kind.as_str())
             .increment(1);
         Ok(Step {
@@ -349,14 +383,15 @@ impl Executor<'_> {
         }
         let version = m.version().map(ToString::to_string);
         sql.push_str(&format!(
-            "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, failed, path, workflow, trek_version) \
+            "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {down_columns}, duration_ms, failed, path, workflow, trek_version) \
              VALUES ({kind}, {version}, {name}, {checksum}, {up}, {down}, {duration_sql}, {failed}, {path}, {workflow}, {tv});\n",
+            down_columns = down::COLUMNS,
             kind = quote_literal(m.kind().as_str()),
             version = quote_nullable(version.as_deref()),
             name = quote_literal(m.name()),
             checksum = quote_literal(m.checksum().as_str()),
             up = quote_literal(m.sql()),
-            down = quote_nullable(m.down().map(|d| d.sql())),
+            down = down::values_sql(m),
             path = quote_literal(m.path()),
             workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
             tv = quote_literal(crate::TREK_VERSION),
@@ -496,6 +531,7 @@ impl Executor<'_> {
             return Error::db(format!("{} failed", m.label()), e);
         };
         failure.explain_transaction_block(sent.script);
+        failure.locate_named_object(sent.script);
         let text = failure.to_string();
         tracing::error!(script = %m.label(), error = %text, "migration failed");
         if let Err(audit) = client.batch_execute(&self.audit_sql(
@@ -607,16 +643,23 @@ fn reset_timeouts(d: &Directives, scope: Scope) -> String {
 }
 
 enum StatementError {
-    Sql(Box<SqlFailure>, postgres::Error),
+    /// A statement failed on the server; the first `ran` statements stay done (those after
+    /// a `BEGIN` of the script's own that was still open are rolled back with it).
+    Sql {
+        failure: Box<SqlFailure>,
+        ran: usize,
+    },
     Other(postgres::Error),
 }
 
-/// Runs a script statement by statement outside any transaction, with its timeouts set for the
-/// session and reset afterwards.
+/// Runs a script statement by statement outside any transaction, from byte `start` of `sql`
+/// (a half-reverted down goes on where it stopped), with its timeouts set for the session and
+/// reset afterwards. Error locations are in `sql` as a whole.
 fn run_statements(
     client: &mut Client,
     path: &str,
     sql: &str,
+    start: usize,
     directives: &Directives,
 ) -> Result<(), StatementError> {
     let set = set_timeouts(directives, Scope::Session);
@@ -624,14 +667,32 @@ fn run_statements(
         client.batch_execute(&set).map_err(StatementError::Other)?;
     }
     let mut outcome = Ok(());
-    for statement in split(sql) {
-        if let Err(e) = client.batch_execute(statement.text) {
+    // How many statements stay done whatever happens next: everything outside the script's
+    // own transaction blocks, and each block once it ends.
+    let mut done = 0;
+    let mut in_block = false;
+    for (i, statement) in split(&sql[start..]).into_iter().enumerate() {
+        let offset = start + statement.offset;
+        let ran = done;
+        let result = client.batch_execute(statement.text);
+        if result.is_ok() {
+            match trek_core::split::transaction_control(statement.text) {
+                Some("BEGIN" | "START TRANSACTION") => in_block = true,
+                Some(_) => {
+                    in_block = false;
+                    done = i + 1;
+                }
+                None if !in_block => done = i + 1,
+                None => {}
+            }
+        }
+        if let Err(e) = result {
             outcome = Err(
                 match SqlFailure::from_error(
                     &e,
                     path,
                     sql,
-                    statement.offset,
+                    offset,
                     0,
                     statement.text.chars().count(),
                 ) {
@@ -639,9 +700,12 @@ fn run_statements(
                         // Without a position from PostgreSQL, point at the failing statement.
                         if failure.location.is_none() {
                             failure.location =
-                                Some(trek_core::Location::of_byte_offset(sql, statement.offset));
+                                Some(trek_core::Location::of_byte_offset(sql, offset));
                         }
-                        StatementError::Sql(Box::new(failure), e)
+                        StatementError::Sql {
+                            failure: Box::new(failure),
+                            ran,
+                        }
                     }
                     None => StatementError::Other(e),
                 },

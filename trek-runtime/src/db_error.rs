@@ -32,6 +32,9 @@ pub struct SqlFailure {
     pub location: Option<Location>,
     /// For errors inside a function body: the internal query and position PostgreSQL reported.
     pub internal: Option<(String, u32)>,
+    /// What trek adds about the text it ran, e.g. that a down script is the one captured when
+    /// its migration was applied, not today's file.
+    pub note: Option<String>,
 }
 
 impl SqlFailure {
@@ -68,6 +71,30 @@ impl SqlFailure {
             Some(hint) => format!("{hint}; {advice}"),
             None => advice,
         });
+    }
+
+    /// When PostgreSQL gave no position (it gives none for, e.g., `DROP TABLE` of a table that
+    /// does not exist, or a duplicate object), points at the first place in `script` that
+    /// names the object its message quotes (`table "u_typo" does not exist`): an identifier
+    /// with that name, unquoted (compared as PostgreSQL folds it) or quoted (exactly).
+    /// Nothing is re-run. Leaves the location empty when no statement names it.
+    pub(crate) fn locate_named_object(&mut self, script: &str) {
+        if self.location.is_some() {
+            return;
+        }
+        let names: Vec<&str> = self.message.split('"').skip(1).step_by(2).collect();
+        let found = names.iter().find_map(|name| {
+            trek_core::lex::tokens(script).find(|t| match t.kind {
+                trek_core::lex::TokenKind::Word => t.text.to_lowercase() == *name,
+                trek_core::lex::TokenKind::QuotedIdent => {
+                    t.text.len() >= 2 && t.text[1..t.text.len() - 1].replace("\"\"", "\"") == *name
+                }
+                _ => false,
+            })
+        });
+        if let Some(token) = found {
+            self.location = Some(Location::of_byte_offset(script, token.offset));
+        }
     }
 
     /// Builds the report for an error raised while running `script` (the file at `path`),
@@ -109,6 +136,7 @@ impl SqlFailure {
             path: path.to_owned(),
             location,
             internal,
+            note: None,
         })
     }
 }
@@ -143,6 +171,9 @@ impl fmt::Display for SqlFailure {
                 loc.line,
                 loc.line_text.trim()
             )?;
+        }
+        if let Some(note) = &self.note {
+            write!(f, "\n  note: {note}")?;
         }
         if let Some(detail) = &self.detail {
             write!(f, "\n  detail: {detail}")?;
@@ -190,4 +221,39 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(message: &str) -> SqlFailure {
+        SqlFailure {
+            code: "42P01".to_owned(),
+            message: message.to_owned(),
+            detail: None,
+            hint: None,
+            path: "2_u.down.sql".to_owned(),
+            location: None,
+            internal: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn an_error_without_a_position_points_at_the_object_it_names() {
+        let script = "DROP TABLE u;\n-- u_typo in a comment does not count\nDROP TABLE U_Typo;\n";
+        let mut f = failure("table \"u_typo\" does not exist");
+        f.locate_named_object(script);
+        let at = f.location.expect("located");
+        assert_eq!((at.line, at.column), (3, 12));
+
+        let mut quoted = failure("relation \"Mixed Case\" already exists");
+        quoted.locate_named_object("SELECT 1;\nCREATE TABLE \"Mixed Case\" (id int);");
+        assert_eq!(quoted.location.map(|l| l.line), Some(2));
+
+        let mut nowhere = failure("table \"elsewhere\" does not exist");
+        nowhere.locate_named_object(script);
+        assert!(nowhere.location.is_none());
+    }
 }

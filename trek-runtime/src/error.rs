@@ -26,12 +26,7 @@ pub enum Error {
 
     /// A statement of a migration's up or down script failed; nothing of that script was kept
     /// (or, for a `no_transaction` up script, it is recorded as failed).
-    #[error("{}{label} failed{}:\n{failure}", match script { Script::Up => "", Script::Down => "the down script of " }, if *marked_failed {
-        " halfway (it runs outside a transaction: the statements before the failing one stay applied, \
-         and it is recorded as failed until repaired)"
-    } else {
-        " and was not applied"
-    })]
+    #[error("{}:\n{failure}", migration_headline(label, *script, *marked_failed))]
     Migration {
         /// `0003 add_orders`.
         label: String,
@@ -39,7 +34,8 @@ pub enum Error {
         script: Script,
         /// What PostgreSQL said and where in the file.
         failure: Box<SqlFailure>,
-        /// Whether the migration ran outside a transaction and is now recorded as failed.
+        /// Whether the script ran outside a transaction and stopped halfway: an up script is
+        /// now recorded as failed, a down script as half-reverted.
         marked_failed: bool,
         /// What the run had done before this script failed, and which stays done: the scripts
         /// applied (each committed on its own) and reverted, and the snapshots taken.
@@ -174,6 +170,18 @@ pub enum Error {
     )]
     MissingDown {
         /// The migration without a down.
+        label: String,
+    },
+
+    /// A revert reached a migration whose down script holds no statement (only comments, such
+    /// as `-- Not reversible`): it was declared irreversible.
+    #[error(
+        "{label} cannot be reverted: its down script holds no statement, which declares it \
+         irreversible; nothing was reverted. Revert to a version after it, or reset the database \
+         (`cargo trek reset`, which loses its data)"
+    )]
+    Irreversible {
+        /// The irreversible migration.
         label: String,
     },
 
@@ -313,6 +321,8 @@ pub enum ErrorKind {
     SeedsRefused,
     /// [`Error::MissingDown`].
     MissingDown,
+    /// [`Error::Irreversible`].
+    Irreversible,
     /// [`Error::UnknownVersion`].
     UnknownVersion,
     /// [`Error::AlreadyApplied`].
@@ -350,6 +360,7 @@ impl ErrorKind {
             ErrorKind::Protected => "protected",
             ErrorKind::SeedsRefused => "seeds_refused",
             ErrorKind::MissingDown => "missing_down",
+            ErrorKind::Irreversible => "irreversible",
             ErrorKind::UnknownVersion => "unknown_version",
             ErrorKind::AlreadyApplied => "already_applied",
             ErrorKind::NoSnapshot => "no_snapshot",
@@ -405,6 +416,7 @@ impl Error {
             Error::Protected { .. } => ErrorKind::Protected,
             Error::SeedsRefused { .. } => ErrorKind::SeedsRefused,
             Error::MissingDown { .. } => ErrorKind::MissingDown,
+            Error::Irreversible { .. } => ErrorKind::Irreversible,
             Error::UnknownVersion { .. } => ErrorKind::UnknownVersion,
             Error::AlreadyApplied { .. } => ErrorKind::AlreadyApplied,
             Error::NoSnapshot { .. } => ErrorKind::NoSnapshot,
@@ -429,6 +441,24 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// The first line of [`Error::Migration`].
+fn migration_headline(label: &str, script: Script, halfway: bool) -> String {
+    match (script, halfway) {
+        (Script::Up, false) => format!("{label} failed and was not applied"),
+        (Script::Up, true) => format!(
+            "{label} failed halfway (it runs outside a transaction: the statements before the \
+             failing one stay applied, and it is recorded as failed until repaired)"
+        ),
+        (Script::Down, false) => format!(
+            "the down script of {label} failed and nothing of it was kept: {label} stays applied"
+        ),
+        (Script::Down, true) => format!(
+            "the down script of {label} failed halfway (it runs outside a transaction: the \
+             statements before the failing one stay done): {label} is recorded as half-reverted"
+        ),
     }
 }
 

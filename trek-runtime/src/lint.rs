@@ -283,6 +283,21 @@ pub fn check(migration: &Migration) -> Vec<Finding> {
     check_sql(migration.sql(), migration.directives().no_transaction)
 }
 
+/// The findings of `migration`'s down script, when it has one: checked like an up script
+/// (outside a transaction when [`Migration::down_outside_transaction`] says so), except for
+/// `ban-drop-table` and `ban-drop-column`, which flag what a down is for (undoing a
+/// `CREATE`). A down runs at every dev rewind and every `down`; what would fail or lock there
+/// is found before it runs.
+pub fn check_down(migration: &Migration) -> Vec<Finding> {
+    let Some(down) = migration.down() else {
+        return Vec::new();
+    };
+    check_sql(down.sql(), migration.down_outside_transaction())
+        .into_iter()
+        .filter(|f| !matches!(f.rule, Rule::BanDropTable | Rule::BanDropColumn))
+        .collect()
+}
+
 /// The findings of script `sql`; `no_transaction` says whether it runs outside a transaction.
 pub fn check_sql(sql: &str, no_transaction: bool) -> Vec<Finding> {
     let ignores = Ignores::read(sql);

@@ -103,6 +103,12 @@ pub enum Warning {
         /// Embedded files whose content on disk differs.
         changed: Vec<String>,
     },
+    /// An applied migration is half-reverted (its non-transactional down failed halfway in
+    /// an earlier revert) and the run did not finish or undo it.
+    HalfReverted {
+        /// The migration.
+        label: String,
+    },
     /// The advisory lock was not held at the end of the run although trek took it: the session
     /// changed under trek, which is what a transaction-pooling proxy (PgBouncer in
     /// `pool_mode=transaction`) does. Concurrent runs were not serialised.
@@ -150,6 +156,13 @@ impl fmt::Display for Warning {
                     "; rebuild it, and add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs"
                 )
             }
+            Warning::HalfReverted { label } => write!(
+                f,
+                "{label} is half-reverted: its down script, which runs outside a transaction, \
+                 failed halfway in an earlier revert, so part of it is undone and the run left it \
+                 so; finish it with `cargo trek down` (it continues at the failing statement), or \
+                 put back by hand what the down's first statements undid"
+            ),
             Warning::LockLost { locked_by_pid, unlocked_by_pid, .. } if locked_by_pid == unlocked_by_pid => write!(
                 f,
                 "trek's advisory lock was no longer held by backend {locked_by_pid} at the end of the \

@@ -19,10 +19,14 @@ pub enum State {
     OutOfOrder,
     /// A `no_transaction` migration that broke halfway.
     Failed,
+    /// Applied, but its down script (run outside a transaction) failed halfway: the
+    /// statements before the failing one are undone; the next `down` or dev run continues.
+    HalfReverted,
 }
 
 impl State {
-    /// `applied`, `pending`, `modified`, `missing`, `out-of-order` or `failed`.
+    /// `applied`, `pending`, `modified`, `missing`, `out-of-order`, `failed` or
+    /// `half-reverted`.
     pub const fn as_str(self) -> &'static str {
         match self {
             State::Applied => "applied",
@@ -31,6 +35,7 @@ impl State {
             State::Missing => "missing",
             State::OutOfOrder => "out-of-order",
             State::Failed => "failed",
+            State::HalfReverted => "half-reverted",
         }
     }
 }

@@ -20,6 +20,12 @@ use crate::Exit;
 pub struct Checked<'m> {
     /// The migration.
     pub migration: &'m Migration,
+    /// The script checked: the migration's up script or its down.
+    pub sql: &'m str,
+    /// How the script is named in findings: the migration's label, `… (down)` for a down.
+    pub label: String,
+    /// Whether the script is the migration's down.
+    pub down: bool,
     /// Its path as people see it (`migrations/0003_widen.sql`).
     pub path: String,
     /// What the rules found, in file order.
@@ -57,12 +63,27 @@ pub fn run(ctx: &Context, printer: &Printer, args: &LintArgs) -> Result<Exit, Er
         }
         _ => migrations.all().iter().collect(),
     };
+    let dir = ctx.migrations_display();
     let mut checked: Vec<Checked<'_>> = selected
         .into_iter()
-        .map(|migration| Checked {
-            migration,
-            path: format!("{}/{}", ctx.migrations_display(), migration.path()),
-            findings: lint::check(migration),
+        .flat_map(|migration| {
+            let up = Checked {
+                migration,
+                sql: migration.sql(),
+                label: migration.label(),
+                down: false,
+                path: format!("{dir}/{}", migration.path()),
+                findings: lint::check(migration),
+            };
+            let down = migration.down().map(|down| Checked {
+                migration,
+                sql: down.sql(),
+                label: format!("{} (down)", migration.label()),
+                down: true,
+                path: format!("{dir}/{}", down.path()),
+                findings: lint::check_down(migration),
+            });
+            std::iter::once(up).chain(down)
         })
         .collect();
     if let Some(db) = &mut db {

@@ -101,10 +101,17 @@ pub fn run(ctx: &Context, printer: &Printer, args: &NewArgs) -> Result<Exit, Err
     text.push('\n');
     write_new(&up, &text)?;
     if let Some(down) = &down {
-        let text = format!(
-            "-- Revert: {title}\n-- Undoes {}; trek keeps a copy when the migration is applied.\n\n",
+        let mut text = String::new();
+        if args.no_transaction {
+            // The down would inherit it; saying it keeps the file self-explanatory.
+            text.push_str("-- trek:no_transaction\n");
+        }
+        text.push_str(&format!(
+            "-- Revert: {title}\n-- Undoes {}; trek keeps a copy when the migration is applied.\n\
+             -- With no statement at all, the migration is irreversible: `down` refuses it and dev\n\
+             -- resets instead.\n\n",
             up.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        );
+        ));
         write_new(down, &text)?;
     }
 

@@ -64,6 +64,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
             State::OutOfOrder,
             State::Missing,
             State::Failed,
+            State::HalfReverted,
         ]
         .into_iter()
         .filter(|s| status.count(*s) > 0)

@@ -94,12 +94,21 @@ pub fn run(ctx: &Context, printer: &Printer) -> Result<Exit, Error> {
                 w.message
             ))?;
         }
+        let irreversible = migrations
+            .all()
+            .iter()
+            .filter(|m| m.down().is_some_and(trek::Down::is_irreversible))
+            .count();
+        let irreversible = if irreversible > 0 {
+            format!(", {irreversible} of them irreversible")
+        } else {
+            String::new()
+        };
         printer.line(&format!(
-            "{} {dir}: {}, {} ({} with a down script), {}",
+            "{} {dir}: {}, {} ({downs} with a down script{irreversible}), {}",
             paint(style::GOOD, "ok"),
             plural(count(Kind::Versioned), "migration"),
             plural(count(Kind::Repeatable), "repeatable"),
-            downs,
             plural(count(Kind::Seed), "seed"),
         ))?;
     }
@@ -113,7 +122,7 @@ fn outside_transaction_warnings(migrations: &trek::Migrations, dir: &str) -> Vec
     let scripts = migrations.all().iter().flat_map(|m| {
         std::iter::once((m.path(), m.sql(), m.directives().no_transaction)).chain(
             m.down()
-                .map(|d| (d.path(), d.sql(), d.directives().no_transaction)),
+                .map(|d| (d.path(), d.sql(), m.down_outside_transaction())),
         )
     });
     let mut out = Vec::new();

@@ -147,6 +147,7 @@ pub fn status(status: &Status, database: &str) -> Vec<String> {
         State::OutOfOrder,
         State::Missing,
         State::Failed,
+        State::HalfReverted,
     ] {
         let n = status.count(state);
         if n > 0 {

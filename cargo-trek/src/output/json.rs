@@ -44,6 +44,7 @@ pub fn state(state: trek::State) -> doc::State {
         trek::State::Missing => doc::State::Missing,
         trek::State::OutOfOrder => doc::State::OutOfOrder,
         trek::State::Failed => doc::State::Failed,
+        trek::State::HalfReverted => doc::State::HalfReverted,
     }
 }
 
@@ -181,6 +182,7 @@ pub fn warning(w: &Warning) -> doc::Warning {
         Warning::AppliedOutOfOrder { .. } => doc::WarningKind::AppliedOutOfOrder,
         Warning::StaleBinary { .. } => doc::WarningKind::StaleBinary,
         Warning::LockLost { .. } => doc::WarningKind::LockLost,
+        Warning::HalfReverted { .. } => doc::WarningKind::HalfReverted,
     };
     doc::Warning {
         kind,

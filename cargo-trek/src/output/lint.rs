@@ -45,10 +45,12 @@ pub fn text(checked: &[Checked<'_>], database: Option<&str>) -> Vec<String> {
         Some(db) => format!("with table sizes from {db}"),
         None => "without table sizes".to_owned(),
     };
+    // A migration and its down are one migration checked.
+    let migrations = checked.iter().filter(|c| !c.down).count();
     if all.is_empty() {
         lines.push(format!(
             "{} checked, {scope}: no findings",
-            count(checked.len(), "migration")
+            count(migrations, "migration")
         ));
     } else {
         let mut parts = Vec::new();
@@ -65,7 +67,7 @@ pub fn text(checked: &[Checked<'_>], database: Option<&str>) -> Vec<String> {
             style::BOLD,
             format!(
                 "{} checked, {scope}: {}",
-                count(checked.len(), "migration"),
+                count(migrations, "migration"),
                 parts.join(", ")
             ),
         ));
@@ -94,7 +96,7 @@ fn diagnostic(file: &Checked<'_>, f: &Finding) -> Vec<String> {
             f.column
         ),
     ];
-    if let Some(text) = file.migration.sql().lines().nth(f.line - 1) {
+    if let Some(text) = file.sql.lines().nth(f.line - 1) {
         let number = f.line.to_string();
         let pad = " ".repeat(number.len());
         let caret = " ".repeat(
@@ -129,7 +131,7 @@ pub fn json(checked: &[Checked<'_>], database: Option<&str>, small_table_rows: u
         .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
         .map(|(c, f)| doc::LintFinding {
             file: c.path.clone(),
-            migration: c.migration.label(),
+            migration: c.label.clone(),
             line: f.line,
             column: f.column,
             rule: f.rule.as_str().to_owned(),

@@ -23,8 +23,14 @@ pub struct AppliedRow {
     pub name: String,
     /// The checksum of the up script when it was applied.
     pub checksum: Checksum,
-    /// Whether a down script was captured when it was applied.
+    /// Whether a down script that can revert it was captured when it was applied.
     pub has_down: bool,
+    /// Whether its captured down holds no statement: it cannot be reverted (`down` refuses,
+    /// dev resets).
+    pub irreversible: bool,
+    /// After its non-transactional down failed halfway: how many of the down's statements ran
+    /// (they stay done); the next revert continues after them. 0 otherwise.
+    pub reverted_statements: u32,
     /// When it was applied.
     pub applied_at: Timestamp,
     /// How long it took, in milliseconds.
@@ -60,10 +66,30 @@ pub(crate) struct History {
 /// [`Error::Database`] when the query fails; [`Error::BadHistory`] naming the row (or the
 /// meta key) whose value trek cannot read.
 pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
+    match load_with(client, schema, DOWN_COLUMNS) {
+        // Tables of a layout before 4, not upgraded yet (status reads without upgrading).
+        Err(Error::Database { source, .. })
+            if source.code() == Some(&postgres::error::SqlState::UNDEFINED_COLUMN) =>
+        {
+            load_with(client, schema, DOWN_COLUMNS_BEFORE_LAYOUT_4)
+        }
+        other => other,
+    }
+}
+
+/// What the history reads of each row's captured down: whether one can revert it, whether it
+/// is irreversible, how many of its statements ran.
+const DOWN_COLUMNS: &str = "a.down_sql IS NOT NULL AND NOT a.down_irreversible, \
+     a.down_irreversible, coalesce(a.reverted_statements, 0)";
+
+/// [`DOWN_COLUMNS`] for tables of a layout before 4, which knew none of it.
+const DOWN_COLUMNS_BEFORE_LAYOUT_4: &str = "a.down_sql IS NOT NULL, false, 0";
+
+fn load_with(client: &mut Client, schema: &str, down_columns: &str) -> Result<History> {
     let s = quote_ident(schema);
     let sql = format!(
         "SELECT m.layout, m.stamp, a.id, a.kind, a.version, a.name, a.checksum, \
-                a.down_sql IS NOT NULL, \
+                {down_columns}, \
                 (extract(epoch FROM a.applied_at) * 1000)::bigint, \
                 a.duration_ms, a.failed, \
                 m.names, m.settings, m.advisory, m.temp_tables, m.prepared, m.listening \
@@ -89,7 +115,7 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
     let mut session = crate::session::CallerSession::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        session = crate::session::CallerSession::from_row(&row, 11);
+        session = crate::session::CallerSession::from_row(&row, 13);
         meta.layout = parse_layout(row.get::<_, Option<&str>>(0)).or(Some(0));
         meta.stamp = parse_stamp(schema, row.get::<_, Option<&str>>(1))?;
         let Some(id) = row.get::<_, Option<i64>>(2) else {
@@ -104,9 +130,11 @@ pub(crate) fn load(client: &mut Client, schema: &str) -> Result<History> {
                 name: row.get(5),
                 checksum: row.get(6),
                 has_down: row.get(7),
-                applied_at_ms: row.get(8),
-                duration_ms: row.get(9),
-                failed: row.get(10),
+                irreversible: row.get(8),
+                reverted_statements: row.get(9),
+                applied_at_ms: row.get(10),
+                duration_ms: row.get(11),
+                failed: row.get(12),
             },
         )?);
     }
@@ -125,6 +153,8 @@ struct RawRow<'a> {
     name: String,
     checksum: &'a str,
     has_down: bool,
+    irreversible: bool,
+    reverted_statements: i32,
     applied_at_ms: i64,
     duration_ms: i64,
     failed: bool,
@@ -159,6 +189,8 @@ fn parse_row(schema: &str, raw: RawRow<'_>) -> Result<AppliedRow> {
         name: raw.name,
         checksum,
         has_down: raw.has_down,
+        irreversible: raw.irreversible,
+        reverted_statements: u32::try_from(raw.reverted_statements).unwrap_or(0),
         applied_at: Timestamp::from_unix_ms(raw.applied_at_ms),
         duration_ms: raw.duration_ms,
         failed: raw.failed,
@@ -178,22 +210,6 @@ fn parse_stamp(schema: &str, value: Option<&str>) -> Result<Option<Workflow>> {
                 })
         })
         .transpose()
-}
-
-/// Reads the captured down scripts of the given rows.
-pub(crate) fn down_scripts(
-    client: &mut Client,
-    schema: &str,
-    ids: &[i64],
-) -> Result<Vec<(i64, Option<String>)>> {
-    let s = quote_ident(schema);
-    let rows = client
-        .query_typed(
-            &format!("SELECT id, down_sql FROM {s}.applied WHERE id = ANY($1) ORDER BY id DESC"),
-            &[(&ids, postgres::types::Type::INT8_ARRAY)],
-        )
-        .map_err(|e| Error::db("could not read captured down scripts", e))?;
-    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Reads the up scripts, as applied, of the given rows.
@@ -232,6 +248,8 @@ mod tests {
             name: "x".to_owned(),
             checksum,
             has_down: false,
+            irreversible: false,
+            reverted_statements: 0,
             applied_at_ms: 0,
             duration_ms: 0,
             failed: false,

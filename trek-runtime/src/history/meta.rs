@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -63,6 +63,14 @@ const UPGRADES: &[&str] = &[
     // whatever the configuration says later.
     "ALTER TABLE {s}.snapshots ADD COLUMN IF NOT EXISTS restore_command text;
     ALTER TABLE {s}.snapshots ADD COLUMN IF NOT EXISTS delete_command text;",
+    // 3 → 4: what trek knows of a captured down script besides its text (history/down.rs):
+    // the file it came from, whether it runs outside a transaction (its own directive or its
+    // up's), whether it holds no statement (irreversible), and how many of its statements ran
+    // before it failed halfway.
+    "ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS down_path text;
+    ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS down_no_transaction boolean;
+    ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS down_irreversible boolean NOT NULL DEFAULT false;
+    ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS reverted_statements integer;",
 ];
 
 /// The state of trek's schema as read at the start of a run.

@@ -3,6 +3,7 @@
 
 pub(crate) mod applied;
 pub(crate) mod audit;
+pub(crate) mod down;
 pub(crate) mod meta;
 pub(crate) mod sequence;
 

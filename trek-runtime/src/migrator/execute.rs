@@ -18,8 +18,9 @@ use super::Migrator;
 use crate::apply::Executor;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::history::applied::{self, History};
+use crate::history::applied::{self, AppliedRow, History};
 use crate::history::audit::Action;
+use crate::history::down::{self, CapturedDown};
 use crate::history::meta;
 use crate::history::sequence::{same_sequence, SequenceKey};
 use crate::lock::LockGuard;
@@ -44,7 +45,7 @@ struct Run<'m> {
     /// What undid a divergence in this run, once something did.
     undone: Option<String>,
     /// Captured down scripts, read once for every revert of a plan.
-    downs: HashMap<i64, Option<String>>,
+    downs: HashMap<i64, Option<CapturedDown>>,
     /// Whether the stale-binary check ran.
     checked_stale: bool,
     /// What gives the caller's session back after each script, from the first history read.
@@ -238,17 +239,18 @@ impl<'m> Migrator<'m> {
                             _ => None,
                         }))
                         .collect();
-                    run.downs = applied::down_scripts(guard, &self.schema, &ids)?
-                        .into_iter()
-                        .collect();
+                    run.downs = down::read(guard, &self.schema, &ids)?;
                 }
-                let down = run
+                let captured = run
                     .downs
                     .get(&row.id)
-                    .and_then(Option::as_deref)
+                    .and_then(Option::as_ref)
                     .ok_or_else(|| Error::MissingDown { label: row.label() })?;
-                let path = format!("{} (captured down script)", row.label());
-                report.reverted.push(exec.revert(guard, row, down, &path)?);
+                let dev = report.workflow == Some(Workflow::Dev);
+                let reverted = exec
+                    .revert(guard, row, captured)
+                    .map_err(|e| self.way_out_of_a_failed_down(e, row, captured, dev))?;
+                report.reverted.push(reverted);
                 run.undone.get_or_insert_with(|| "a rewind".to_owned());
             }
             Step::Snapshot { label, holds } => {
@@ -272,6 +274,66 @@ impl<'m> Migrator<'m> {
         advance(&planned.step, &mut run.holds);
         self.finished(&view, started);
         Ok(())
+    }
+
+    /// Adds to a failed down the ways out: when the file's down differs from the captured one,
+    /// `cargo trek repair --downs` (which replaces the captured text); in dev, `cargo trek
+    /// reset` and what it costs.
+    fn way_out_of_a_failed_down(
+        &self,
+        error: Error,
+        row: &AppliedRow,
+        captured: &CapturedDown,
+        dev: bool,
+    ) -> Error {
+        let Error::Migration {
+            label,
+            script,
+            mut failure,
+            marked_failed,
+            before,
+        } = error
+        else {
+            return error;
+        };
+        let mut ways = Vec::new();
+        let on_disk = self
+            .migrations
+            .all()
+            .iter()
+            .find(|m| m.kind() == row.kind && m.version() == row.version.as_ref())
+            .and_then(|m| m.down());
+        match on_disk {
+            Some(file) if file.sql() != captured.sql => ways.push(format!(
+                "the down script on disk ({}) differs from the captured one: `cargo trek repair \
+                 --downs` replaces the captured downs with the files (audited), then run again",
+                file.path()
+            )),
+            _ => ways.push(format!(
+                "fix the down script ({}), then `cargo trek repair --downs` to replace the \
+                 captured one, and run again",
+                captured.display_path(&label)
+            )),
+        }
+        if dev {
+            ways.push(
+                "or `cargo trek reset`, which drops the managed schemas with every row in them \
+                 (the data in this database is lost) and applies every migration again"
+                    .to_owned(),
+            );
+        }
+        let ways = ways.join("; ");
+        failure.hint = Some(match failure.hint.take() {
+            Some(hint) => format!("{hint}; {ways}"),
+            None => ways,
+        });
+        Error::Migration {
+            label,
+            script,
+            failure,
+            marked_failed,
+            before,
+        }
     }
 
     /// Does a step with trek's own session closed, then reconnects; the next locked stretch

@@ -17,8 +17,9 @@ use crate::apply::{Executor, Subject};
 use crate::connect::Connect;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventHook};
-use crate::history::applied::{self, History};
+use crate::history::applied::{self, AppliedRow, History};
 use crate::history::audit::{self, Action, AuditEntry};
+use crate::history::down;
 use crate::history::meta;
 use crate::lock::{default_lock_key, LockGuard, Release};
 use crate::plan::{self, analyze, Goal, Input, ResetHow, Settings, Step as PlanStep};
@@ -615,6 +616,11 @@ impl<'m> Migrator<'m> {
             let s = quote_ident(&self.schema);
             let exec = self.executor(None);
             let failed = |e| Error::db("could not repair trek's history", e);
+            let stale_downs: Vec<String> = self
+                .stale_downs(guard, &history)?
+                .iter()
+                .map(|s| s.row.label())
+                .collect();
             let mut tx = guard.transaction().map_err(failed)?;
             let mut repaired = RepairReport::default();
             for (row, m) in &analysis.modified {
@@ -636,6 +642,7 @@ impl<'m> Migrator<'m> {
                 )?;
                 repaired.accepted.push(row.label());
             }
+            repaired.stale_downs = stale_downs;
             for row in history.rows.iter().filter(|r| r.failed) {
                 tx.execute(
                     &format!("DELETE FROM {s}.applied WHERE id = $1"),
@@ -653,6 +660,94 @@ impl<'m> Migrator<'m> {
             tx.commit().map_err(failed)?;
             Ok(repaired)
         })
+    }
+
+    /// Replaces the captured down script of every applied migration and seed whose down file
+    /// now differs from what was captured when it was applied (added, edited or removed), so a
+    /// rewind or `down` runs the fixed file. Each replacement is audited as `repair`. A
+    /// half-reverted migration keeps its place in the down (the next revert goes on from the
+    /// failing statement) when the statements that already ran are unchanged in the file, and
+    /// starts the new down from the top otherwise.
+    ///
+    /// A captured down is the down as it was when the migration was applied (DESIGN §4): this
+    /// is the way out when that text is broken. `cargo trek repair --downs` calls it.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or written.
+    pub fn refresh_downs(&self, client: &mut Client) -> Result<RepairReport> {
+        self.locked(client, &mut Report::default(), |guard, _| {
+            let history = self.load_for_write(guard, None)?;
+            let stale = self.stale_downs(guard, &history)?;
+            let exec = self.executor(None);
+            let failed = |e| Error::db("could not refresh the captured down scripts", e);
+            let mut tx = guard.transaction().map_err(failed)?;
+            let mut repaired = RepairReport::default();
+            for StaleDown {
+                row,
+                migration: m,
+                captured: old,
+            } in stale
+            {
+                let keep = match (&old, m.down()) {
+                    (Some(old), Some(new)) => {
+                        old.reverted_statements > 0 && down::same_prefix(old, new.sql())
+                    }
+                    _ => false,
+                };
+                tx.batch_execute(&down::refresh_sql(&self.schema, row.id, m, keep))
+                    .map_err(failed)?;
+                let detail = match m.down() {
+                    Some(d) => format!("replaced the captured down script with {}", d.path()),
+                    None => "removed the captured down script: the file has none".to_owned(),
+                };
+                exec.record_action(
+                    &mut tx,
+                    Action::Repair,
+                    &Subject::of_row(row),
+                    Some(&detail),
+                )?;
+                repaired.downs_refreshed.push(row.label());
+            }
+            tx.commit().map_err(failed)?;
+            Ok(repaired)
+        })
+    }
+
+    /// The applied migrations and seeds whose down file differs from the captured down
+    /// (added, edited or removed since they were applied), in applied order.
+    fn stale_downs<'h>(
+        &self,
+        client: &mut Client,
+        history: &'h History,
+    ) -> Result<Vec<StaleDown<'h, 'm>>> {
+        let rows: Vec<(&AppliedRow, &'m trek_core::Migration)> = history
+            .rows
+            .iter()
+            .filter(|r| r.kind != Kind::Repeatable && !r.failed)
+            .filter_map(|r| {
+                let m = self
+                    .migrations
+                    .all()
+                    .iter()
+                    .find(|m| m.kind() == r.kind && m.version() == r.version.as_ref())?;
+                Some((r, m))
+            })
+            .collect();
+        let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+        let mut captured = down::read(client, &self.schema, &ids)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(row, migration)| {
+                let old = captured.remove(&row.id).flatten();
+                let same = old.as_ref().map(|d| d.sql.as_str())
+                    == migration.down().map(trek_core::Down::sql);
+                (!same).then_some(StaleDown {
+                    row,
+                    migration,
+                    captured: old,
+                })
+            })
+            .collect())
     }
 
     /// Adopts trek on an existing database: records every versioned migration up to and
@@ -698,15 +793,16 @@ impl<'m> Migrator<'m> {
                 let v = m.version().map(ToString::to_string);
                 tx.execute(
                     &format!(
-                        "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, duration_ms, path, trek_version) \
-                         VALUES ('versioned', $1, $2, $3, $4, $5, 0, $6, $7)"
+                        "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {columns}, duration_ms, path, trek_version) \
+                         VALUES ('versioned', $1, $2, $3, $4, {down}, 0, $5, $6)",
+                        columns = down::COLUMNS,
+                        down = down::values_sql(m),
                     ),
                     &[
                         &v,
                         &m.name(),
                         &m.checksum().as_str(),
                         &m.sql(),
-                        &m.down().map(|d| d.sql()),
                         &m.path(),
                         &crate::TREK_VERSION,
                     ],
@@ -772,26 +868,22 @@ impl<'m> Migrator<'m> {
             return Ok(Undo::Nothing);
         }
         let ids: Vec<i64> = reverted.iter().map(|r| r.id).collect();
-        let downs = applied::down_scripts(client, &self.schema, &ids)?;
+        let downs = down::read(client, &self.schema, &ids)?;
         let mut sql = String::new();
         for row in reverted {
-            let Some(down) = downs
-                .iter()
-                .find(|(id, _)| *id == row.id)
-                .and_then(|(_, sql)| sql.as_deref())
-            else {
+            let Some(down) = downs.get(&row.id).and_then(Option::as_ref) else {
                 return Ok(Undo::Impossible(format!(
                     "{} has no captured down script",
                     row.label()
                 )));
             };
-            if trek_core::directive::parse(down, Kind::Versioned).is_ok_and(|d| d.no_transaction) {
+            if down.outside_transaction {
                 return Ok(Undo::Impossible(format!(
                     "the down script of {} runs outside a transaction",
                     row.label()
                 )));
             }
-            sql.push_str(down);
+            sql.push_str(down.remaining().1);
             sql.push_str("\n;\n");
             sql.push_str(&format!(
                 "DELETE FROM {}.applied WHERE id = {};\n",
@@ -900,12 +992,25 @@ pub struct RepairReport {
     pub accepted: Vec<String>,
     /// Failed rows removed so the next run retries them.
     pub cleared: Vec<String>,
+    /// Applied migrations and seeds whose captured down script was replaced by the file's
+    /// ([`Migrator::refresh_downs`]).
+    pub downs_refreshed: Vec<String>,
+    /// Applied migrations and seeds whose down file differs from the captured down, left as
+    /// they are by [`Migrator::repair`] ([`Migrator::refresh_downs`] replaces them).
+    pub stale_downs: Vec<String>,
+}
+
+/// An applied migration whose down file differs from its captured down.
+struct StaleDown<'h, 'm> {
+    row: &'h AppliedRow,
+    migration: &'m trek_core::Migration,
+    captured: Option<down::CapturedDown>,
 }
 
 impl RepairReport {
     /// Whether nothing needed repair.
     pub fn is_empty(&self) -> bool {
-        self.accepted.is_empty() && self.cleared.is_empty()
+        self.accepted.is_empty() && self.cleared.is_empty() && self.downs_refreshed.is_empty()
     }
 }
 

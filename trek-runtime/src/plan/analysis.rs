@@ -210,6 +210,7 @@ impl<'m> Analysis<'m, '_> {
             let row = migration_key(m).and_then(|k| applied.get(&k).copied());
             let state = match row {
                 Some(r) if r.failed => State::Failed,
+                Some(r) if r.reverted_statements > 0 => State::HalfReverted,
                 Some(r) if edited(r, m) => State::Modified,
                 Some(_) => State::Applied,
                 None if self.out_of_order.iter().any(|o| std::ptr::eq(*o, *m)) => State::OutOfOrder,

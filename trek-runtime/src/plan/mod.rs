@@ -230,6 +230,16 @@ pub(crate) fn plan<'m>(goal: &Goal, settings: &Settings, input: Input<'_, 'm>) -
     }
     let mut plan = intent.lay_out(&analysis, settings, input.snapshot_taken_of)?;
     plan.divergence = analysis.divergence_view();
+    // A half-reverted migration the plan neither reverts nor rebuilds stays so: say it.
+    for row in input.history.iter().filter(|r| r.reverted_statements > 0) {
+        let undone = plan.steps.iter().any(|p| {
+            p.step.is_rebuild() || matches!(&p.step, Step::Revert { row: r } if r.id == row.id)
+        });
+        if !undone {
+            plan.warnings
+                .push(Warning::HalfReverted { label: row.label() });
+        }
+    }
     Ok(plan)
 }
 
@@ -327,6 +337,8 @@ impl<'m, 'r> Intent<'m, 'r> {
                 row.label(),
                 if row.failed {
                     "failed halfway"
+                } else if row.irreversible {
+                    "cannot be reverted (its down script holds no statement: irreversible)"
                 } else {
                     "has no captured down script"
                 }
@@ -628,7 +640,11 @@ fn plan_revert<'m>(how: &Revert, history: &[AppliedRow]) -> Result<Plan<'m>> {
     };
     let undo = &sequence[sequence.len() - count..];
     if let Some(row) = undo.iter().find(|r| !r.has_down) {
-        return Err(Error::MissingDown { label: row.label() });
+        return Err(if row.irreversible {
+            Error::Irreversible { label: row.label() }
+        } else {
+            Error::MissingDown { label: row.label() }
+        });
     }
     Ok(Plan {
         steps: undo

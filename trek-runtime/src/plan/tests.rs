@@ -66,7 +66,9 @@ fn row(id: i64, m: &Migration) -> AppliedRow {
         version: m.version().cloned(),
         name: m.name().to_owned(),
         checksum: m.checksum().clone(),
-        has_down: m.down().is_some(),
+        has_down: m.down().is_some_and(|d| !d.is_irreversible()),
+        irreversible: m.down().is_some_and(trek_core::Down::is_irreversible),
+        reverted_statements: 0,
         applied_at: Timestamp::from_unix_ms(0),
         duration_ms: 0,
         failed: false,
@@ -691,6 +693,54 @@ fn a_revert_goes_newest_first_and_needs_every_down() {
         steps(&Goal::Revert(Revert::Steps(1)), &dev, &set, &no_down, &[]),
         Err(Error::MissingDown { .. })
     ));
+    // A down without statements: refused by name, before anything is reverted.
+    let mut irreversible = rows.clone();
+    irreversible[1].has_down = false;
+    irreversible[1].irreversible = true;
+    assert!(matches!(
+        steps(
+            &Goal::Revert(Revert::Steps(2)),
+            &dev,
+            &set,
+            &irreversible,
+            &[]
+        ),
+        Err(Error::Irreversible { .. })
+    ));
+    assert_eq!(
+        steps(
+            &Goal::Revert(Revert::Steps(1)),
+            &dev,
+            &set,
+            &irreversible,
+            &[]
+        )
+        .unwrap(),
+        ["revert 3 m3"]
+    );
+    // A half-reverted row is reverted again (its down goes on where it stopped).
+    let mut half = rows.clone();
+    half[2].reverted_statements = 1;
+    assert_eq!(
+        steps(&Goal::Revert(Revert::Steps(1)), &dev, &set, &half, &[]).unwrap(),
+        ["revert 3 m3"]
+    );
+}
+
+#[test]
+fn an_irreversible_migration_in_dev_resets_and_says_why() {
+    let (set, _, mut rows) = edited_second();
+    rows[1].has_down = false;
+    rows[1].irreversible = true;
+    let plan = plan_of(&Goal::Workflow, &settings(Workflow::Dev), &set, &rows, &[]).unwrap();
+    assert_eq!(
+        render(&plan),
+        ["reset schemas", "apply 1 m1", "apply 2 m2", "apply 3 m3"]
+    );
+    assert_eq!(
+        plan.steps[0].reason,
+        "2 m2 cannot be reverted (its down script holds no statement: irreversible)"
+    );
 }
 
 #[test]
