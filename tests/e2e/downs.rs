@@ -458,3 +458,42 @@ fn a_large_project_goes_down_twenty_steps_and_up_again_to_the_schema_of_a_fresh_
     assert!(matches!(err, Error::Irreversible { .. }), "{err}");
     assert_eq!(applied_versions(&mut client).len(), 290);
 }
+
+#[test]
+fn a_history_of_layout_3_is_read_upgraded_and_its_captured_downs_still_run() {
+    let folder = Folder::new("layout_3")
+        .file("1_t.sql", TABLE)
+        .file("1_t.down.sql", "DROP TABLE t;\n")
+        .file("2_idx.sql", INDEX)
+        .file(
+            "2_idx.down.sql",
+            "-- trek:no_transaction\nDROP INDEX CONCURRENTLY t_a;\n",
+        );
+    let db = TestDb::new("layout_3");
+    let mut client = db.client();
+    let migrations = folder.read();
+    dev(&migrations).run(&mut client).unwrap();
+    // What a trek of layout 3 left: no down columns.
+    client
+        .batch_execute(
+            "ALTER TABLE trek.applied DROP COLUMN down_path, DROP COLUMN down_no_transaction, \
+             DROP COLUMN down_irreversible, DROP COLUMN reverted_statements; \
+             UPDATE trek.meta SET value = '3' WHERE key = 'layout_version'",
+        )
+        .unwrap();
+    let status = dev(&migrations).status(&mut client).unwrap();
+    assert!(status.is_up_to_date(), "{:?}", status.entries);
+    dev(&migrations)
+        .revert(&mut client, Revert::Steps(1))
+        .unwrap();
+    assert!(!index_exists(&mut client, "t_a"));
+    let layout: String = client
+        .query_one(
+            "SELECT value FROM trek.meta WHERE key = 'layout_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(layout, trek::LAYOUT_VERSION.to_string());
+    assert_eq!(applied_versions(&mut client), ["1"]);
+}
