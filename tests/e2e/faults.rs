@@ -152,6 +152,41 @@ fn sixteen_processes_on_a_fresh_database_apply_each_migration_once() {
 }
 
 #[test]
+fn eight_async_applications_of_each_tokio_flavour_apply_each_migration_once() {
+    // `#[tokio::main]` binaries (multi-thread, current-thread) that migrate with
+    // `Migrator::run_async`: the blocking driver never runs on the runtime's threads.
+    for (flavour, binary) in [
+        ("multi_thread", env!("CARGO_BIN_EXE_trek-async-app-mt")),
+        ("current_thread", env!("CARGO_BIN_EXE_trek-async-app-ct")),
+    ] {
+        let db = TestDb::new(&format!("async_{flavour}"));
+        let children: Vec<Child> = (0..8)
+            .map(|_| {
+                Command::new(binary)
+                    .env("DATABASE_URL", &db.url)
+                    .env("TREK_MIGRATIONS", FIXTURE)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("start the async app")
+            })
+            .collect();
+        let outputs: Vec<Output> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        assert_crowd_succeeded(&outputs, 5);
+        let mut client = db.client();
+        assert_each_once(&mut client, &["0001", "0002", "0003", "0004", "0005"]);
+        assert_eq!(
+            count(&mut client, "SELECT count(*) FROM customers"),
+            2,
+            "{flavour}"
+        );
+    }
+}
+
+#[test]
 fn sixteen_processes_with_pending_migrations_apply_only_those_once() {
     let first_two = Folder::new("sixteen-first");
     for name in [

@@ -3,8 +3,10 @@
 //!
 //! `parallel` runs 40 tests over the 150 migrations of `fixtures/testing/migrations` at once;
 //! `data` tests a migration's effect on existing rows; `templates` covers how templates are
-//! built, replaced and shared across threads and processes; `reset` the reset helpers.
+//! built, replaced and shared across threads and processes; `reset` the reset helpers;
+//! `asynchronous` 20 `#[tokio::test]`s of both flavours with `tokio-postgres` and `sqlx`.
 
+mod asynchronous;
 mod data;
 mod parallel;
 mod reset;

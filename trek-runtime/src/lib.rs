@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod asynchronous;
 mod connect;
 mod db_error;
 pub mod drift;
@@ -66,6 +67,7 @@ mod status;
 mod timestamp;
 mod workflow;
 
+pub use asynchronous::Pending;
 pub use connect::{percent_encode, ConfigConnector, Connect};
 pub use db_error::{describe as describe_postgres_error, error_chain, SqlFailure};
 pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};

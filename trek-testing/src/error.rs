@@ -27,6 +27,17 @@ pub enum Error {
         #[source]
         source: trek::postgres::Error,
     },
+
+    /// The operating system refused what the harness needed (a thread to create the database
+    /// on, for [`crate::TestDb::new_async`]).
+    #[error("{context}")]
+    Io {
+        /// What the harness was doing.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {

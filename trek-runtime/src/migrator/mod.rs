@@ -335,6 +335,11 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Whether a [`Connect`](crate::Connect) was set with [`Migrator::connector`].
+    pub(crate) fn has_connector(&self) -> bool {
+        self.connector.is_some()
+    }
+
     fn key(&self) -> i64 {
         self.lock_key
             .unwrap_or_else(|| default_lock_key(&self.schema))
