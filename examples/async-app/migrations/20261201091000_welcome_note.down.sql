@@ -1,0 +1,1 @@
+-- Not reversible: the note may have been edited since.
