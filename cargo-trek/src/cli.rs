@@ -233,6 +233,10 @@ pub struct DumpArgs {
     /// Write the dump to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Keep the applied up scripts' text in the history rows (left out by default: the
+    /// checksums say which text each migration had)
+    #[arg(long)]
+    pub bodies: bool,
 }
 
 /// `drift`.

@@ -504,7 +504,9 @@ fn snapshots(
         StrategyConfig::PgDump { dir } => SnapshotStrategy::PgDump {
             dir: match dir {
                 Some(dir) => project.root.join(dir),
-                None => default_snapshot_dir(&project.target_dir, env),
+                None => {
+                    default_snapshot_dir(&project.target_dir().map_err(|e| e.to_string())?, env)
+                }
             },
         },
         StrategyConfig::Template => SnapshotStrategy::Template,
@@ -579,14 +581,13 @@ mod tests {
     use super::*;
 
     fn project() -> Project {
-        Project {
-            name: "demo-app".to_owned(),
-            manifest_path: PathBuf::from("/p/Cargo.toml"),
-            root: PathBuf::from("/p"),
-            target_dir: PathBuf::from("/p/target"),
-            build_script: None,
-            depends_on_trek: true,
-        }
+        Project::given(
+            "demo-app",
+            Path::new("/p"),
+            Path::new("/p/target"),
+            None,
+            true,
+        )
     }
 
     fn file(text: &str) -> ConfigFile {

@@ -225,7 +225,7 @@ pub fn connect_url(url: &str, source: &str) -> Result<Connection, Error> {
 /// As [`connect_url`] and [`local_url`], or when the database cannot be created.
 pub fn scratch(ctx: &Context, scratch_url: Option<&str>, name: &str) -> Result<Connection, Error> {
     let Some(url) = scratch_url else {
-        let server = LocalServer::for_target_dir(&ctx.project.target_dir);
+        let server = LocalServer::for_target_dir(&ctx.project.target_dir()?);
         let info = server.start().map_err(Error::LocalServer)?;
         let admin_url = info.url("postgres");
         let (mut admin, _) = open_local(&admin_url)?;
@@ -283,7 +283,7 @@ fn recreate(admin: &mut Client, name: &str) -> Result<(), trek::postgres::Error>
 /// # Errors
 /// [`Error::LocalServer`] or [`Error::Connect`].
 pub fn local_url(ctx: &Context, database: &str) -> Result<(String, bool), Error> {
-    let server = LocalServer::for_target_dir(&ctx.project.target_dir);
+    let server = LocalServer::for_target_dir(&ctx.project.target_dir()?);
     let info = server.start().map_err(Error::LocalServer)?;
     let admin_url = info.url("postgres");
     let (mut client, _) = open_local(&admin_url)?;

@@ -49,6 +49,9 @@ struct Sent<'s> {
     path: &'s str,
     script: &'s str,
     char_offset: usize,
+    /// When one statement of the script was sent alone: its byte offset in the script and its
+    /// text.
+    statement: Option<(usize, &'s str)>,
 }
 
 impl Executor<'_> {
@@ -63,6 +66,9 @@ impl Executor<'_> {
     }
 
     fn apply_in_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
+        if m.sql().len() > crate::history::STORED_SCRIPT_LIMIT {
+            return self.apply_large_in_transaction(client, m);
+        }
         let started = Instant::now();
         let mut message = String::with_capacity(m.sql().len() * 2 + 1024);
         message.push_str("BEGIN;\n");
@@ -77,11 +83,46 @@ impl Executor<'_> {
             path: m.path(),
             script: m.sql(),
             char_offset,
+            statement: None,
         };
         match client.batch_execute(&message) {
             Ok(()) => Ok(self.finished(m, started.elapsed())),
             Err(e) => Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed())),
         }
+    }
+
+    /// A script above [`crate::history::STORED_SCRIPT_LIMIT`] (a data migration), in its own
+    /// transaction as any other, but sent one statement at a time, as `psql -1 -f` does: the
+    /// server never parses the whole file at once, trek never copies it into one message, and
+    /// memory stays near the file's size. The history row, without the body, commits with it.
+    fn apply_large_in_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
+        let started = Instant::now();
+        let begin = format!("BEGIN;\n{}", set_timeouts(m.directives(), Scope::Local));
+        client
+            .batch_execute(&begin)
+            .map_err(|e| Error::db(format!("could not start applying {}", m.label()), e))?;
+        for statement in split(m.sql()) {
+            if let Err(e) = client.batch_execute(statement.text) {
+                let sent = Sent {
+                    path: m.path(),
+                    script: m.sql(),
+                    char_offset: 0,
+                    statement: Some((statement.offset, statement.text)),
+                };
+                return Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed()));
+            }
+        }
+        let mut message = String::from(self.restore_session);
+        message.push_str(&self.record_sql(m, false, &duration_ms(started.elapsed()), None));
+        message.push_str("COMMIT;");
+        if let Err(e) = client.batch_execute(&message) {
+            let _ = client.batch_execute("ROLLBACK");
+            return Err(Error::db(
+                format!("{} ran, but recording it failed", m.label()),
+                e,
+            ));
+        }
+        Ok(self.finished(m, started.elapsed()))
     }
 
     fn apply_without_transaction(&self, client: &mut Client, m: &Migration) -> Result<Step> {
@@ -195,6 +236,7 @@ impl Executor<'_> {
                 path: m.path(),
                 script: m.sql(),
                 char_offset,
+                statement: None,
             };
             if let Err(e) = client.batch_execute(&message) {
                 return Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed()));
@@ -390,7 +432,11 @@ impl Executor<'_> {
             version = quote_nullable(version.as_deref()),
             name = quote_literal(m.name()),
             checksum = quote_literal(m.checksum().as_str()),
-            up = quote_literal(m.sql()),
+            up = if m.sql().len() > crate::history::STORED_SCRIPT_LIMIT {
+                "NULL".to_owned()
+            } else {
+                quote_literal(m.sql())
+            },
             down = down::values_sql(m),
             path = quote_literal(m.path()),
             workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
@@ -520,17 +566,25 @@ impl Executor<'_> {
         let _ = client.batch_execute("ROLLBACK");
         metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
             .increment(1);
+        let (byte_offset, sent_text) = sent.statement.unwrap_or((0, sent.script));
         let Some(mut failure) = SqlFailure::from_error(
             &e,
             sent.path,
             sent.script,
-            0,
+            byte_offset,
             sent.char_offset,
-            sent.script.chars().count(),
+            sent_text.chars().count(),
         ) else {
             return Error::db(format!("{} failed", m.label()), e);
         };
         failure.explain_transaction_block(sent.script);
+        if sent.statement.is_some() && failure.location.is_none() {
+            // Sent alone, the failing statement is known.
+            failure.location = Some(trek_core::Location::of_byte_offset(
+                sent.script,
+                byte_offset,
+            ));
+        }
         failure.locate_named_object(sent.script);
         let text = failure.to_string();
         tracing::error!(script = %m.label(), error = %text, "migration failed");

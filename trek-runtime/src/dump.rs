@@ -28,6 +28,10 @@ pub struct DumpOptions {
     pub args: Vec<String>,
     /// Whether trek's history rows follow the schema (default true).
     pub history: bool,
+    /// Whether the history rows keep the applied up scripts' text (`up_sql`; default false:
+    /// a dump fit to commit holds the schema and which migrations made it, not every
+    /// migration's body again; the checksums say which text each one had).
+    pub bodies: bool,
     /// Schemas left out (drift leaves out trek's own, whose history always differs).
     pub exclude_schemas: Vec<String>,
 }
@@ -37,6 +41,7 @@ impl Default for DumpOptions {
         DumpOptions {
             args: DEFAULT_DUMP_ARGS.iter().map(|a| (*a).to_owned()).collect(),
             history: true,
+            bodies: false,
             exclude_schemas: Vec::new(),
         }
     }
@@ -67,9 +72,59 @@ pub(crate) fn dump(
         }
         text.push_str(HISTORY_MARKER);
         text.push_str("\n\n");
-        text.push_str(&normalize(&run(&mut history, env)?));
+        let rows = normalize(&run(&mut history, env)?);
+        if options.bodies {
+            text.push_str(&rows);
+        } else {
+            text.push_str(&without_column(&rows, "applied", "up_sql"));
+        }
     }
     Ok(text)
+}
+
+/// `pg_dump --data-only` text with every value of `column` in the `COPY` of `table` (in any
+/// schema) replaced by `\N` (NULL). In `COPY`'s text format a value never holds a raw tab or
+/// line end (they are escaped), so fields split on tabs.
+fn without_column(text: &str, table: &str, column: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut field: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if let Some(index) = field {
+            if bare == "\\." {
+                field = None;
+            } else {
+                let mut values: Vec<&str> = bare.split('\t').collect();
+                if let Some(value) = values.get_mut(index) {
+                    *value = "\\N";
+                }
+                out.push_str(&values.join("\t"));
+                out.push('\n');
+                continue;
+            }
+        } else if let Some(columns) = copy_columns(bare, table) {
+            field = columns.iter().position(|c| *c == column);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The column names of a `COPY <schema>.<table> (a, b, …) FROM stdin;` line of `table`.
+fn copy_columns<'t>(line: &'t str, table: &str) -> Option<Vec<&'t str>> {
+    let rest = line.strip_prefix("COPY ")?.strip_suffix(" FROM stdin;")?;
+    let (name, columns) = rest.split_once(" (")?;
+    let unquoted = name.rsplit('.').next()?.trim_matches('"');
+    if unquoted != table {
+        return None;
+    }
+    Some(
+        columns
+            .strip_suffix(')')?
+            .split(", ")
+            .map(|c| c.trim_matches('"'))
+            .collect(),
+    )
 }
 
 /// `text` without the lines that change from one `pg_dump` run to the next.
@@ -103,6 +158,26 @@ fn run(command: &mut Command, env: &[(String, String)]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bodies_of_applied_scripts_are_left_out_of_the_history() {
+        let text = "COPY trek.applied (id, kind, up_sql, down_sql) FROM stdin;\n\
+                    1\tversioned\tCREATE TABLE a (id int);\\n\tDROP TABLE a;\n\
+                    2\tversioned\tSELECT '\\t';\t\\N\n\
+                    \\.\n\nCOPY trek.meta (key, value) FROM stdin;\nlayout_version\t5\n\\.\n";
+        assert_eq!(
+            without_column(text, "applied", "up_sql"),
+            "COPY trek.applied (id, kind, up_sql, down_sql) FROM stdin;\n\
+             1\tversioned\t\\N\tDROP TABLE a;\n\
+             2\tversioned\t\\N\t\\N\n\
+             \\.\n\nCOPY trek.meta (key, value) FROM stdin;\nlayout_version\t5\n\\.\n"
+        );
+        let quoted = "COPY \"my schema\".applied (id, up_sql) FROM stdin;\n1\tx\n\\.\n";
+        assert_eq!(
+            without_column(quoted, "applied", "up_sql"),
+            "COPY \"my schema\".applied (id, up_sql) FROM stdin;\n1\t\\N\n\\.\n"
+        );
+    }
 
     #[test]
     fn volatile_lines_are_dropped() {

@@ -74,7 +74,7 @@ pub use dry_run::{DryRun, LockTaken, Outcome, Rewrite, Simulated, StatementRun};
 pub use dump::{normalize as normalize_dump, DumpOptions, DEFAULT_DUMP_ARGS, HISTORY_MARKER};
 pub use error::{Error, ErrorKind, Result, Script};
 pub use event::Event;
-pub use history::{AppliedRow, AuditEntry, AuditSince};
+pub use history::{AppliedRow, AuditEntry, AuditSince, STORED_SCRIPT_LIMIT};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
 pub use plan::view::{Divergence, Plan, PlannedScript, PlannedStep, StepAction, Undo};

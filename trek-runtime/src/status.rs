@@ -68,7 +68,9 @@ pub struct StatusEntry {
     pub applied_checksum: Option<String>,
     /// The checksum of the file now.
     pub file_checksum: Option<String>,
-    /// The up script as it was applied, for a [`State::Modified`] entry (to show the edit).
+    /// The up script as it was applied, for a [`State::Modified`] entry (to show the edit);
+    /// `None` too when the script was recorded by its checksum alone (bigger than
+    /// [`crate::STORED_SCRIPT_LIMIT`]).
     pub applied_sql: Option<String>,
 }
 

@@ -17,7 +17,7 @@ use crate::Exit;
 /// # Errors
 /// [`Error::LocalServer`] when the server cannot be started, stopped or removed.
 pub fn run(ctx: &Context, printer: &Printer, command: &DbCommand) -> Result<Exit, Error> {
-    let server = LocalServer::for_target_dir(&ctx.project.target_dir);
+    let server = LocalServer::for_target_dir(&ctx.project.target_dir()?);
     let name = match &ctx.database {
         Database::Local { database } => database.clone(),
         _ => local_database_name(&ctx.project.name, ctx.env.as_deref()),

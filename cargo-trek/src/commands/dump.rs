@@ -1,8 +1,8 @@
 //! `cargo trek dump [-o FILE]`: a schema dump fit to commit. `pg_dump` (the client of the
 //! server's major version) of the schema, `--schema-only --no-owner --no-privileges` unless
 //! `dump_args` in `Trek.toml` says otherwise, then trek's history rows, so a database restored
-//! from it (`cargo trek restore --from-dump`) knows what is applied. Two dumps of the same
-//! schema are byte-identical.
+//! from it (`cargo trek restore --from-dump`) knows what is applied; the applied scripts' text
+//! is left out unless `--bodies`. Two dumps of the same schema are byte-identical.
 
 use std::fs;
 
@@ -21,8 +21,10 @@ use crate::Exit;
 /// An unreachable database, `pg_dump` missing or failing, or a file that cannot be written.
 pub fn run(ctx: &Context, printer: &Printer, args: &DumpArgs) -> Result<Exit, Error> {
     let (migrations, mut db) = super::prepare(ctx, printer)?;
+    let mut options = options(ctx);
+    options.bodies = args.bodies;
     let text = super::migrator(ctx, &migrations, &db)
-        .dump(&mut db.client, &options(ctx))
+        .dump(&mut db.client, &options)
         .map_err(super::runtime(ctx))?;
     match &args.output {
         Some(path) => {

@@ -37,6 +37,18 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         }
         for entry in &status.entries {
             let Some((label, applied, file, path)) = diff_of(entry) else {
+                if entry.state == State::Modified && entry.applied_sql.is_none() {
+                    printer.line("")?;
+                    printer.line(&format!(
+                        "{} {}",
+                        paint(style::BOLD, entry_label(entry)),
+                        paint(
+                            style::DIM,
+                            "was edited since it was applied; no diff: the database keeps \
+                             scripts over 1 MiB (or from a dump) by checksum only"
+                        )
+                    ))?;
+                }
                 continue;
             };
             printer.line("")?;
@@ -81,6 +93,15 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         });
     }
     Ok(Exit::Success)
+}
+
+/// `0003 add_email`, `seed 0001 demo`, `repeatable views`.
+fn entry_label(entry: &StatusEntry) -> String {
+    match (&entry.version, entry.kind) {
+        (Some(v), trek::Kind::Versioned) => format!("{v} {}", entry.name),
+        (Some(v), kind) => format!("{kind} {v} {}", entry.name),
+        (None, kind) => format!("{kind} {}", entry.name),
+    }
 }
 
 /// For a modified entry whose applied script the database kept: its label, the script as

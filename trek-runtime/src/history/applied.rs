@@ -212,12 +212,13 @@ fn parse_stamp(schema: &str, value: Option<&str>) -> Result<Option<Workflow>> {
         .transpose()
 }
 
-/// Reads the up scripts, as applied, of the given rows.
+/// Reads the up scripts, as applied, of the given rows (`None` for a script recorded by its
+/// checksum alone: see [`crate::history::STORED_SCRIPT_LIMIT`]).
 pub(crate) fn up_scripts(
     client: &mut Client,
     schema: &str,
     ids: &[i64],
-) -> Result<Vec<(i64, String)>> {
+) -> Result<Vec<(i64, Option<String>)>> {
     let s = quote_ident(schema);
     let rows = client
         .query_typed(

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -71,6 +71,9 @@ const UPGRADES: &[&str] = &[
     ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS down_no_transaction boolean;
     ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS down_irreversible boolean NOT NULL DEFAULT false;
     ALTER TABLE {s}.applied ADD COLUMN IF NOT EXISTS reverted_statements integer;",
+    // 4 → 5: an up script above `STORED_SCRIPT_LIMIT` is recorded by its checksum alone
+    // (`up_sql` NULL), and dumps leave the bodies out.
+    "ALTER TABLE {s}.applied ALTER COLUMN up_sql DROP NOT NULL;",
 ];
 
 /// The state of trek's schema as read at the start of a run.

@@ -568,7 +568,11 @@ impl<'m> Migrator<'m> {
         if !modified.is_empty() {
             let scripts = applied::up_scripts(client, &self.schema, &modified)?;
             for (row, _) in &analysis.modified {
-                let Some(sql) = scripts.iter().find(|(id, _)| *id == row.id).map(|(_, s)| s) else {
+                let Some(sql) = scripts
+                    .iter()
+                    .find(|(id, _)| *id == row.id)
+                    .and_then(|(_, s)| s.as_ref())
+                else {
                     continue;
                 };
                 let version = row.version.as_ref().map(ToString::to_string);
@@ -636,7 +640,12 @@ impl<'m> Migrator<'m> {
                     &format!(
                         "UPDATE {s}.applied SET checksum = $1, up_sql = $2, path = $3 WHERE id = $4"
                     ),
-                    &[&m.checksum().as_str(), &m.sql(), &m.path(), &row.id],
+                    &[
+                        &m.checksum().as_str(),
+                        &(m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT).then(|| m.sql()),
+                        &m.path(),
+                        &row.id,
+                    ],
                 )
                 .map_err(failed)?;
                 exec.record_action(
@@ -807,7 +816,7 @@ impl<'m> Migrator<'m> {
                         &v,
                         &m.name(),
                         &m.checksum().as_str(),
-                        &m.sql(),
+                        &(m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT).then(|| m.sql()),
                         &m.path(),
                         &crate::TREK_VERSION,
                     ],
