@@ -69,6 +69,45 @@ fn dumping_twice_gives_identical_text_with_the_history() {
 }
 
 #[test]
+fn a_dump_leaves_the_applied_bodies_out_unless_asked_and_restores_either_way() {
+    let folder = migrations();
+    let db = TestDb::new("dump_bodies");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let lean = dump(&db, &mut client, &DumpOptions::default());
+    assert!(
+        !lean.contains("CREATE INDEX users_email ON users (email);\\n"),
+        "{lean}"
+    );
+    let mut with_bodies = DumpOptions::default();
+    with_bodies.bodies = true;
+    let full = dump(&db, &mut client, &with_bodies);
+    assert!(
+        full.contains("CREATE INDEX users_email ON users (email);\\n"),
+        "{full}"
+    );
+    assert!(lean.len() < full.len());
+
+    // A qa database restored from the lean dump knows what is applied and rolls forward.
+    let snapshots = Folder::new("dump_bodies_snapshots");
+    let qa_db = TestDb::new("dump_bodies_qa");
+    let mut qa_client = qa_db.client();
+    let path = snapshots.dir.join("prod.sql");
+    std::fs::write(&path, &lean).unwrap();
+    let more = folder.file("3_more.sql", "CREATE TABLE more (id int);\n");
+    let migrations = more.read();
+    qa(&migrations, &snapshots, &qa_db)
+        .restore_dump(&mut qa_client, &path)
+        .unwrap();
+    assert_eq!(applied_versions(&mut qa_client), ["1", "2"]);
+    qa(&migrations, &snapshots, &qa_db)
+        .run(&mut qa_client)
+        .unwrap();
+    assert_eq!(applied_versions(&mut qa_client), ["1", "2", "3"]);
+    assert!(table_exists(&mut qa_client, "more"));
+}
+
+#[test]
 fn a_column_added_by_hand_is_reported_by_name_and_an_in_sync_database_is_not() {
     let folder = migrations();
     let scratch = TestDb::new("drift_scratch");

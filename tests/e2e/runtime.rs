@@ -690,3 +690,63 @@ fn odd_schema_names_are_quoted_everywhere_and_cannot_inject() {
         "nothing was injected"
     );
 }
+
+#[test]
+fn a_script_over_a_mebibyte_runs_statement_by_statement_and_is_recorded_by_checksum_only() {
+    // 1.2 MiB of multi-row INSERTs, the shape of a data migration.
+    let mut body = String::from("CREATE TABLE big (id int PRIMARY KEY, note text);\n");
+    let mut id = 0;
+    while body.len() <= trek::STORED_SCRIPT_LIMIT + (200 << 10) {
+        body.push_str("INSERT INTO big VALUES\n");
+        for row in 0..500 {
+            id += 1;
+            body.push_str(&format!(
+                "({id}, '{}'){}\n",
+                "n".repeat(40),
+                if row == 499 { ";" } else { "," }
+            ));
+        }
+    }
+    let folder = Folder::new("big_script").file("1_big.sql", &body);
+    let db = TestDb::new("big_script");
+    let mut client = db.client();
+    Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM big", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, id);
+    let (stored, checksum): (Option<String>, String) = {
+        let row = client
+            .query_one("SELECT up_sql, checksum FROM trek.applied", &[])
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(stored.is_none(), "the body is not stored twice");
+    assert_eq!(checksum, folder.read().all()[0].checksum().to_string());
+
+    // Edited: status says modified, without a diff to show.
+    let edited = folder.file("1_big.sql", &format!("{body}-- edited\n"));
+    let status = Migrator::new(&edited.read()).status(&mut client).unwrap();
+    assert_eq!(status.count(trek::State::Modified), 1);
+    assert!(status.entries[0].applied_sql.is_none());
+
+    // A failure names its exact statement, and nothing of the script stays.
+    let failing = Folder::new("big_script_failing").file(
+        "1_big.sql",
+        &format!("{body}INSERT INTO big VALUES (1, 'duplicate');\n"),
+    );
+    let db = TestDb::new("big_script_failing");
+    let mut client = db.client();
+    let err = Migrator::new(&failing.read()).run(&mut client).unwrap_err();
+    let trek::Error::Migration { failure, .. } = &err else {
+        panic!("expected the script's failure, got {err}");
+    };
+    assert_eq!(failure.code, "23505");
+    assert_eq!(
+        failure.location.as_ref().map(|l| l.line),
+        Some(body.lines().count() + 1),
+        "{failure}"
+    );
+    assert!(!table_exists(&mut client, "big"), "rolled back whole");
+}

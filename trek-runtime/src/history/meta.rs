@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 5;
+pub const LAYOUT_VERSION: u32 = 6;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -74,6 +74,8 @@ const UPGRADES: &[&str] = &[
     // 4 → 5: an up script above `STORED_SCRIPT_LIMIT` is recorded by its checksum alone
     // (`up_sql` NULL), and dumps leave the bodies out.
     "ALTER TABLE {s}.applied ALTER COLUMN up_sql DROP NOT NULL;",
+    // 5 → 6: the function that ends what a script left in its session (session.rs).
+    crate::session::END_SCRIPT_FUNCTION,
 ];
 
 /// The state of trek's schema as read at the start of a run.

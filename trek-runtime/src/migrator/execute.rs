@@ -99,7 +99,7 @@ impl<'m> Migrator<'m> {
         let stamp = (!matches!(goal, Goal::Revert(_))).then_some(self.workflow);
         let history = self.load_for_write(guard, stamp)?;
         if run.restore_session.is_none() && history.meta.layout.is_some() {
-            run.restore_session = Some(history.session.restore_sql(self.key()));
+            run.restore_session = Some(history.session.restore_sql(&self.schema, self.key()));
         }
         plan::check_protection(
             goal,
