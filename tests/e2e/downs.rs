@@ -197,19 +197,13 @@ fn a_no_transaction_down_that_fails_halfway_is_recorded_and_continued() {
     let status = dev(&migrations).status(&mut client).unwrap();
     assert_eq!(status.count(State::HalfReverted), 1);
     assert!(!status.is_up_to_date());
-    // A forward-only run leaves it so, and says it.
-    let report = Migrator::new(&migrations)
+    // A forward-only run refuses to go on top of it, and says how to finish it.
+    let err = Migrator::new(&migrations)
         .workflow(Workflow::Prod)
         .run(&mut client)
-        .unwrap();
-    assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| matches!(w, trek::Warning::HalfReverted { label } if label == "2 idx")),
-        "{:?}",
-        report.warnings
-    );
+        .unwrap_err();
+    assert!(matches!(err, Error::HalfReverted { .. }), "{err}");
+    assert!(err.to_string().contains("cargo trek down"), "{err}");
 
     // Fix the file (the statement that ran is unchanged) and refresh: the progress is kept,
     // and the next revert continues at the failing statement.
@@ -496,4 +490,160 @@ fn a_history_of_layout_3_is_read_upgraded_and_its_captured_downs_still_run() {
         .get(0);
     assert_eq!(layout, trek::LAYOUT_VERSION.to_string());
     assert_eq!(applied_versions(&mut client), ["1"]);
+}
+
+#[test]
+fn a_no_transaction_down_records_each_statement_so_an_interrupted_one_is_half_reverted() {
+    // The down's second statement waits on a lock another session holds; its connection is
+    // then cut, as a killed trek's would be.
+    let folder = Folder::new("down_killed")
+        .file("1_t.sql", TABLE)
+        .file(
+            "2_k.sql",
+            "CREATE TABLE k1 (id int);\nCREATE TABLE k2 (id int);\n",
+        )
+        .file(
+            "2_k.down.sql",
+            "-- trek:no_transaction\nDROP TABLE k1;\nALTER TABLE k2 ADD COLUMN x int;\nDROP TABLE k2;\n",
+        );
+    let db = TestDb::new("down_killed");
+    let mut client = db.client();
+    let migrations = folder.read();
+    dev(&migrations).run(&mut client).unwrap();
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM k2")
+        .unwrap();
+    let url = db.url.clone();
+    let reverting = std::thread::spawn(move || {
+        let migrations = Folder::new("down_killed_copy")
+            .file("1_t.sql", TABLE)
+            .file(
+                "2_k.sql",
+                "CREATE TABLE k1 (id int);\nCREATE TABLE k2 (id int);\n",
+            )
+            .file(
+                "2_k.down.sql",
+                "-- trek:no_transaction\nDROP TABLE k1;\nALTER TABLE k2 ADD COLUMN x int;\nDROP TABLE k2;\n",
+            );
+        let mut client = trek::postgres::Client::connect(&url, trek::postgres::NoTls).unwrap();
+        let m = migrations.read();
+        dev(&m)
+            .revert(&mut client, Revert::Steps(1))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let mut watcher = db.client();
+    let started = std::time::Instant::now();
+    let pid: i32 = loop {
+        let row = watcher
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND pid <> pg_backend_pid() AND query LIKE '%ALTER TABLE k2%'",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            break row.get(0);
+        }
+        if reverting.is_finished() || started.elapsed().as_secs() >= 30 {
+            panic!("the down never reached ALTER TABLE: {:?}", reverting.join());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    watcher
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap();
+    assert!(
+        reverting.join().unwrap().is_err(),
+        "the revert's session was cut"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+
+    assert!(!table_exists(&mut client, "k1"), "the first statement ran");
+    assert_eq!(reverted_statements(&mut client, "2"), Some(1));
+    let status = dev(&migrations).status(&mut client).unwrap();
+    assert_eq!(status.count(State::HalfReverted), 1);
+    // prod refuses to go on top of it; `repair` clears the mark once it is put back.
+    let err = Migrator::new(&migrations)
+        .workflow(Workflow::Prod)
+        .allow_destructive_on(&db.name)
+        .run(&mut client)
+        .unwrap_err();
+    assert!(matches!(err, Error::HalfReverted { .. }), "{err}");
+    // dev continues the down (from the ALTER TABLE), then applies 2 again.
+    let report = dev(&migrations).run(&mut client).unwrap();
+    assert_eq!(report.reverted.len(), 1, "{report:?}");
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    assert!(table_exists(&mut client, "k1") && table_exists(&mut client, "k2"));
+    assert_eq!(reverted_statements(&mut client, "2"), None);
+}
+
+#[test]
+fn repair_clears_a_half_reverted_mark_and_a_missing_down_file_keeps_the_captured_down() {
+    let folder = Folder::new("down_repair").file("1_t.sql", TABLE).file(
+        "1_t.down.sql",
+        "-- trek:no_transaction\nALTER TABLE t DROP COLUMN b;\nDROP TABLE nope;\n",
+    );
+    let db = TestDb::new("down_repair");
+    let mut client = db.client();
+    let migrations = folder.read();
+    dev(&migrations).run(&mut client).unwrap();
+    dev(&migrations)
+        .revert(&mut client, Revert::Steps(1))
+        .unwrap_err();
+    assert_eq!(reverted_statements(&mut client, "1"), Some(1));
+    // Put back by hand what the first statement undid, then repair.
+    client
+        .batch_execute("ALTER TABLE t ADD COLUMN b int")
+        .unwrap();
+    let repaired = Migrator::new(&migrations).repair(&mut client).unwrap();
+    assert_eq!(repaired.cleared, ["1 t"]);
+    assert_eq!(reverted_statements(&mut client, "1"), None);
+    assert!(dev(&migrations)
+        .status(&mut client)
+        .unwrap()
+        .is_up_to_date());
+
+    // A down file moved away: refreshing keeps the captured down.
+    let moved = folder.remove("1_t.down.sql");
+    let migrations = moved.read();
+    let refreshed = Migrator::new(&migrations)
+        .refresh_downs(&mut client)
+        .unwrap();
+    assert!(refreshed.downs_refreshed.is_empty());
+    let kept: Option<String> = client
+        .query_one("SELECT down_sql FROM trek.applied WHERE version = '1'", &[])
+        .unwrap()
+        .get(0);
+    assert!(kept.is_some_and(|d| d.contains("DROP COLUMN b")));
+}
+
+#[test]
+fn an_error_postgres_gives_no_position_for_points_at_the_statement_that_failed() {
+    for (script, line) in [
+        (
+            "CREATE TABLE r (id int);\nCREATE TABLE r_old AS SELECT * FROM r;\nDROP TABLE r;\nCREATE VIEW v2 AS SELECT 1;\nDROP TABLE r;\n",
+            5,
+        ),
+        ("SELECT 1;\n\nCREATE TABLE s (id int);\nDROP TABLE s;\nDROP TABLE s;\n", 5),
+        (
+            "CREATE TABLE d (id int);\nCREATE VIEW dv AS SELECT * FROM d;\nDROP TABLE d;\n",
+            3,
+        ),
+    ] {
+        let folder = Folder::new("no_position").file("1_x.sql", script);
+        let db = TestDb::new("no_position");
+        let mut client = db.client();
+        let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+        let Error::Migration { failure, .. } = &err else {
+            panic!("expected the script's failure, got {err}");
+        };
+        assert_eq!(
+            failure.location.as_ref().map(|l| l.line),
+            Some(line),
+            "{script}: {failure}"
+        );
+        assert!(!table_exists(&mut client, "r_old"), "nothing of the replay stays");
+    }
 }

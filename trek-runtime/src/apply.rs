@@ -87,7 +87,7 @@ impl Executor<'_> {
         };
         match client.batch_execute(&message) {
             Ok(()) => Ok(self.finished(m, started.elapsed())),
-            Err(e) => Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed())),
+            Err(e) => Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed(), true)),
         }
     }
 
@@ -109,7 +109,14 @@ impl Executor<'_> {
                     char_offset: 0,
                     statement: Some((statement.offset, statement.text)),
                 };
-                return Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed()));
+                return Err(self.fail_in_transaction(
+                    client,
+                    m,
+                    &sent,
+                    e,
+                    started.elapsed(),
+                    false,
+                ));
             }
         }
         let mut message = String::from(self.restore_session);
@@ -136,7 +143,7 @@ impl Executor<'_> {
                 e,
             )
         })?;
-        let outcome = run_statements(client, m.path(), m.sql(), 0, m.directives());
+        let outcome = run_statements(client, m.path(), m.sql(), 0, m.directives(), None);
         let elapsed_ms = duration_ms(started.elapsed());
         let forget = self.provisional_delete_sql(m);
         match outcome {
@@ -239,7 +246,14 @@ impl Executor<'_> {
                 statement: None,
             };
             if let Err(e) = client.batch_execute(&message) {
-                return Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed()));
+                return Err(self.fail_in_transaction(
+                    client,
+                    m,
+                    &sent,
+                    e,
+                    started.elapsed(),
+                    false,
+                ));
             }
             steps.push(step_of(m, started.elapsed()));
         }
@@ -289,8 +303,18 @@ impl Executor<'_> {
             }
             failure.note = Some(note);
         };
+        let progress = |done: usize| {
+            down::half_reverted_sql(self.schema, row.id, down.reverted_statements + done)
+        };
         let result = if down.outside_transaction {
-            match run_statements(client, &path, &down.sql, start, &directives) {
+            match run_statements(
+                client,
+                &path,
+                &down.sql,
+                start,
+                &directives,
+                Some(&progress),
+            ) {
                 Ok(()) => {
                     let message = format!(
                         "{}BEGIN;\n{delete}{}COMMIT;",
@@ -356,6 +380,15 @@ impl Executor<'_> {
                 ) {
                     Some(mut failure) => {
                         failure.explain_transaction_block(&down.sql);
+                        if failure.location.is_none() {
+                            // Replayed from where this revert started, located in the whole text.
+                            self.locate_by_replay(client, rest, &directives, &mut failure);
+                            if let Some(at) = failure.location.take() {
+                                let offset = start + byte_offset_of(rest, &at);
+                                failure.location =
+                                    Some(trek_core::Location::of_byte_offset(&down.sql, offset));
+                            }
+                        }
                         failure.locate_named_object(&down.sql);
                         note(&mut failure, None);
                         let _ = client.batch_execute(&audit(
@@ -555,6 +588,42 @@ impl Executor<'_> {
 
     /// Rolls back after a failed transactional message, records the failure in the audit log,
     /// and builds the error.
+    /// When PostgreSQL gave no position for the failure of a script sent as one message (it
+    /// gives none for, e.g., `DROP TABLE` of a missing table or of one others depend on), finds
+    /// the failing statement by running the script again one statement at a time in a
+    /// transaction that is then rolled back, as the failed run was, and points the error at
+    /// it. Only for a script alone in its transaction, whose run was rolled back whole.
+    fn locate_by_replay(
+        &self,
+        client: &mut Client,
+        script: &str,
+        directives: &Directives,
+        failure: &mut SqlFailure,
+    ) {
+        if failure.location.is_some() {
+            return;
+        }
+        let begin = format!("BEGIN;\n{}", set_timeouts(directives, Scope::Local));
+        if client.batch_execute(&begin).is_err() {
+            let _ = client.batch_execute("ROLLBACK");
+            return;
+        }
+        let failing = split(script)
+            .into_iter()
+            .find(|statement| client.batch_execute(statement.text).is_err());
+        let _ = client.batch_execute("ROLLBACK");
+        // Whatever the replay left outside its transaction (a session advisory lock) ends too.
+        if !self.restore_session.is_empty() {
+            let _ = client.batch_execute(self.restore_session);
+        }
+        if let Some(statement) = failing {
+            failure.location = Some(trek_core::Location::of_byte_offset(
+                script,
+                statement.offset,
+            ));
+        }
+    }
+
     fn fail_in_transaction(
         &self,
         client: &mut Client,
@@ -562,6 +631,7 @@ impl Executor<'_> {
         sent: &Sent<'_>,
         e: postgres::Error,
         elapsed: Duration,
+        replay: bool,
     ) -> Error {
         let _ = client.batch_execute("ROLLBACK");
         metrics::counter!("trek_migration_failures_total", "kind" => m.kind().as_str())
@@ -584,6 +654,9 @@ impl Executor<'_> {
                 sent.script,
                 byte_offset,
             ));
+        }
+        if replay {
+            self.locate_by_replay(client, sent.script, m.directives(), &mut failure);
         }
         failure.locate_named_object(sent.script);
         let text = failure.to_string();
@@ -708,13 +781,16 @@ enum StatementError {
 
 /// Runs a script statement by statement outside any transaction, from byte `start` of `sql`
 /// (a half-reverted down goes on where it stopped), with its timeouts set for the session and
-/// reset afterwards. Error locations are in `sql` as a whole.
+/// reset afterwards. Error locations are in `sql` as a whole. After each statement that stays
+/// done, `progress(done)` (when given) is SQL sent at once to record it: a down that is killed
+/// halfway is then found half-reverted, not applied.
 fn run_statements(
     client: &mut Client,
     path: &str,
     sql: &str,
     start: usize,
     directives: &Directives,
+    progress: Option<&dyn Fn(usize) -> String>,
 ) -> Result<(), StatementError> {
     let set = set_timeouts(directives, Scope::Session);
     if !set.is_empty() {
@@ -730,6 +806,7 @@ fn run_statements(
         let ran = done;
         let result = client.batch_execute(statement.text);
         if result.is_ok() {
+            let before = done;
             match trek_core::split::transaction_control(statement.text) {
                 Some("BEGIN" | "START TRANSACTION") => in_block = true,
                 Some(_) => {
@@ -738,6 +815,11 @@ fn run_statements(
                 }
                 None if !in_block => done = i + 1,
                 None => {}
+            }
+            if let (Some(progress), true) = (progress, done > before) {
+                if let Err(e) = client.batch_execute(&progress(done)) {
+                    tracing::warn!(error = %crate::db_error::describe(&e), "could not record how far the script got");
+                }
             }
         }
         if let Err(e) = result {
@@ -776,6 +858,21 @@ fn run_statements(
         let _ = client.batch_execute(&reset);
     }
     outcome
+}
+
+/// The byte offset in `text` of `location` (a line and column of it).
+fn byte_offset_of(text: &str, location: &trek_core::Location) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(location.line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let column: usize = text[line_start..]
+        .chars()
+        .take(location.column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    line_start + column
 }
 
 /// The directives of a captured down script.

@@ -173,6 +173,22 @@ pub enum Error {
         label: String,
     },
 
+    /// prod refuses to move forward while a migration is half-reverted: its non-transactional
+    /// down failed (or was interrupted) halfway in an earlier `down`.
+    #[error(
+        "{label} is half-reverted: its down script, which runs outside a transaction, stopped \
+         after {statements} of its statements in an earlier revert, so part of it is undone; prod \
+         applies nothing on top of that. Finish it with `cargo trek down` (it continues at the \
+         failing statement), or put back by hand what those statements undid and run `cargo trek \
+         repair`"
+    )]
+    HalfReverted {
+        /// The migration.
+        label: String,
+        /// How many statements of its down ran.
+        statements: u32,
+    },
+
     /// A revert reached a migration whose down script holds no statement (only comments, such
     /// as `-- Not reversible`): it was declared irreversible.
     #[error(
@@ -323,6 +339,8 @@ pub enum ErrorKind {
     MissingDown,
     /// [`Error::Irreversible`].
     Irreversible,
+    /// [`Error::HalfReverted`].
+    HalfReverted,
     /// [`Error::UnknownVersion`].
     UnknownVersion,
     /// [`Error::AlreadyApplied`].
@@ -361,6 +379,7 @@ impl ErrorKind {
             ErrorKind::SeedsRefused => "seeds_refused",
             ErrorKind::MissingDown => "missing_down",
             ErrorKind::Irreversible => "irreversible",
+            ErrorKind::HalfReverted => "half_reverted",
             ErrorKind::UnknownVersion => "unknown_version",
             ErrorKind::AlreadyApplied => "already_applied",
             ErrorKind::NoSnapshot => "no_snapshot",
@@ -417,6 +436,7 @@ impl Error {
             Error::SeedsRefused { .. } => ErrorKind::SeedsRefused,
             Error::MissingDown { .. } => ErrorKind::MissingDown,
             Error::Irreversible { .. } => ErrorKind::Irreversible,
+            Error::HalfReverted { .. } => ErrorKind::HalfReverted,
             Error::UnknownVersion { .. } => ErrorKind::UnknownVersion,
             Error::AlreadyApplied { .. } => ErrorKind::AlreadyApplied,
             Error::NoSnapshot { .. } => ErrorKind::NoSnapshot,

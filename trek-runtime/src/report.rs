@@ -161,7 +161,7 @@ impl fmt::Display for Warning {
                 "{label} is half-reverted: its down script, which runs outside a transaction, \
                  failed halfway in an earlier revert, so part of it is undone and the run left it \
                  so; finish it with `cargo trek down` (it continues at the failing statement), or \
-                 put back by hand what the down's first statements undid"
+                 put back by hand what the down's first statements undid and run `cargo trek repair`"
             ),
             Warning::LockLost { locked_by_pid, unlocked_by_pid, .. } if locked_by_pid == unlocked_by_pid => write!(
                 f,

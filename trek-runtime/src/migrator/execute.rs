@@ -322,10 +322,11 @@ impl<'m> Migrator<'m> {
                     .to_owned(),
             );
         }
+        // trek's words go in the note, so `hint` stays PostgreSQL's own.
         let ways = ways.join("; ");
-        failure.hint = Some(match failure.hint.take() {
-            Some(hint) => format!("{hint}; {ways}"),
-            None => ways,
+        failure.note = Some(match failure.note.take() {
+            Some(note) => format!("{note}. To go on: {ways}"),
+            None => format!("to go on: {ways}"),
         });
         Error::Migration {
             label,

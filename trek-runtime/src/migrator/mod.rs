@@ -613,8 +613,10 @@ impl<'m> Migrator<'m> {
     }
 
     /// Accepts the current files as the truth: records the current checksum (and script) of
-    /// every modified applied migration, and removes the rows of migrations that failed
-    /// halfway so the next run retries them. Every change is audited as `repair`.
+    /// every modified applied migration, removes the rows of migrations that failed halfway so
+    /// the next run retries them, and clears the mark of half-reverted migrations (once what
+    /// their down's first statements undid was put back by hand). Every change is audited as
+    /// `repair`.
     ///
     /// # Errors
     /// When the database cannot be reached or written.
@@ -657,6 +659,20 @@ impl<'m> Migrator<'m> {
                 repaired.accepted.push(row.label());
             }
             repaired.stale_downs = stale_downs;
+            for row in history.rows.iter().filter(|r| r.reverted_statements > 0) {
+                tx.execute(
+                    &format!("UPDATE {s}.applied SET reverted_statements = NULL WHERE id = $1"),
+                    &[&row.id],
+                )
+                .map_err(failed)?;
+                exec.record_action(
+                    &mut tx,
+                    Action::Repair,
+                    &Subject::of_row(row),
+                    Some("cleared the half-reverted mark: what the down's first statements undid was put back by hand"),
+                )?;
+                repaired.cleared.push(row.label());
+            }
             for row in history.rows.iter().filter(|r| r.failed) {
                 tx.execute(
                     &format!("DELETE FROM {s}.applied WHERE id = $1"),
@@ -677,7 +693,8 @@ impl<'m> Migrator<'m> {
     }
 
     /// Replaces the captured down script of every applied migration and seed whose down file
-    /// now differs from what was captured when it was applied (added, edited or removed), so a
+    /// now differs from what was captured when it was applied (added or edited; a captured
+    /// down whose file is gone is kept), so a
     /// rewind or `down` runs the fixed file. Each replacement is audited as `repair`. A
     /// half-reverted migration keeps its place in the down (the next revert goes on from the
     /// failing statement) when the statements that already ran are unchanged in the file, and
@@ -712,7 +729,7 @@ impl<'m> Migrator<'m> {
                     .map_err(failed)?;
                 let detail = match m.down() {
                     Some(d) => format!("replaced the captured down script with {}", d.path()),
-                    None => "removed the captured down script: the file has none".to_owned(),
+                    None => continue,
                 };
                 exec.record_action(
                     &mut tx,
@@ -753,8 +770,10 @@ impl<'m> Migrator<'m> {
             .into_iter()
             .filter_map(|(row, migration)| {
                 let old = captured.remove(&row.id).flatten();
-                let same = old.as_ref().map(|d| d.sql.as_str())
-                    == migration.down().map(trek_core::Down::sql);
+                // A down file that is gone says nothing about the captured text: keep it (a
+                // moved file must not cost the only way back).
+                let file = migration.down()?;
+                let same = old.as_ref().map(|d| d.sql.as_str()) == Some(file.sql());
                 (!same).then_some(StaleDown {
                     row,
                     migration,

@@ -269,6 +269,12 @@ impl<'m, 'r> Intent<'m, 'r> {
     /// The prod column of DESIGN §5: never rewind; refuse failed and (unless allowed)
     /// out-of-order migrations; warn about modified (refuse when strict) and missing ones.
     fn prod(analysis: &Analysis<'m, 'r>, settings: &Settings) -> Result<Self> {
+        if let Some(row) = analysis.sequence.iter().find(|r| r.reverted_statements > 0) {
+            return Err(Error::HalfReverted {
+                label: row.label(),
+                statements: row.reverted_statements,
+            });
+        }
         if let Some((row, file)) = analysis.failed.first() {
             return Err(Error::Failed {
                 label: row.label(),
@@ -320,7 +326,17 @@ impl<'m, 'r> Intent<'m, 'r> {
     /// scripts (a reset when one is missing), then apply the rest of the desired sequence,
     /// repeatables and seeds.
     fn dev(analysis: &Analysis<'m, 'r>, settings: &Settings) -> Self {
-        let Some((at, _)) = analysis.divergence else {
+        // A half-reverted item is where the database stopped matching the migrations: the
+        // rewind finishes its down and applies it again.
+        let half = analysis
+            .sequence
+            .iter()
+            .position(|r| r.reverted_statements > 0);
+        let divergence = match (analysis.divergence.as_ref().map(|(at, _)| *at), half) {
+            (Some(a), Some(h)) => Some(a.min(h)),
+            (a, h) => a.or(h),
+        };
+        let Some(at) = divergence else {
             let apply = within_target(&analysis.pending, settings.target.as_ref());
             let repeatables = repeatables_for(analysis, &apply, settings);
             return Intent {
