@@ -156,7 +156,7 @@ fn repair_downs_replaces_a_broken_captured_down_and_down_then_works() {
     p.trek(&["up"]).run().assert_code(0);
     let out = p.trek(&["down"]).run();
     out.assert_code(1)
-        .stderr_has("migrations/0001_t.down.sql:1:12: ERROR 42P01")
+        .stderr_has("migrations/0001_t.down.sql:1:1: ERROR 42P01")
         .stderr_has("captured when 0001 t was applied")
         .stderr_has("cargo trek repair --downs");
     assert_eq!(versions(&db), ["0001"]);
