@@ -7,7 +7,7 @@ use trek::postgres::Client;
 use trek::{Error, Migrator, Revert, Script, State, Workflow};
 use trek_tests::TestDb;
 
-use crate::support::{applied_versions, table_exists, Folder};
+use crate::support::{applied_versions, audited, table_exists, Folder};
 
 fn dev(migrations: &trek::Migrations) -> Migrator<'_> {
     Migrator::new(migrations).workflow(Workflow::Dev)
@@ -15,19 +15,6 @@ fn dev(migrations: &trek::Migrations) -> Migrator<'_> {
 
 fn index_exists(client: &mut Client, index: &str) -> bool {
     table_exists(client, index)
-}
-
-/// The audit rows of `action`, as `name outcome`.
-fn audited(client: &mut Client, action: &str) -> Vec<String> {
-    client
-        .query(
-            "SELECT coalesce(name, ''), outcome FROM trek.audit WHERE action = $1 ORDER BY id",
-            &[&action],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| format!("{} {}", r.get::<_, String>(0), r.get::<_, String>(1)))
-        .collect()
 }
 
 fn reverted_statements(client: &mut Client, version: &str) -> Option<i32> {

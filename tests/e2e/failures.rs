@@ -6,7 +6,7 @@ use trek::postgres::Client;
 use trek::{Error, Migrator, Revert, Script, Workflow};
 use trek_tests::TestDb;
 
-use crate::support::{table_exists, Folder};
+use crate::support::{audited, table_exists, Folder};
 
 /// The client's backend pid, to look at its session from another one afterwards.
 fn pid(client: &mut Client) -> i32 {
@@ -42,19 +42,6 @@ fn assert_clean(db: &TestDb, client: &mut Client, client_pid: i32) {
         "the client is handed back outside any transaction"
     );
     client.batch_execute("SELECT 1").unwrap();
-}
-
-/// The audit rows of `action`, as `name outcome`.
-fn audited(client: &mut Client, action: &str) -> Vec<String> {
-    client
-        .query(
-            "SELECT coalesce(name, ''), outcome FROM trek.audit WHERE action = $1 ORDER BY id",
-            &[&action],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| format!("{} {}", r.get::<_, String>(0), r.get::<_, String>(1)))
-        .collect()
 }
 
 #[test]

@@ -74,3 +74,16 @@ pub(crate) fn table_exists(client: &mut Client, table: &str) -> bool {
         .unwrap()
         .get(0)
 }
+
+/// The audit rows of `action`, as `name outcome`.
+pub(crate) fn audited(client: &mut Client, action: &str) -> Vec<String> {
+    client
+        .query(
+            "SELECT coalesce(name, ''), outcome FROM trek.audit WHERE action = $1 ORDER BY id",
+            &[&action],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {}", r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect()
+}

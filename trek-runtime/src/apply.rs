@@ -381,13 +381,11 @@ impl Executor<'_> {
                     Some(mut failure) => {
                         failure.explain_transaction_block(&down.sql);
                         if failure.location.is_none() {
-                            // Replayed from where this revert started, located in the whole text.
-                            self.locate_by_replay(client, rest, &directives, &mut failure);
-                            if let Some(at) = failure.location.take() {
-                                let offset = start + byte_offset_of(rest, &at);
-                                failure.location =
-                                    Some(trek_core::Location::of_byte_offset(&down.sql, offset));
-                            }
+                            // Replayed from where this revert started; located in the whole text.
+                            failure.location =
+                                self.replay_to_failure(client, rest, &directives).map(|at| {
+                                    trek_core::Location::of_byte_offset(&down.sql, start + at)
+                                });
                         }
                         failure.locate_named_object(&down.sql);
                         note(&mut failure, None);
@@ -588,40 +586,32 @@ impl Executor<'_> {
 
     /// Rolls back after a failed transactional message, records the failure in the audit log,
     /// and builds the error.
-    /// When PostgreSQL gave no position for the failure of a script sent as one message (it
-    /// gives none for, e.g., `DROP TABLE` of a missing table or of one others depend on), finds
-    /// the failing statement by running the script again one statement at a time in a
-    /// transaction that is then rolled back, as the failed run was, and points the error at
-    /// it. Only for a script alone in its transaction, whose run was rolled back whole.
-    fn locate_by_replay(
+    /// For a failure PostgreSQL gave no position for, in a script sent as one message (it
+    /// gives none for, e.g., `DROP TABLE` of a missing table or of one others depend on): runs
+    /// the script again one statement at a time in a transaction that is then rolled back, as
+    /// the failed run was, and returns the byte offset in `script` of the statement that fails.
+    /// Only for a script alone in its transaction, whose run was rolled back whole.
+    fn replay_to_failure(
         &self,
         client: &mut Client,
         script: &str,
         directives: &Directives,
-        failure: &mut SqlFailure,
-    ) {
-        if failure.location.is_some() {
-            return;
-        }
+    ) -> Option<usize> {
         let begin = format!("BEGIN;\n{}", set_timeouts(directives, Scope::Local));
         if client.batch_execute(&begin).is_err() {
             let _ = client.batch_execute("ROLLBACK");
-            return;
+            return None;
         }
         let failing = split(script)
             .into_iter()
-            .find(|statement| client.batch_execute(statement.text).is_err());
+            .find(|statement| client.batch_execute(statement.text).is_err())
+            .map(|statement| statement.offset);
         let _ = client.batch_execute("ROLLBACK");
         // Whatever the replay left outside its transaction (a session advisory lock) ends too.
         if !self.restore_session.is_empty() {
             let _ = client.batch_execute(self.restore_session);
         }
-        if let Some(statement) = failing {
-            failure.location = Some(trek_core::Location::of_byte_offset(
-                script,
-                statement.offset,
-            ));
-        }
+        failing
     }
 
     fn fail_in_transaction(
@@ -655,8 +645,10 @@ impl Executor<'_> {
                 byte_offset,
             ));
         }
-        if replay {
-            self.locate_by_replay(client, sent.script, m.directives(), &mut failure);
+        if replay && failure.location.is_none() {
+            failure.location = self
+                .replay_to_failure(client, sent.script, m.directives())
+                .map(|at| trek_core::Location::of_byte_offset(sent.script, at));
         }
         failure.locate_named_object(sent.script);
         let text = failure.to_string();
@@ -858,21 +850,6 @@ fn run_statements(
         let _ = client.batch_execute(&reset);
     }
     outcome
-}
-
-/// The byte offset in `text` of `location` (a line and column of it).
-fn byte_offset_of(text: &str, location: &trek_core::Location) -> usize {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(location.line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let column: usize = text[line_start..]
-        .chars()
-        .take(location.column.saturating_sub(1))
-        .map(char::len_utf8)
-        .sum();
-    line_start + column
 }
 
 /// The directives of a captured down script.

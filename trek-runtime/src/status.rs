@@ -74,6 +74,18 @@ pub struct StatusEntry {
     pub applied_sql: Option<String>,
 }
 
+impl StatusEntry {
+    /// A short label for messages: `0003 add_email`, `seed 0001 demo`, `repeatable views`
+    /// (as [`crate::Migration::label`]).
+    pub fn label(&self) -> String {
+        match (&self.version, self.kind) {
+            (Some(v), Kind::Versioned) => format!("{v} {}", self.name),
+            (Some(v), kind) => format!("{kind} {v} {}", self.name),
+            (None, kind) => format!("{kind} {}", self.name),
+        }
+    }
+}
+
 /// Every migration with its state, in order: versioned by version, repeatables by name, seeds
 /// by version.
 #[derive(Debug, Clone, PartialEq, Eq)]

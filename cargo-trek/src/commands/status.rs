@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
                     printer.line("")?;
                     printer.line(&format!(
                         "{} {}",
-                        paint(style::BOLD, entry_label(entry)),
+                        paint(style::BOLD, entry.label()),
                         paint(
                             style::DIM,
                             "was edited since it was applied; no diff: the database keeps \
@@ -93,15 +93,6 @@ pub fn run(ctx: &Context, printer: &Printer, args: &StatusArgs) -> Result<Exit, 
         });
     }
     Ok(Exit::Success)
-}
-
-/// `0003 add_email`, `seed 0001 demo`, `repeatable views`.
-fn entry_label(entry: &StatusEntry) -> String {
-    match (&entry.version, entry.kind) {
-        (Some(v), trek::Kind::Versioned) => format!("{v} {}", entry.name),
-        (Some(v), kind) => format!("{kind} {v} {}", entry.name),
-        (None, kind) => format!("{kind} {}", entry.name),
-    }
 }
 
 /// For a modified entry whose applied script the database kept: its label, the script as

@@ -123,7 +123,7 @@ pub(crate) fn half_reverted_sql(schema: &str, id: i64, ran: usize) -> String {
     )
 }
 
-/// The statement that replaces row `id`'s captured down with `m`'s down as it is now (or none),
+/// The statement that replaces row `id`'s captured down with `m`'s down as it is now,
 /// keeping where a half-reverted down stopped only when the statements before that point are
 /// unchanged.
 pub(crate) fn refresh_sql(schema: &str, id: i64, m: &Migration, keep_progress: bool) -> String {

@@ -716,21 +716,16 @@ impl<'m> Migrator<'m> {
             for StaleDown {
                 row,
                 migration: m,
+                file,
                 captured: old,
             } in stale
             {
-                let keep = match (&old, m.down()) {
-                    (Some(old), Some(new)) => {
-                        old.reverted_statements > 0 && down::same_prefix(old, new.sql())
-                    }
-                    _ => false,
-                };
+                let keep = old.as_ref().is_some_and(|old| {
+                    old.reverted_statements > 0 && down::same_prefix(old, file.sql())
+                });
                 tx.batch_execute(&down::refresh_sql(&self.schema, row.id, m, keep))
                     .map_err(failed)?;
-                let detail = match m.down() {
-                    Some(d) => format!("replaced the captured down script with {}", d.path()),
-                    None => continue,
-                };
+                let detail = format!("replaced the captured down script with {}", file.path());
                 exec.record_action(
                     &mut tx,
                     Action::Repair,
@@ -777,6 +772,7 @@ impl<'m> Migrator<'m> {
                 (!same).then_some(StaleDown {
                     row,
                     migration,
+                    file,
                     captured: old,
                 })
             })
@@ -1037,6 +1033,8 @@ pub struct RepairReport {
 struct StaleDown<'h, 'm> {
     row: &'h AppliedRow,
     migration: &'m trek_core::Migration,
+    /// The migration's down file as it is now.
+    file: &'m trek_core::Down,
     captured: Option<down::CapturedDown>,
 }
 
