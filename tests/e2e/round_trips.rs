@@ -107,18 +107,18 @@ fn a_no_op_run_costs_three_round_trips_and_each_migration_one() {
     let proxy = CountingProxy::start(upstream);
     let mut client = Client::connect(&proxied(proxy.port), NoTls).unwrap();
 
-    // The first run creates trek's tables (two extra round trips: create, re-read) and applies
-    // four transactional migrations (one each) and one no_transaction migration with two
-    // statements and a timeout (provisional failed row, set, two statements, reset, record:
-    // six).
+    // The first run creates trek's tables (two extra round trips: create, re-read), reads what
+    // the caller's session holds (one: a run with steps only), and applies four transactional
+    // migrations (one each) and one no_transaction migration with two statements and a timeout
+    // (provisional failed row, set, two statements, reset, record: six).
     let before = proxy.count();
     let report = Migrator::new(&FIXTURE_APP).run(&mut client).unwrap();
     assert_eq!(report.applied.len(), 5);
     let first_run = proxy.count() - before;
     assert_eq!(
         first_run,
-        1 + 1 + 2 + 4 + 6 + 1,
-        "lock, read, create+reread, 4 x 1, 6, unlock"
+        1 + 1 + 2 + 1 + 4 + 6 + 1,
+        "lock, read, create+reread, session, 4 x 1, 6, unlock"
     );
 
     let before = proxy.count();

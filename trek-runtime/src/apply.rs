@@ -31,6 +31,38 @@ pub(crate) const TRANSACTION_MS_SQL: &str =
 const ELAPSED_MS_SQL: &str =
     "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
 
+/// The function (in trek's schema, created with its tables: layout 7) that records an applied
+/// script: its `applied` row (replacing a repeatable's previous one) and, when `audit`, its
+/// `audit` row, whose outcome is `failure` when `error` is given. One call per script, with
+/// the plans of its `INSERT`s kept for the session, instead of two statements parsed and
+/// planned at every script. It runs with the caller's rights, as the `INSERT`s would.
+pub(crate) const RECORD_FUNCTION: &str = "\
+CREATE OR REPLACE FUNCTION {s}.record_apply(
+    p_kind text, p_version text, p_name text, p_checksum text, p_up_sql text,
+    p_down_sql text, p_down_path text, p_down_no_transaction boolean, p_down_irreversible boolean,
+    p_duration_ms bigint, p_failed boolean, p_path text, p_workflow text, p_trek_version text,
+    p_client text, p_error text, p_audit boolean
+) RETURNS void LANGUAGE plpgsql AS $trek$
+BEGIN
+    IF p_kind = 'repeatable' THEN
+        DELETE FROM {s}.applied WHERE kind = 'repeatable' AND name = p_name;
+    END IF;
+    INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, down_sql, down_path,
+                             down_no_transaction, down_irreversible, duration_ms, failed, path,
+                             workflow, trek_version)
+    VALUES (p_kind, p_version, p_name, p_checksum, p_up_sql, p_down_sql, p_down_path,
+            p_down_no_transaction, p_down_irreversible, p_duration_ms, p_failed, p_path,
+            p_workflow, p_trek_version);
+    IF p_audit THEN
+        INSERT INTO {s}.audit (action, kind, version, name, outcome, error, detail, duration_ms,
+                               workflow, client, trek_version)
+        VALUES ('apply', p_kind, p_version, p_name,
+                CASE WHEN p_error IS NULL THEN 'success' ELSE 'failure' END, p_error, NULL,
+                p_duration_ms, p_workflow, p_client, p_trek_version);
+    END IF;
+END
+$trek$;";
+
 /// Runs scripts and writes their history and audit rows.
 #[derive(Debug, Clone)]
 pub(crate) struct Executor<'a> {
@@ -136,7 +168,10 @@ impl Executor<'_> {
         let started = Instant::now();
         // Recorded as failed before it starts: if trek dies halfway (killed, the connection
         // lost), the history says so, prod refuses to go on, and dev resets.
-        let provisional = format!("BEGIN;\n{}COMMIT;", self.applied_row_sql(m, true, "0"));
+        let provisional = format!(
+            "BEGIN;\n{}COMMIT;",
+            self.record_call(m, true, "0", None, false)
+        );
         client.batch_execute(&provisional).map_err(|e| {
             Error::db(
                 format!("could not record that {} is starting", m.label()),
@@ -417,8 +452,8 @@ impl Executor<'_> {
         })
     }
 
-    /// The `INSERT`s that record `m` in `applied` and `audit` (and, for a repeatable, drop its
-    /// previous row), each ending in `;\n`.
+    /// The statement that records `m` in `applied` and `audit` (for a repeatable, replacing its
+    /// previous row), ending in `;\n`: a call of [`RECORD_FUNCTION`].
     fn record_sql(
         &self,
         m: &Migration,
@@ -426,9 +461,7 @@ impl Executor<'_> {
         duration_sql: &str,
         error: Option<&str>,
     ) -> String {
-        let mut sql = self.applied_row_sql(m, failed, duration_sql);
-        sql.push_str(&self.audit_sql(Action::Apply, &Subject::of(m), duration_sql, error, None));
-        sql
+        self.record_call(m, failed, duration_sql, error, true)
     }
 
     /// The `DELETE` of the provisional row a `no_transaction` script gets while it runs.
@@ -443,22 +476,21 @@ impl Executor<'_> {
         )
     }
 
-    /// The statements that record `m` in `applied` (for a repeatable, replacing its previous
-    /// row), each ending in `;\n`.
-    fn applied_row_sql(&self, m: &Migration, failed: bool, duration_sql: &str) -> String {
-        let s = quote_ident(self.schema);
-        let mut sql = String::new();
-        if m.kind() == Kind::Repeatable {
-            sql.push_str(&format!(
-                "DELETE FROM {s}.applied WHERE kind = 'repeatable' AND name = {};\n",
-                quote_literal(m.name())
-            ));
-        }
+    /// The call of [`RECORD_FUNCTION`] that records `m` in `applied` (and, when `audit`, in
+    /// `audit`), ending in `;\n`.
+    fn record_call(
+        &self,
+        m: &Migration,
+        failed: bool,
+        duration_sql: &str,
+        error: Option<&str>,
+        audit: bool,
+    ) -> String {
         let version = m.version().map(ToString::to_string);
-        sql.push_str(&format!(
-            "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {down_columns}, duration_ms, failed, path, workflow, trek_version) \
-             VALUES ({kind}, {version}, {name}, {checksum}, {up}, {down}, {duration_sql}, {failed}, {path}, {workflow}, {tv});\n",
-            down_columns = down::COLUMNS,
+        format!(
+            "SELECT {s}.record_apply({kind}, {version}, {name}, {checksum}, {up}, {down}, \
+             {duration_sql}, {failed}, {path}, {workflow}, {tv}, {client}, {error}, {audit});\n",
+            s = quote_ident(self.schema),
             kind = quote_literal(m.kind().as_str()),
             version = quote_nullable(version.as_deref()),
             name = quote_literal(m.name()),
@@ -472,8 +504,9 @@ impl Executor<'_> {
             path = quote_literal(m.path()),
             workflow = quote_nullable(self.workflow.map(Workflow::as_str)),
             tv = quote_literal(crate::TREK_VERSION),
-        ));
-        sql
+            client = quote_literal(self.client_label),
+            error = quote_nullable(error),
+        )
     }
 
     /// The `INSERT` of one audit row, ending in `;\n`.

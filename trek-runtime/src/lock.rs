@@ -26,12 +26,6 @@ use postgres::Client;
 
 use crate::error::{Error, Result};
 
-/// Sets the dead-client check trek keeps on while it holds its lock (PostgreSQL 14 and newer;
-/// nothing on older servers), as a statement ending in `;\n`.
-pub(crate) const CHECK_INTERVAL_SQL: &str =
-    "SELECT set_config('client_connection_check_interval', '1000', false) \
-     WHERE current_setting('server_version_num')::int >= 140000;\n";
-
 /// The default advisory lock key for a trek schema: FNV-1a (64-bit) of `trek:` followed by the
 /// schema name. Advisory locks are per database, so the key covers the database and the
 /// schema: two applications with separate trek schemas in one database do not block each other.

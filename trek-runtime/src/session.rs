@@ -3,31 +3,52 @@
 //! reach the next script or the application that handed trek its client.
 //!
 //! trek reads the settings the session had made itself (`pg_settings.source = 'session'`)
-//! with the history (no extra round trip) and appends [`CallerSession::restore_sql`] to the
+//! before the first step of a run ([`capture`]) and appends [`CallerSession::restore_sql`] to the
 //! message that records each script: `RESET` of the role, the session authorization and every
 //! setting, then the caller's own settings again. Settings made at connection time (URL
 //! `options`, role defaults) come back with `RESET` itself. Advisory locks, temporary tables,
 //! SQL-level prepared statements (`PREPARE`) and `LISTEN` channels a script leaves behind
 //! end with it; the caller's own are kept.
 
+use postgres::Client;
+
+use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
-/// SQL (six columns) for what the session holds: `names` and `settings`, the settings it made
-/// with `SET`, in the order they must be given back (the session authorization first, since
+/// What the session holds, in six columns: `names` and `settings`, the settings it made with
+/// `SET`, in the order they must be given back (the session authorization first, since
 /// setting it resets the role, then the rest by name; trek's own
 /// `client_connection_check_interval` is left out: trek sets it again itself); `advisory`,
 /// `temp_tables`, `prepared` (SQL `PREPARE` only) and `listening`.
-pub(crate) const CAPTURE_SQL: &str = "\
-    (SELECT array_agg(name ORDER BY name <> 'session_authorization', name) FROM pg_settings \
-     WHERE source = 'session' AND name <> 'client_connection_check_interval') AS names, \
-    (SELECT array_agg(setting ORDER BY name <> 'session_authorization', name) FROM pg_settings \
-     WHERE source = 'session' AND name <> 'client_connection_check_interval') AS settings, \
-    (SELECT array_agg(format('%s:%s:%s:%s', classid, objid, objsubid, mode)) FROM pg_locks \
-     WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted) AS advisory, \
-    (SELECT array_agg(oid::text) FROM pg_class \
-     WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')) AS temp_tables, \
-    (SELECT array_agg(name) FROM pg_prepared_statements WHERE from_sql) AS prepared, \
-    (SELECT array_agg(c) FROM pg_listening_channels() c) AS listening";
+const CAPTURE_SQL: &str = "\
+    SELECT s.names, s.settings, \
+      (SELECT array_agg(format('%s:%s:%s:%s', classid, objid, objsubid, mode)) FROM pg_locks \
+       WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted), \
+      (SELECT array_agg(oid::text) FROM pg_class \
+       WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')), \
+      (SELECT array_agg(name) FROM pg_prepared_statements WHERE from_sql), \
+      (SELECT array_agg(c) FROM pg_listening_channels() c) \
+    FROM (SELECT array_agg(name ORDER BY name <> 'session_authorization', name) AS names, \
+                 array_agg(setting ORDER BY name <> 'session_authorization', name) AS settings \
+          FROM pg_settings \
+          WHERE source = 'session' AND name <> 'client_connection_check_interval') s";
+
+/// Reads what the caller's session holds (one round trip), before the first step of a run
+/// that has any: a run with nothing to do never asks.
+///
+/// # Errors
+/// [`Error::Database`] when the query fails.
+pub(crate) fn capture(client: &mut Client) -> Result<CallerSession> {
+    // `query_typed`: one unnamed statement, parsed and run in one message, as a transaction
+    // pooler needs (a named statement may be prepared in one server session and run in another).
+    let rows = client
+        .query_typed(CAPTURE_SQL, &[])
+        .map_err(|e| Error::db("could not read the session's settings", e))?;
+    Ok(rows
+        .first()
+        .map(|row| CallerSession::from_row(row, 0))
+        .unwrap_or_default())
+}
 
 /// The settings the caller's session had made when trek took it, and the session advisory
 /// locks (trek's own included), temporary tables, SQL-level prepared statements and `LISTEN`
@@ -48,7 +69,7 @@ pub(crate) struct CallerSession {
 
 impl CallerSession {
     /// From the six columns of [`CAPTURE_SQL`] (`names` to `listening`), the first at `first`.
-    pub fn from_row(row: &postgres::Row, first: usize) -> Self {
+    fn from_row(row: &postgres::Row, first: usize) -> Self {
         let column = |i: usize| -> Vec<String> {
             row.get::<_, Option<Vec<String>>>(first + i)
                 .unwrap_or_default()
@@ -69,51 +90,39 @@ impl CallerSession {
     /// time (behind a transaction-pooling proxy the capture may run in another server
     /// session).
     pub fn restore_sql(&self, schema: &str, lock_key: i64) -> String {
-        let mut sql = String::from("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\n");
-        if !self.settings.is_empty() {
-            let names: Vec<String> = self
-                .settings
-                .iter()
-                .map(|(n, _)| quote_literal(n))
-                .collect();
-            let values: Vec<String> = self
-                .settings
-                .iter()
-                .map(|(_, v)| quote_literal(v))
-                .collect();
-            sql.push_str(&format!(
-                "SELECT set_config(n, v, false) FROM unnest(ARRAY[{}]::text[], ARRAY[{}]::text[]) \
-                 AS s(n, v);\n",
-                names.join(", "),
-                values.join(", ")
-            ));
-        }
-        sql.push_str(crate::lock::CHECK_INTERVAL_SQL);
         let array = |items: &mut dyn Iterator<Item = &String>| {
             let quoted: Vec<String> = items.map(|k| quote_literal(k)).collect();
             format!("ARRAY[{}]::text[]", quoted.join(", "))
         };
         let trek_lock = advisory_id(lock_key);
-        sql.push_str(&format!(
-            "SELECT {}.end_script_session({}, {}, {}, {});\n",
+        format!(
+            "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\n\
+             SELECT {}.end_script({}, {}, {}, {}, {}, {});\n",
             quote_ident(schema),
+            array(&mut self.settings.iter().map(|(n, _)| n)),
+            array(&mut self.settings.iter().map(|(_, v)| v)),
             array(&mut self.advisory.iter().chain(std::iter::once(&trek_lock))),
             array(&mut self.temp_tables.iter()),
             array(&mut self.prepared.iter()),
             array(&mut self.listening.iter()),
-        ));
-        sql
+        )
     }
 }
 
-/// The function (in trek's schema, created with its tables: layout 6) that ends what a script
-/// left in the session besides settings: the session advisory locks it took (however many
-/// times), its temporary tables, the statements it `PREPARE`d and the channels it `LISTEN`s
-/// to; whatever is in the arrays given (what the caller held, and trek's own lock) stays.
-/// PL/pgSQL compiles a function once per session, where a `DO` block compiles at every
-/// script: this keeps the end of a script to a fraction of a millisecond.
+/// The function (in trek's schema, created with its tables: layout 7) that ends what a script
+/// left in its session, after the `RESET`s of [`CallerSession::restore_sql`]: it gives the
+/// caller's own settings back (`setting_names`/`setting_values`, in order), turns trek's
+/// dead-client check on again (PostgreSQL 14+), and ends the session advisory locks the
+/// script took (however many times), its temporary tables, the statements it `PREPARE`d and
+/// the channels it `LISTEN`s to; whatever is in the arrays given (what the caller held, and
+/// trek's own lock) stays. PL/pgSQL compiles a function once per session and keeps the plans
+/// of its queries, where a `DO` block or separate statements are parsed and planned at every
+/// script: this keeps the end of a script to one statement and a fraction of a millisecond.
+/// The temporary tables are only looked for when the session has a temporary schema.
 pub(crate) const END_SCRIPT_FUNCTION: &str = "\
-CREATE OR REPLACE FUNCTION {s}.end_script_session(
+DROP FUNCTION IF EXISTS {s}.end_script_session(text[], text[], text[], text[]);
+CREATE OR REPLACE FUNCTION {s}.end_script(
+    setting_names text[], setting_values text[],
     held_locks text[], temp_tables text[], prepared text[], listening text[]
 ) RETURNS void LANGUAGE plpgsql AS $trek$
 DECLARE
@@ -121,6 +130,12 @@ DECLARE
     t regclass;
     n text;
 BEGIN
+    FOR i IN 1 .. coalesce(cardinality(setting_names), 0) LOOP
+        PERFORM set_config(setting_names[i], setting_values[i], false);
+    END LOOP;
+    IF current_setting('server_version_num')::int >= 140000 THEN
+        PERFORM set_config('client_connection_check_interval', '1000', false);
+    END IF;
     FOR l IN SELECT classid::bigint AS c, objid::bigint AS o, objsubid AS k, mode,
                     (classid::bigint - CASE WHEN classid::bigint >= 2147483648 THEN 4294967296 ELSE 0 END)::int AS c4,
                     (objid::bigint - CASE WHEN objid::bigint >= 2147483648 THEN 4294967296 ELSE 0 END)::int AS o4
@@ -136,11 +151,13 @@ BEGIN
             WHILE pg_advisory_unlock_shared(l.c4, l.o4) LOOP END LOOP;
         END IF;
     END LOOP;
-    FOR t IN SELECT oid::regclass FROM pg_class
-             WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')
-               AND oid::text <> ALL (temp_tables) LOOP
-        EXECUTE format('DROP TABLE IF EXISTS %s CASCADE', t);
-    END LOOP;
+    IF pg_my_temp_schema() <> 0 THEN
+        FOR t IN SELECT oid::regclass FROM pg_class
+                 WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')
+                   AND oid::text <> ALL (temp_tables) LOOP
+            EXECUTE format('DROP TABLE IF EXISTS %s CASCADE', t);
+        END LOOP;
+    END IF;
     FOR n IN SELECT name FROM pg_prepared_statements
              WHERE from_sql AND name <> ALL (prepared) LOOP
         EXECUTE format('DEALLOCATE %I', n);
@@ -182,10 +199,11 @@ mod tests {
             "{sql}"
         );
         let none = CallerSession::default().restore_sql("trek", 1);
-        assert!(!none.contains("set_config(n"));
-        assert!(none.contains("'0:1:1:ExclusiveLock'"), "{none}");
         assert!(
-            none.contains("SELECT \"trek\".end_script_session("),
+            none.contains(
+                "SELECT \"trek\".end_script(ARRAY[]::text[], ARRAY[]::text[], \
+                 ARRAY[E'0:1:1:ExclusiveLock']::text[]"
+            ),
             "{none}"
         );
     }

@@ -56,19 +56,28 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
         printer.json(&json::report::<crate::json::UpSchema>(&report, &db.url))?;
     } else {
         super::warnings(printer, &report.warnings);
-        if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {
-            printer.line(&line)?;
+        if !printer.quiet {
+            if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {
+                printer.line(&line)?;
+            }
+            for snapshot in &report.snapshots {
+                printer.line(&human::snapshot_taken(&ctx.show_snapshot(snapshot)))?;
+            }
         }
-        for snapshot in &report.snapshots {
-            printer.line(&human::snapshot_taken(&ctx.show_snapshot(snapshot)))?;
-        }
-        for line in human::report(
+        let lines = human::report(
             &report,
             "applied",
             &format!("{} ({} workflow)", db.url, ctx.workflow),
             "is up to date",
-        ) {
-            printer.line(&line)?;
+        );
+        // `-q`: the outcome's one summary line, not a line per script.
+        let skip = if printer.quiet {
+            lines.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for line in lines.iter().skip(skip) {
+            printer.line(line)?;
         }
     }
     Ok(Exit::Success)

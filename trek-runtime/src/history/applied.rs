@@ -50,13 +50,11 @@ impl AppliedRow {
     }
 }
 
-/// The history as read in one round trip: trek's meta, every applied row in applied order,
-/// and the settings the caller's session had made (`SET`), to give back after each script.
+/// The history as read in one round trip: trek's meta and every applied row in applied order.
 #[derive(Debug, Clone)]
 pub(crate) struct History {
     pub meta: Meta,
     pub rows: Vec<AppliedRow>,
-    pub session: crate::session::CallerSession,
 }
 
 /// Reads meta and `applied` in one query. When trek's tables do not exist yet, returns an
@@ -91,14 +89,11 @@ fn load_with(client: &mut Client, schema: &str, down_columns: &str) -> Result<Hi
         "SELECT m.layout, m.stamp, a.id, a.kind, a.version, a.name, a.checksum, \
                 {down_columns}, \
                 (extract(epoch FROM a.applied_at) * 1000)::bigint, \
-                a.duration_ms, a.failed, \
-                m.names, m.settings, m.advisory, m.temp_tables, m.prepared, m.listening \
+                a.duration_ms, a.failed \
          FROM (SELECT (SELECT value FROM {s}.meta WHERE key = 'layout_version') AS layout, \
-                      (SELECT value FROM {s}.meta WHERE key = 'environment') AS stamp, \
-                      {session}) m \
+                      (SELECT value FROM {s}.meta WHERE key = 'environment') AS stamp) m \
          LEFT JOIN {s}.applied a ON true \
          ORDER BY a.id",
-        session = crate::session::CAPTURE_SQL,
     );
     let rows = match client.query_typed(&sql, &[]) {
         Ok(rows) => rows,
@@ -106,16 +101,13 @@ fn load_with(client: &mut Client, schema: &str, down_columns: &str) -> Result<Hi
             return Ok(History {
                 meta: Meta::default(),
                 rows: Vec::new(),
-                session: crate::session::CallerSession::default(),
             })
         }
         Err(e) => return Err(Error::db("could not read trek's history", e)),
     };
     let mut meta = Meta::default();
-    let mut session = crate::session::CallerSession::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        session = crate::session::CallerSession::from_row(&row, 13);
         meta.layout = parse_layout(row.get::<_, Option<&str>>(0)).or(Some(0));
         meta.stamp = parse_stamp(schema, row.get::<_, Option<&str>>(1))?;
         let Some(id) = row.get::<_, Option<i64>>(2) else {
@@ -138,11 +130,7 @@ fn load_with(client: &mut Client, schema: &str, down_columns: &str) -> Result<Hi
             },
         )?);
     }
-    Ok(History {
-        meta,
-        rows: out,
-        session,
-    })
+    Ok(History { meta, rows: out })
 }
 
 /// A row as the database returns it, before parsing.

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
 /// The layout of trek's tables this trek writes. Each step in [`UPGRADES`] moves one layout up.
-pub const LAYOUT_VERSION: u32 = 6;
+pub const LAYOUT_VERSION: u32 = 7;
 
 /// SQL that takes an empty schema (or one at layout `n`) to layout `n + 1`; index `n`.
 const UPGRADES: &[&str] = &[
@@ -74,8 +74,13 @@ const UPGRADES: &[&str] = &[
     // 4 → 5: an up script above `STORED_SCRIPT_LIMIT` is recorded by its checksum alone
     // (`up_sql` NULL), and dumps leave the bodies out.
     "ALTER TABLE {s}.applied ALTER COLUMN up_sql DROP NOT NULL;",
-    // 5 → 6: the function that ends what a script left in its session (session.rs).
-    crate::session::END_SCRIPT_FUNCTION,
+    // 5 → 6: a first function that ended what a script left in its session, replaced (and
+    // dropped) by layout 7.
+    "-- end_script_session, dropped by layout 7",
+    // 6 → 7: one function that ends what a script left in its session (session.rs), one that
+    // records an applied script and its audit row (apply.rs): called once per script, with
+    // their query plans kept for the session.
+    "{end_script}\n{record_apply}",
 ];
 
 /// The state of trek's schema as read at the start of a run.
@@ -132,6 +137,9 @@ fn steps_sql(schema: &str, from: u32) -> String {
     let s = quote_ident(schema);
     let mut sql = format!("CREATE SCHEMA IF NOT EXISTS {s};\n");
     for step in UPGRADES.iter().skip(from as usize) {
+        let step = step
+            .replace("{end_script}", crate::session::END_SCRIPT_FUNCTION)
+            .replace("{record_apply}", crate::apply::RECORD_FUNCTION);
         sql.push_str(&step.replace("{s}", &s));
         sql.push('\n');
     }

@@ -98,9 +98,6 @@ impl<'m> Migrator<'m> {
         // Running a workflow claims the database for it; a revert claims nothing.
         let stamp = (!matches!(goal, Goal::Revert(_))).then_some(self.workflow);
         let history = self.load_for_write(guard, stamp)?;
-        if run.restore_session.is_none() && history.meta.layout.is_some() {
-            run.restore_session = Some(history.session.restore_sql(&self.schema, self.key()));
-        }
         plan::check_protection(
             goal,
             self.workflow,
@@ -115,6 +112,12 @@ impl<'m> Migrator<'m> {
         }
         if !run.planned || !same_sequence(&run.holds, &self.sequence_of(&history)) {
             self.make_plan(guard, goal, &history, report, run)?;
+        }
+        // What the caller's session holds, to give back after each script: read before the
+        // first step, and only by a run that has steps.
+        if run.restore_session.is_none() && history.meta.layout.is_some() && !run.steps.is_empty() {
+            let session = crate::session::capture(guard)?;
+            run.restore_session = Some(session.restore_sql(&self.schema, self.key()));
         }
         while let Some(planned) = run.steps.pop_front() {
             if self.needs_database_alone(&planned.step)? {

@@ -357,7 +357,8 @@ impl<'m> Migrator<'m> {
     /// Runs the workflow: plans against the history and applies (and, in dev, rewinds).
     ///
     /// A no-op run on an up-to-date database costs three round trips: lock, one read of the
-    /// history, unlock. Each transactional migration costs one more.
+    /// history, unlock. A run with steps reads what the caller's session holds once more, and
+    /// each transactional migration costs one round trip.
     ///
     /// # Errors
     /// See [`Error`]: the lock timed out, a migration failed (everything before it stays

@@ -11,14 +11,15 @@ use crate::history::sequence::SequenceKey;
 use crate::history::AppliedRow;
 use crate::status::{State, StatusEntry};
 
-type Key = (Kind, Version);
+/// A versioned migration's or seed's identity, borrowed (no copy per comparison).
+type Key<'a> = (Kind, &'a Version);
 
-fn row_key(row: &AppliedRow) -> Option<Key> {
-    Some((row.kind, row.version.clone()?))
+fn row_key(row: &AppliedRow) -> Option<Key<'_>> {
+    Some((row.kind, row.version.as_ref()?))
 }
 
-fn migration_key(m: &Migration) -> Option<Key> {
-    Some((m.kind(), m.version()?.clone()))
+fn migration_key(m: &Migration) -> Option<Key<'_>> {
+    Some((m.kind(), m.version()?))
 }
 
 /// Whether the applied row's checksum says its file changed since.
