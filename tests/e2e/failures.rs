@@ -6,7 +6,7 @@ use trek::postgres::Client;
 use trek::{Error, Migrator, Revert, Script, Workflow};
 use trek_tests::TestDb;
 
-use crate::support::{audited, table_exists, Folder};
+use crate::support::{applied_versions, audited, table_exists, Folder};
 
 /// The client's backend pid, to look at its session from another one afterwards.
 fn pid(client: &mut Client) -> i32 {
@@ -547,4 +547,68 @@ fn prepared_statements_and_listens_a_script_leaves_end_with_it_and_the_callers_s
     );
     client.query(&driver_statement, &[]).unwrap();
     assert!(table_exists(&mut client, "p1") && table_exists(&mut client, "p3"));
+}
+
+#[test]
+fn a_failure_among_migrations_sent_together_is_exact_and_those_before_it_stay_applied() {
+    // Consecutive transactional migrations share a message, each in its own transaction: the
+    // one that fails is named with its line and column as if it had been sent alone, recorded
+    // once in the audit log, and the ones before it are applied and reported.
+    let mut folder = Folder::new("batch-failure");
+    for n in 1..=7 {
+        let sql = if n == 5 {
+            "CREATE TABLE t5 (id int);\n\nINSERT INTO t5 VALUES (1 / 0);\n".to_owned()
+        } else {
+            format!("CREATE TABLE t{n} (id int);\n")
+        };
+        folder = folder.file(&format!("{n}_t{n}.sql"), &sql);
+    }
+    let db = TestDb::new("batch_failure");
+    let mut client = db.client();
+    let err = Migrator::new(&folder.read()).run(&mut client).unwrap_err();
+    let Error::Migration {
+        label,
+        failure,
+        before,
+        marked_failed,
+        ..
+    } = &err
+    else {
+        panic!("expected the migration's own error, got {err}");
+    };
+    assert_eq!((label.as_str(), *marked_failed), ("5 t5", false));
+    assert_eq!(failure.code, "22012");
+    assert_eq!(failure.path, "5_t5.sql");
+    assert_eq!(
+        failure.location.as_ref().map(|l| (l.line, l.column)),
+        Some((3, 1)),
+        "{failure}"
+    );
+    let applied: Vec<String> = before.applied.iter().map(ToString::to_string).collect();
+    assert_eq!(applied, ["1 t1", "2 t2", "3 t3", "4 t4"]);
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3", "4"]);
+    assert!(table_exists(&mut client, "t4"));
+    assert!(!table_exists(&mut client, "t5"), "rolled back");
+    assert!(!table_exists(&mut client, "t6"), "never ran");
+    assert_eq!(
+        audited(&mut client, "apply"),
+        [
+            "t1 success",
+            "t2 success",
+            "t3 success",
+            "t4 success",
+            "t5 failure"
+        ]
+    );
+
+    // Fixed, the rest goes in one run; each keeps its own duration and audit row.
+    let folder = folder.file("5_t5.sql", "CREATE TABLE t5 (id int);\n");
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let applied: Vec<String> = report.applied.iter().map(ToString::to_string).collect();
+    assert_eq!(applied, ["5 t5", "6 t6", "7 t7"]);
+    assert_eq!(
+        applied_versions(&mut client),
+        ["1", "2", "3", "4", "5", "6", "7"]
+    );
+    assert_eq!(audited(&mut client, "apply").len(), 8);
 }

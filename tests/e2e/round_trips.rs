@@ -98,7 +98,7 @@ fn through_proxy(url: &str) -> (String, impl Fn(u16) -> String + '_) {
 }
 
 #[test]
-fn a_no_op_run_costs_three_round_trips_and_each_migration_one() {
+fn a_no_op_run_costs_three_round_trips_and_consecutive_migrations_share_one() {
     let db = TestDb::new("round_trips");
     let (upstream, proxied) = through_proxy(&db.url);
     if upstream.starts_with('/') || upstream.starts_with('%') {
@@ -109,7 +109,8 @@ fn a_no_op_run_costs_three_round_trips_and_each_migration_one() {
 
     // The first run creates trek's tables (two extra round trips: create, re-read), reads what
     // the caller's session holds (one: a run with steps only), and applies four transactional
-    // migrations (one each) and one no_transaction migration with two statements and a timeout
+    // migrations in two messages (0001 to 0003 together, then 0005 alone after the
+    // no_transaction 0004) and one no_transaction migration with two statements and a timeout
     // (provisional failed row, set, two statements, reset, record: six).
     let before = proxy.count();
     let report = Migrator::new(&FIXTURE_APP).run(&mut client).unwrap();
@@ -117,8 +118,8 @@ fn a_no_op_run_costs_three_round_trips_and_each_migration_one() {
     let first_run = proxy.count() - before;
     assert_eq!(
         first_run,
-        1 + 1 + 2 + 1 + 4 + 6 + 1,
-        "lock, read, create+reread, session, 4 x 1, 6, unlock"
+        1 + 1 + 2 + 1 + 2 + 6 + 1,
+        "lock, read, create+reread, session, 2 messages for 4 migrations, 6, unlock"
     );
 
     let before = proxy.count();

@@ -33,16 +33,19 @@ const ELAPSED_MS_SQL: &str =
 
 /// The function (in trek's schema, created with its tables: layout 7) that records an applied
 /// script: its `applied` row (replacing a repeatable's previous one) and, when `audit`, its
-/// `audit` row, whose outcome is `failure` when `error` is given. One call per script, with
+/// `audit` row, whose outcome is `failure` when `error` is given; it returns the duration
+/// recorded (ms). One call per script, with
 /// the plans of its `INSERT`s kept for the session, instead of two statements parsed and
 /// planned at every script. It runs with the caller's rights, as the `INSERT`s would.
 pub(crate) const RECORD_FUNCTION: &str = "\
-CREATE OR REPLACE FUNCTION {s}.record_apply(
+DROP FUNCTION IF EXISTS {s}.record_apply(text, text, text, text, text, text, text, boolean,
+    boolean, bigint, boolean, text, text, text, text, text, boolean);
+CREATE FUNCTION {s}.record_apply(
     p_kind text, p_version text, p_name text, p_checksum text, p_up_sql text,
     p_down_sql text, p_down_path text, p_down_no_transaction boolean, p_down_irreversible boolean,
     p_duration_ms bigint, p_failed boolean, p_path text, p_workflow text, p_trek_version text,
     p_client text, p_error text, p_audit boolean
-) RETURNS void LANGUAGE plpgsql AS $trek$
+) RETURNS bigint LANGUAGE plpgsql AS $trek$
 BEGIN
     IF p_kind = 'repeatable' THEN
         DELETE FROM {s}.applied WHERE kind = 'repeatable' AND name = p_name;
@@ -60,6 +63,7 @@ BEGIN
                 CASE WHEN p_error IS NULL THEN 'success' ELSE 'failure' END, p_error, NULL,
                 p_duration_ms, p_workflow, p_client, p_trek_version);
     END IF;
+    RETURN p_duration_ms;
 END
 $trek$;";
 
@@ -121,6 +125,121 @@ impl Executor<'_> {
             Ok(()) => Ok(self.finished(m, started.elapsed())),
             Err(e) => Err(self.fail_in_transaction(client, m, &sent, e, started.elapsed(), true)),
         }
+    }
+
+    /// Applies consecutive transactional scripts ([`batchable`]), each in its own transaction
+    /// as [`Executor::apply`] would, but several to a message: `BEGIN; script; end of script;
+    /// record; COMMIT;` one after the other. PostgreSQL commits each block as it reaches its
+    /// `COMMIT` and stops at the first error, so what ran before a failure stays, as with one
+    /// message per script, and a run of many small migrations costs one round trip per batch
+    /// instead of one per script (the time between messages is most of what a small migration
+    /// costs on a remote server).
+    ///
+    /// Returns the steps applied, in order, and the error of the first script that failed:
+    /// the scripts committed before it are found in the history, and the failing one is run
+    /// again alone (its transaction was rolled back), so its error is reported, located and
+    /// recorded exactly as [`Executor::apply`] does. Durations are the database's
+    /// (`trek.applied.duration_ms`).
+    pub fn apply_batch(
+        &self,
+        client: &mut Client,
+        scripts: &[&Migration],
+    ) -> (Vec<Step>, Result<()>) {
+        debug_assert!(scripts.iter().all(|m| batchable(m)));
+        let started = Instant::now();
+        let mut message =
+            String::with_capacity(scripts.iter().map(|m| m.sql().len() * 2 + 1024).sum());
+        for m in scripts {
+            message.push_str("BEGIN;\n");
+            message.push_str(&set_timeouts(m.directives(), Scope::Local));
+            message.push_str(m.sql());
+            message.push_str("\n;\n");
+            message.push_str(self.restore_session);
+            message.push_str(&self.record_sql(m, false, TRANSACTION_MS_SQL, None));
+            message.push_str("COMMIT;\n");
+        }
+        let sent = client.simple_query(&message);
+        drop(message);
+        match sent {
+            Ok(replies) => {
+                let durations: Vec<Option<u64>> = replies
+                    .iter()
+                    .filter_map(|reply| match reply {
+                        postgres::SimpleQueryMessage::Row(row)
+                            if row.columns().first().map(|c| c.name()) == Some("record_apply") =>
+                        {
+                            Some(row.get(0).and_then(|v| v.parse().ok()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let share = started.elapsed() / scripts.len().max(1) as u32;
+                let steps = scripts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        let took = durations
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map_or(share, Duration::from_millis);
+                        self.finished(m, took)
+                    })
+                    .collect();
+                (steps, Ok(()))
+            }
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK");
+                let committed = match self.committed(client, scripts) {
+                    Ok(committed) => committed,
+                    // The connection is gone: which of them committed, the next run will see.
+                    Err(_) => return (Vec::new(), Err(Error::db(sent_together(scripts), e))),
+                };
+                let mut steps: Vec<Step> = scripts
+                    .iter()
+                    .zip(&committed)
+                    .map(|(m, took)| self.finished(m, *took))
+                    .collect();
+                let Some(failing) = scripts.get(committed.len()) else {
+                    // Everything committed, and the error came after: say so.
+                    return (steps, Err(Error::db(sent_together(scripts), e)));
+                };
+                match self.apply_in_transaction(client, failing) {
+                    Ok(step) => steps.push(step),
+                    Err(error) => return (steps, Err(error)),
+                }
+                let rest = &scripts[committed.len() + 1..];
+                if rest.is_empty() {
+                    return (steps, Ok(()));
+                }
+                let (more, outcome) = self.apply_batch(client, rest);
+                steps.extend(more);
+                (steps, outcome)
+            }
+        }
+    }
+
+    /// How many of `scripts` (from the first, in order) the history now holds as applied, with
+    /// the duration it recorded for each.
+    fn committed(&self, client: &mut Client, scripts: &[&Migration]) -> Result<Vec<Duration>> {
+        let keys: Vec<String> = scripts.iter().map(|m| batch_key(m)).collect();
+        let rows = client
+            .query_typed(
+                &format!(
+                    "SELECT kind || ':' || version, duration_ms FROM {}.applied \
+                     WHERE NOT failed AND kind || ':' || version = ANY($1)",
+                    quote_ident(self.schema)
+                ),
+                &[(&keys, postgres::types::Type::TEXT_ARRAY)],
+            )
+            .map_err(|e| Error::db("could not read which migrations were applied", e))?;
+        let recorded: std::collections::HashMap<String, i64> =
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(keys
+            .iter()
+            .map_while(|k| recorded.get(k))
+            .map(|ms| Duration::from_millis(u64::try_from(*ms).unwrap_or(0)))
+            .collect())
     }
 
     /// A script above [`crate::history::STORED_SCRIPT_LIMIT`] (a data migration), in its own
@@ -742,6 +861,44 @@ impl<'a> Subject<'a> {
             name: m.name(),
         }
     }
+}
+
+/// Whether `m` may share a message with other scripts ([`Executor::apply_batch`]): a
+/// versioned migration or seed that runs in its own transaction and is stored with its text
+/// (a data migration above [`crate::history::STORED_SCRIPT_LIMIT`] is sent statement by
+/// statement; a repeatable's previous row is replaced, so whether it ran cannot be read back
+/// from the history as simply).
+pub(crate) fn batchable(m: &Migration) -> bool {
+    !m.directives().no_transaction
+        && m.kind() != Kind::Repeatable
+        && m.version().is_some()
+        && m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT
+}
+
+/// What failed when a message of several scripts failed and trek could not ask the database
+/// which of them committed (the connection was lost): their labels, and where to look.
+fn sent_together(scripts: &[&Migration]) -> String {
+    let labels: Vec<String> = scripts.iter().map(|m| m.label()).collect();
+    let named = match labels.as_slice() {
+        [one] => one.clone(),
+        [first, .., last] if labels.len() > 4 => {
+            format!("{first} … {last} ({} migrations)", labels.len())
+        }
+        _ => labels.join(", "),
+    };
+    format!(
+        "applying {named} failed; they were sent together, each in its own transaction, so \
+         those before the failing one are applied: trek's status (`cargo trek status`) shows which"
+    )
+}
+
+/// `kind:version`, as [`Executor::committed`] finds a script in the history.
+fn batch_key(m: &Migration) -> String {
+    format!(
+        "{}:{}",
+        m.kind().as_str(),
+        m.version().map(ToString::to_string).unwrap_or_default()
+    )
 }
 
 fn step_of(m: &Migration, elapsed: Duration) -> Step {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use postgres::Client;
-use trek_core::Kind;
+use trek_core::{Kind, Migration};
 
 use super::Migrator;
 use crate::apply::Executor;
@@ -122,6 +122,11 @@ impl<'m> Migrator<'m> {
         while let Some(planned) = run.steps.pop_front() {
             if self.needs_database_alone(&planned.step)? {
                 return Ok(Some(Alone { planned, database }));
+            }
+            let batch = self.batch_after(&planned, run);
+            if !batch.is_empty() {
+                self.apply_batch(guard, planned, batch, report, run)?;
+                continue;
             }
             self.do_in_place(guard, &planned, report, run)?;
             if planned.step.needs_new_plan_after() {
@@ -277,6 +282,71 @@ impl<'m> Migrator<'m> {
         advance(&planned.step, &mut run.holds);
         self.finished(&view, started);
         Ok(())
+    }
+
+    /// The steps that follow `planned` and can share its message (apply steps of scripts that
+    /// are [`crate::apply::batchable`], up to [`BATCH_SCRIPTS`] scripts and [`BATCH_BYTES`] of
+    /// SQL), taken off the plan; empty when `planned` goes alone.
+    fn batch_after(&self, planned: &Planned<'m>, run: &mut Run<'m>) -> Vec<Planned<'m>> {
+        let batchable = |p: &Planned<'m>| match &p.step {
+            Step::Apply { script } if crate::apply::batchable(script) => Some(script.sql().len()),
+            _ => None,
+        };
+        let Some(mut bytes) = batchable(planned) else {
+            return Vec::new();
+        };
+        let mut batch = Vec::new();
+        while batch.len() + 1 < BATCH_SCRIPTS {
+            match run.steps.front().and_then(batchable) {
+                Some(size) if bytes + size <= BATCH_BYTES => bytes += size,
+                _ => break,
+            }
+            batch.extend(run.steps.pop_front());
+        }
+        batch
+    }
+
+    /// Applies `first` and the steps `rest` that follow it several to a message
+    /// ([`Executor::apply_batch`]), announcing each as it would be alone.
+    fn apply_batch(
+        &self,
+        guard: &mut LockGuard<'_>,
+        first: Planned<'m>,
+        rest: Vec<Planned<'m>>,
+        report: &mut Report,
+        run: &mut Run<'m>,
+    ) -> Result<()> {
+        let batch: Vec<Planned<'m>> = std::iter::once(first).chain(rest).collect();
+        let scripts: Vec<&Migration> = batch
+            .iter()
+            .filter_map(|p| match &p.step {
+                Step::Apply { script } => Some(*script),
+                _ => None,
+            })
+            .collect();
+        let exec = Executor {
+            restore_session: run.restore_session.as_deref().unwrap_or_default(),
+            ..self.executor(Some(self.workflow))
+        };
+        let (steps, outcome) = exec.apply_batch(guard, &scripts);
+        for (i, (planned, step)) in batch.iter().zip(steps).enumerate() {
+            let view = PlannedStep::of(planned);
+            for shown in &view {
+                self.emit(&Event::StepStarted {
+                    step: shown,
+                    remaining: run.steps.len() + batch.len() - i - 1,
+                });
+            }
+            for shown in &view {
+                self.emit(&Event::StepFinished {
+                    step: shown,
+                    duration: step.duration,
+                });
+            }
+            report.applied.push(step);
+            advance(&planned.step, &mut run.holds);
+        }
+        outcome
     }
 
     /// Adds to a failed down the ways out: when the file's down differs from the captured one,
@@ -489,6 +559,13 @@ impl<'m> Migrator<'m> {
         }
     }
 }
+
+/// At most this many scripts share a message ([`Executor::apply_batch`]): the progress shown
+/// moves at least this often, and a failure re-runs at most one script.
+const BATCH_SCRIPTS: usize = 50;
+
+/// At most this much SQL (bytes) shares a message.
+const BATCH_BYTES: usize = 1 << 20;
 
 /// A failed script's error, with what the run did before it (which stays done).
 fn with_partial_report(mut error: Error, report: &Report) -> Error {
