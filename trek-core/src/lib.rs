@@ -36,6 +36,7 @@ pub mod error;
 pub mod file_name;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod kind;
 pub mod lex;
 pub mod location;
