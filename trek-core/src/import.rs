@@ -316,6 +316,9 @@ pub fn convert(tool: Tool, files: &[SourceFile]) -> Result<Conversion, ImportErr
             ),
         }
     }
+    // Whatever order the caller gives, the result (and which file of two is reported) is the
+    // same.
+    texts.sort_by(|a, b| a.0.cmp(b.0));
     match tool {
         Tool::Sqlx => sqlx(&mut state, &texts),
         Tool::Refinery => refinery(&mut state, &texts),
@@ -447,28 +450,36 @@ fn needs_no_transaction(sql: &str) -> Option<&'static str> {
 
 /// Writes one parsed migration in trek's layout.
 fn write(tool: Tool, mut p: Parsed) -> Converted {
-    let mut up = p.up.trim_start_matches('\n').to_owned();
-    if !up.ends_with('\n') {
-        up.push('\n');
-    }
-    if p.infer && !p.no_tx {
-        if let Some(what) =
-            needs_no_transaction(&up).or_else(|| p.down.as_deref().and_then(needs_no_transaction))
-        {
-            p.no_tx = true;
-            p.notes.push(format!(
-                "no_transaction: it holds {what}, which golang-migrate ran as sent"
-            ));
+    let mut up = tidy(&p.up);
+    // golang-migrate sends a file as one query, so a file PostgreSQL could not run in a
+    // transaction ran as sent; elsewhere, a script that runs its own transaction cannot run in
+    // trek's either.
+    let needs = |sql: &str| {
+        if p.infer {
+            needs_no_transaction(sql)
+        } else {
+            split::split(sql)
+                .iter()
+                .find_map(|s| split::transaction_control(s.text))
         }
-    } else if !p.no_tx {
-        // A script that manages its own transaction cannot run inside trek's.
-        if let Some(what) = split::split(&up)
-            .iter()
-            .find_map(|s| split::transaction_control(s.text))
-        {
+    };
+    let why = |what: &str| {
+        if p.infer {
+            format!("it holds {what}, which golang-migrate ran as sent")
+        } else {
+            format!("it runs its own {what}")
+        }
+    };
+    if !p.no_tx {
+        if let Some(what) = needs(&up) {
             p.no_tx = true;
-            p.notes
-                .push(format!("no_transaction: it runs its own {what}"));
+            p.notes.push(format!("no_transaction: {}", why(what)));
+        }
+    }
+    if !p.no_tx && !p.down_no_tx {
+        if let Some(what) = p.down.as_deref().and_then(needs) {
+            p.down_no_tx = true;
+            p.notes.push(format!("down no_transaction: {}", why(what)));
         }
     }
     if is_empty(&up) {
@@ -488,7 +499,7 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
     };
     let mut irreversible = false;
     let down = p.down.take().map(|down| {
-        let mut text = down.trim_start_matches('\n').to_owned();
+        let mut text = tidy(&down);
         if is_empty(&text) {
             irreversible = true;
             text = format!(
@@ -499,8 +510,6 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
                     .map(|l| format!("{l}\n"))
                     .collect::<String>()
             );
-        } else if !text.ends_with('\n') {
-            text.push('\n');
         }
         let text = if (p.no_tx || p.down_no_tx) && !irreversible {
             format!("{directive}{text}")
@@ -525,6 +534,16 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
         no_transaction: p.no_tx,
         irreversible,
         notes: p.notes,
+    }
+}
+
+/// The script without the blank lines around it, ending in one newline (empty when blank).
+fn tidy(sql: &str) -> String {
+    let body = sql.trim_start_matches(['\n', '\r']).trim_end();
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!("{body}\n")
     }
 }
 
@@ -600,7 +619,7 @@ fn up_down_pairs<'a>(tool: Tool, state: &mut State, texts: &'a [(&'a str, String
 
 fn sqlx(state: &mut State, texts: &[(&str, String)]) {
     for (_, entry) in up_down_pairs(Tool::Sqlx, state, texts) {
-        if let Some(p) = pair(state, entry, |sql| {
+        if let Some(mut p) = pair(state, entry, |sql| {
             // sqlx: `-- no-transaction` as the first line.
             match sql.strip_prefix("-- no-transaction") {
                 Some(rest) if rest.is_empty() || rest.starts_with(['\n', '\r']) => {
@@ -609,6 +628,12 @@ fn sqlx(state: &mut State, texts: &[(&str, String)]) {
                 _ => (false, sql.to_owned()),
             }
         }) {
+            if p.no_tx {
+                p.notes.push("no_transaction: -- no-transaction".to_owned());
+            } else if p.down_no_tx {
+                p.notes
+                    .push("down no_transaction: -- no-transaction".to_owned());
+            }
             state.parsed.push(p);
         }
     }
@@ -936,12 +961,6 @@ fn dbmate(state: &mut State, texts: &[(&str, String)]) {
                         down.get_or_insert_with(String::new);
                         down_no_tx |= off;
                     }
-                    if off {
-                        notes.push(format!(
-                            "no_transaction: migrate:{} transaction:false",
-                            if is_up { "up" } else { "down" }
-                        ));
-                    }
                 }
                 _ => match section {
                     1 => up.get_or_insert_with(String::new).push_str(line),
@@ -949,6 +968,11 @@ fn dbmate(state: &mut State, texts: &[(&str, String)]) {
                     _ => {}
                 },
             }
+        }
+        if no_tx {
+            notes.push("no_transaction: migrate:up transaction:false".to_owned());
+        } else if down_no_tx {
+            notes.push("down no_transaction: migrate:down transaction:false".to_owned());
         }
         let Some(up) = up else {
             state.error(
@@ -1099,5 +1123,329 @@ fn flyway(state: &mut State, texts: &[(&str, String)]) {
             "an undo script without its versioned migration: add the migration or delete this file"
                 .to_owned(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<SourceFile> {
+        list.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect()
+    }
+
+    fn ok(tool: Tool, list: &[(&str, &str)]) -> Conversion {
+        let conversion = convert(tool, &files(list)).unwrap_or_else(|e| panic!("{e}"));
+        valid_trek_folder(&conversion);
+        conversion
+    }
+
+    fn err(tool: Tool, list: &[(&str, &str)]) -> Vec<String> {
+        match convert(tool, &files(list)) {
+            Ok(c) => panic!("expected errors, got {c:?}"),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// What was converted is a folder trek reads without a problem.
+    fn valid_trek_folder(conversion: &Conversion) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "trek-import-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        for f in conversion.files() {
+            let path = dir.join(&f.path);
+            fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            fs::write(&path, &f.contents).expect("write");
+        }
+        if !conversion.migrations.is_empty() {
+            let read = crate::source::read_dir(&dir);
+            let _ = fs::remove_dir_all(&dir);
+            let set = read.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(set.len(), conversion.migrations.len());
+        }
+    }
+
+    fn file<'c>(c: &'c Conversion, path: &str) -> &'c str {
+        c.files()
+            .into_iter()
+            .find(|f| f.path == path)
+            .map(|f| f.contents.as_str())
+            .unwrap_or_else(|| panic!("no {path} in {:?}", c.files()))
+    }
+
+    #[test]
+    fn tools_parse_by_name() {
+        for tool in Tool::ALL {
+            assert_eq!(Tool::parse(tool.as_str()), Some(tool));
+        }
+        assert_eq!(Tool::parse("migrate"), Some(Tool::GolangMigrate));
+        assert_eq!(Tool::parse("Flyway"), Some(Tool::Flyway));
+        assert_eq!(Tool::parse("liquibase"), None);
+    }
+
+    #[test]
+    fn sqlx_simple_reversible_and_no_transaction() {
+        let c = ok(
+            Tool::Sqlx,
+            &[
+                ("20240101000000_users.sql", "CREATE TABLE users (id int);\n"),
+                (
+                    "20240102000000_idx.up.sql",
+                    "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON users (id);\n",
+                ),
+                ("20240102000000_idx.down.sql", "DROP INDEX i;\n"),
+                ("README.md", "notes"),
+            ],
+        );
+        assert_eq!(c.migrations.len(), 2);
+        assert_eq!(
+            file(&c, "20240101000000_users.sql"),
+            "CREATE TABLE users (id int);\n"
+        );
+        assert_eq!(
+            file(&c, "20240102000000_idx.sql"),
+            "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY i ON users (id);\n"
+        );
+        assert_eq!(
+            file(&c, "20240102000000_idx.down.sql"),
+            "-- trek:no_transaction\nDROP INDEX i;\n"
+        );
+        assert_eq!(c.skipped.len(), 1);
+        assert!(c.skipped[0].reason.contains("sqlx names migrations"));
+    }
+
+    #[test]
+    fn diesel_versions_lose_their_dashes_and_metadata_opts_out() {
+        let c = ok(
+            Tool::Diesel,
+            &[
+                (
+                    "00000000000000_diesel_initial_setup/up.sql",
+                    "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n",
+                ),
+                (
+                    "00000000000000_diesel_initial_setup/down.sql",
+                    "DROP FUNCTION f();\n",
+                ),
+                (
+                    "2024-01-01-120000_idx/up.sql",
+                    "CREATE INDEX CONCURRENTLY i ON t (c);\n",
+                ),
+                (
+                    "2024-01-01-120000_idx/down.sql",
+                    "-- This file should undo anything in `up.sql`\n",
+                ),
+                (
+                    "2024-01-01-120000_idx/metadata.toml",
+                    "# diesel\nrun_in_transaction = false\n",
+                ),
+                ("2024-01-02-120000_plain/up.sql", "SELECT 1;\n"),
+                (".keep", ""),
+            ],
+        );
+        let versions: Vec<&str> = c
+            .migrations
+            .iter()
+            .filter_map(|m| m.version.as_ref().map(Version::as_str))
+            .collect();
+        assert_eq!(
+            versions,
+            ["00000000000000", "20240101120000", "20240102120000"]
+        );
+        let idx = &c.migrations[1];
+        assert!(idx.no_transaction && idx.irreversible);
+        assert!(idx.up.contents.starts_with("-- trek:no_transaction\n"));
+        assert!(file(&c, "20240101120000_idx.down.sql").starts_with("-- Not reversible"));
+        assert!(c.migrations[2].down.is_none());
+        assert!(idx.notes.iter().any(|n| n.contains("2024-01-01-120000")));
+    }
+
+    #[test]
+    fn goose_annotations() {
+        let c = ok(
+            Tool::Goose,
+            &[
+                ("00001_fn.sql", "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f();\n"),
+                ("00002_idx.sql", "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (c);\n-- +goose Down\nDROP INDEX CONCURRENTLY i;\n"),
+                ("00003_data.sql", "-- +goose Up\nINSERT INTO t VALUES (1);\n-- +goose Down\n"),
+                ("00004_backfill.go", "package migrations\n"),
+            ],
+        );
+        assert_eq!(
+            file(&c, "00001_fn.sql"),
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n"
+        );
+        assert_eq!(file(&c, "00001_fn.down.sql"), "DROP FUNCTION f();\n");
+        assert!(file(&c, "00002_idx.down.sql").starts_with("-- trek:no_transaction\n"));
+        assert!(c.migrations[2].irreversible);
+        assert_eq!(c.skipped[0].path, "00004_backfill.go");
+        assert!(c.skipped[0].reason.contains("Go migration"));
+        let e = err(Tool::Goose, &[("1_a.sql", "CREATE TABLE a ();\n")]);
+        assert!(e[0].starts_with("1_a.sql: no `-- +goose Up`"), "{e:?}");
+        let e = err(
+            Tool::Goose,
+            &[("1_a.sql", "-- +goose Up\n-- +goose Sideways\nSELECT 1;\n")],
+        );
+        assert!(
+            e[0].starts_with("1_a.sql:2: unknown goose annotation"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn dbmate_sections_and_transaction_options() {
+        let c = ok(
+            Tool::Dbmate,
+            &[(
+                "20240101000000_a.sql",
+                "-- migrate:up\nCREATE INDEX i ON t (c);\n\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n",
+            )],
+        );
+        let m = &c.migrations[0];
+        assert!(!m.no_transaction);
+        assert_eq!(m.up.contents, "CREATE INDEX i ON t (c);\n");
+        assert_eq!(
+            file(&c, "20240101000000_a.down.sql"),
+            "-- trek:no_transaction\nDROP INDEX CONCURRENTLY i;\n"
+        );
+        assert!(err(Tool::Dbmate, &[("1_a.sql", "SELECT 1;\n")])[0].contains("no `-- migrate:up`"));
+    }
+
+    #[test]
+    fn flyway_versions_undos_repeatables_and_configuration() {
+        let c = ok(
+            Tool::Flyway,
+            &[
+                ("V1__Create_users.sql", "CREATE TABLE users (id int);\n"),
+                ("U1__Create_users.sql", "DROP TABLE users;\n"),
+                (
+                    "V1_1__Index.sql",
+                    "CREATE INDEX CONCURRENTLY i ON users (id);\n",
+                ),
+                ("V1_1__Index.sql.conf", "executeInTransaction=false\n"),
+                ("R__Views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n"),
+                ("beforeMigrate.sql", "SELECT 1;\n"),
+                ("db/V2__Later.sql", "SELECT ${schema};\n"),
+                ("V3__Java.java", "class V3__Java {}\n"),
+            ],
+        );
+        let paths: Vec<&str> = c.files().iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "1_Create_users.sql",
+                "1_Create_users.down.sql",
+                "1.1_Index.sql",
+                "2_Later.sql",
+                "repeatable/Views.sql"
+            ]
+        );
+        assert!(c.migrations[1].no_transaction);
+        assert!(c.migrations[2].notes[0].contains("placeholders"));
+        assert_eq!(c.migrations[3].kind, Kind::Repeatable);
+        let skipped: Vec<&str> = c.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(skipped, ["V3__Java.java", "beforeMigrate.sql"]);
+        let e = err(
+            Tool::Flyway,
+            &[
+                ("V1.1__a.sql", "SELECT 1;\n"),
+                ("V1_1__b.sql", "SELECT 1;\n"),
+            ],
+        );
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("V1_1__b.sql: collides with V1.1__a.sql"),
+            "{e:?}"
+        );
+        let e = err(Tool::Flyway, &[("U4__x.sql", "SELECT 1;\n")]);
+        assert!(e[0].contains("an undo script without its versioned migration"));
+    }
+
+    #[test]
+    fn refinery_versioned_unversioned_and_no_transaction() {
+        let c = ok(
+            Tool::Refinery,
+            &[
+                ("V1__init.sql", "CREATE TABLE a (id int);\n"),
+                (
+                    "nested/U2__idx.sql",
+                    "-- refinery:noTransaction\nCREATE INDEX CONCURRENTLY i ON a (id);\n",
+                ),
+                (
+                    "V3__code.rs",
+                    "fn migration() -> String { String::new() }\n",
+                ),
+            ],
+        );
+        assert_eq!(c.migrations.len(), 2);
+        assert!(c.migrations[1].no_transaction);
+        assert!(c.migrations[1]
+            .notes
+            .iter()
+            .any(|n| n.contains("unversioned")));
+        assert!(c.skipped[0].reason.contains("Rust migration"));
+        let e = err(
+            Tool::Refinery,
+            &[("V2__a.sql", "SELECT 1;\n"), ("U02__b.sql", "SELECT 1;\n")],
+        );
+        assert!(
+            e[0].starts_with("V2__a.sql: collides with U02__b.sql"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn golang_migrate_infers_what_ran_outside_a_transaction() {
+        let c = ok(
+            Tool::GolangMigrate,
+            &[
+                (
+                    "000001_a.up.sql",
+                    "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n",
+                ),
+                ("000001_a.down.sql", ""),
+                ("000002_b.up.sql", "CREATE INDEX b ON a (id);\n"),
+                ("000002_b.down.sql", "DROP INDEX CONCURRENTLY b;\n"),
+                ("000003_c.up.sql", "ALTER TYPE t ADD VALUE 'x';\n"),
+            ],
+        );
+        assert!(c.migrations[0].no_transaction && c.migrations[0].irreversible);
+        assert!(!c.migrations[1].no_transaction);
+        assert_eq!(
+            file(&c, "000002_b.down.sql"),
+            "-- trek:no_transaction\nDROP INDEX CONCURRENTLY b;\n"
+        );
+        assert!(!c.migrations[2].no_transaction);
+        let e = err(Tool::GolangMigrate, &[("000009_x.down.sql", "SELECT 1;\n")]);
+        assert!(e[0].contains("a down script without its up script"));
+    }
+
+    #[test]
+    fn a_script_running_its_own_transaction_opts_out() {
+        let c = ok(
+            Tool::Dbmate,
+            &[("1_a.sql", "-- migrate:up\nBEGIN;\nSELECT 1;\nCOMMIT;\n")],
+        );
+        assert!(c.migrations[0].no_transaction);
+        assert!(c.migrations[0].notes[0].contains("its own BEGIN"));
+    }
+
+    #[test]
+    fn non_utf8_scripts_and_bad_versions_are_errors() {
+        let e =
+            convert(Tool::Sqlx, &[SourceFile::new("1_a.sql", vec![0xff, 0xfe])]).expect_err("bad");
+        assert!(e.to_string().contains("not valid UTF-8"));
+        let e = err(
+            Tool::Dbmate,
+            &[(
+                "99999999999999999999999_a.sql",
+                "-- migrate:up\nSELECT 1;\n",
+            )],
+        );
+        assert!(e[0].contains("too large"), "{e:?}");
     }
 }
