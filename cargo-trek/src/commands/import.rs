@@ -112,6 +112,11 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ImportArgs) -> Result<Exit, 
         let mut db = database::connect(ctx, printer)?;
         let applied = read_history(tool, &mut db.client, &table, &known)?;
         check_known(tool, &table, &applied, &known)?;
+        // Shown as the folder writes them (`00001`, not goose's `1`).
+        let applied: Vec<Version> = applied
+            .iter()
+            .map(|v| known.iter().find(|k| *k == v).unwrap_or(v).clone())
+            .collect();
         let detail = format!("imported from {tool}'s {table}");
         let recorded: Vec<json::Step> = match &migrations {
             Some(migrations) if !args.dry_run => {
