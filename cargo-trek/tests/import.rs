@@ -881,6 +881,27 @@ fn dry_run_writes_nothing_and_records_nothing() {
         ),
         0
     );
+
+    // The same without --dry-run: the folder and the history in one command.
+    let first: Vec<String> = specs[..2].iter().map(|s| s.up.clone()).collect();
+    apply_with_psql(&db, &first);
+    p.trek(&[
+        "import",
+        "--from",
+        "dbmate",
+        "--history",
+        "--source",
+        "db/migrations",
+    ])
+    .run()
+    .assert_code(0)
+    .stdout_has("imported 30 migrations")
+    .stdout_has("recorded 2 migrations");
+    // Every dbmate file has a down section: 30 ups, 30 downs (the empty ones irreversible).
+    assert_eq!(p.list("migrations").len(), 60);
+    let out = p.trek(&["up", "--json"]).run();
+    out.assert_code(0);
+    assert_eq!(json(&out)["applied"].as_array().map(Vec::len), Some(28));
 }
 
 // ---------------------------------------------------------------------------------------------
