@@ -385,7 +385,7 @@ pub struct ImportArgs {
 pub enum ToolArg {
     /// sqlx: VERSION_name.sql, or .up.sql and .down.sql
     Sqlx,
-    /// refinery: V{n}__name.sql, U{n}__name.sql
+    /// refinery: V1__name.sql, U2__name.sql
     Refinery,
     /// diesel: VERSION_name/up.sql, down.sql, metadata.toml
     Diesel,
@@ -395,7 +395,7 @@ pub enum ToolArg {
     Goose,
     /// dbmate: VERSION_name.sql with -- migrate:up / down
     Dbmate,
-    /// Flyway: V{version}__desc.sql, U… undo, R__desc.sql
+    /// Flyway: V1_1__desc.sql, U1_1__desc.sql (undo), R__desc.sql
     Flyway,
 }
 

@@ -304,7 +304,12 @@ pub fn convert(tool: Tool, files: &[SourceFile]) -> Result<Conversion, ImportErr
             continue;
         }
         match String::from_utf8(file.contents.clone()) {
-            Ok(text) => texts.push((&file.path, text)),
+            // A byte-order mark would hide a first-line annotation; trek's reader skips one too.
+            Ok(text) => texts.push((
+                &file.path,
+                text.strip_prefix('\u{feff}')
+                    .map_or(text.clone(), str::to_owned),
+            )),
             Err(_) if !file.path.ends_with(".sql") => texts.push((&file.path, String::new())),
             Err(e) => state.error(
                 &file.path,
@@ -1432,6 +1437,23 @@ mod tests {
         );
         assert!(c.migrations[0].no_transaction);
         assert!(c.migrations[0].notes[0].contains("its own BEGIN"));
+    }
+
+    #[test]
+    fn byte_order_marks_and_crlf_line_endings_do_not_hide_annotations() {
+        let c = ok(
+            Tool::Goose,
+            &[(
+                "1_a.sql",
+                "\u{feff}-- +goose NO TRANSACTION\r\n-- +goose Up\r\nCREATE INDEX CONCURRENTLY i ON t (c);\r\n-- +goose Down\r\nDROP INDEX i;\r\n",
+            )],
+        );
+        assert!(c.migrations[0].no_transaction);
+        let c = ok(
+            Tool::Sqlx,
+            &[("1_a.sql", "\u{feff}-- no-transaction\r\nVACUUM t;\r\n")],
+        );
+        assert!(c.migrations[0].no_transaction);
     }
 
     #[test]
