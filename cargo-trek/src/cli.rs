@@ -155,6 +155,9 @@ pub enum Command {
     Lint(LintArgs),
     /// Adopt trek on an existing database: record migrations up to VERSION as applied
     Baseline(BaselineArgs),
+    /// Convert another tool's migrations folder into trek's layout; with --history, record
+    /// what that tool applied to the database
+    Import(ImportArgs),
     /// Manage the local PostgreSQL server trek runs under target/trek/
     #[command(subcommand)]
     Db(DbCommand),
@@ -353,6 +356,62 @@ pub struct BaselineArgs {
     /// The newest migration the database already has
     #[arg(long, value_name = "VERSION", required = true, value_parser = parse_version)]
     pub to: Version,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the migrations come from
+    #[arg(long, value_enum, value_name = "TOOL", required = true)]
+    pub from: ToolArg,
+    /// The tool's migrations folder (default: the tool's usual one, such as `migrations` or
+    /// dbmate's `db/migrations`); converted into trek's migrations folder
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// Also read the tool's history table in the database and record the migrations it applied
+    /// as applied in trek (audited); without --source, the folder is not converted again
+    #[arg(long)]
+    pub history: bool,
+    /// The tool's history table when it is not the tool's default (`schema.table` allowed)
+    #[arg(long, value_name = "TABLE", requires = "history")]
+    pub history_table: Option<String>,
+    /// Say what would be written and recorded, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `import --from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolArg {
+    /// sqlx: VERSION_name.sql, or .up.sql and .down.sql
+    Sqlx,
+    /// refinery: V1__name.sql, U2__name.sql
+    Refinery,
+    /// diesel: VERSION_name/up.sql, down.sql, metadata.toml
+    Diesel,
+    /// golang-migrate: VERSION_name.up.sql, .down.sql
+    GolangMigrate,
+    /// goose: VERSION_name.sql with -- +goose Up / Down
+    Goose,
+    /// dbmate: VERSION_name.sql with -- migrate:up / down
+    Dbmate,
+    /// Flyway: V1_1__desc.sql, U1_1__desc.sql (undo), R__desc.sql
+    Flyway,
+}
+
+impl From<ToolArg> for trek_core::import::Tool {
+    fn from(arg: ToolArg) -> Self {
+        use trek_core::import::Tool;
+        match arg {
+            ToolArg::Sqlx => Tool::Sqlx,
+            ToolArg::Refinery => Tool::Refinery,
+            ToolArg::Diesel => Tool::Diesel,
+            ToolArg::GolangMigrate => Tool::GolangMigrate,
+            ToolArg::Goose => Tool::Goose,
+            ToolArg::Dbmate => Tool::Dbmate,
+            ToolArg::Flyway => Tool::Flyway,
+        }
+    }
 }
 
 /// `db`.

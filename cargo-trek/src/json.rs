@@ -30,6 +30,7 @@
 //! | `reset` | [`Reset`] | `trek.reset/1` |
 //! | `seed` | [`Seed`] | `trek.seed/1` |
 //! | `baseline` | [`Baseline`] | `trek.baseline/1` |
+//! | `import` | [`Import`] | `trek.import/1` |
 //! | `verify` | [`Verify`] | `trek.verify/1` |
 //! | `repair` | [`Repair`] | `trek.repair/1` |
 //! | `audit` | [`Audit`] | `trek.audit/1` |
@@ -94,6 +95,10 @@ macro_rules! schema {
     };
 }
 
+schema!(
+    /// The schema of [`Import`].
+    ImportSchema = "trek.import/1"
+);
 schema!(
     /// The schema of [`Status`].
     StatusSchema = "trek.status/1"
@@ -1165,4 +1170,74 @@ pub struct SqlFailure {
     /// migration was applied; how much of a half-reverted down ran); absent when nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// import
+
+/// `cargo trek import --json`: what was converted, what could not be, and what was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    /// `"trek.import/1"`.
+    pub schema: ImportSchema,
+    /// The tool: `sqlx`, `refinery`, `diesel`, `golang-migrate`, `goose`, `dbmate`, `flyway`.
+    pub from: String,
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// The folder converted; `null` when only the history was imported.
+    pub source: Option<String>,
+    /// trek's migrations folder.
+    pub migrations: String,
+    /// The migrations converted, in trek's order (empty when only the history was imported).
+    pub converted: Vec<ImportedMigration>,
+    /// Files that could not be converted, with why.
+    pub skipped: Vec<ImportSkipped>,
+    /// The history adopted (`--history`); `null` otherwise.
+    pub history: Option<ImportHistory>,
+}
+
+/// One converted migration of [`Import`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedMigration {
+    /// A versioned migration or a repeatable.
+    pub kind: Kind,
+    /// The version; `null` for a repeatable.
+    pub version: Option<String>,
+    /// The description, or a repeatable's name.
+    pub name: String,
+    /// The files it came from, relative to the source folder.
+    pub sources: Vec<String>,
+    /// The files written (or that would be), relative to the migrations folder: the up, then
+    /// the down.
+    pub files: Vec<String>,
+    /// Whether the files were already there with the same text (nothing written).
+    pub unchanged: bool,
+    /// Whether both scripts run outside a transaction.
+    pub no_transaction: bool,
+    /// Whether the down holds no statement (trek refuses to revert it).
+    pub irreversible: bool,
+    /// What changed on the way, or what to check.
+    pub notes: Vec<String>,
+}
+
+/// A file [`Import`] could not convert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSkipped {
+    /// The file, relative to the source folder.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The history part of [`Import`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportHistory {
+    /// The database, password masked.
+    pub database: String,
+    /// The table read.
+    pub table: String,
+    /// Every version the other tool applied, in trek's order.
+    pub applied: Vec<String>,
+    /// The migrations recorded now (or that would be); those already recorded are left out.
+    pub recorded: Vec<Step>,
 }

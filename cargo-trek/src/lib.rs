@@ -169,6 +169,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Audit(args) => commands::audit::run(&ctx, printer, args),
         Command::Lint(args) => commands::lint::run(&ctx, printer, args),
         Command::Baseline(args) => commands::baseline::run(&ctx, printer, args),
+        Command::Import(args) => commands::import::run(&ctx, printer, args),
         Command::Db(command) => commands::db::run(&ctx, printer, command),
         Command::Completions(_) => Ok(Exit::Success),
     }

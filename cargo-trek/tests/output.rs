@@ -585,3 +585,76 @@ fn local_server_commands() {
     assert!(doc.destroyed);
     s.pin("db_destroy", &["db", "destroy"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// import: a goose folder converted, then goose's history adopted
+
+#[test]
+fn import_commands() {
+    let mut s = Scenario::new("out_import");
+    let db = TestDb::new("out_import");
+    s.env("DEV_DB", &db.url);
+    s.project
+        .file("Trek.toml", "[env.dev]\nurl_env = \"DEV_DB\"\n")
+        .file(
+            "db/migrations/00001_create_users.sql",
+            "-- +goose Up\nCREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);\n\n-- +goose Down\nDROP TABLE users;\n",
+        )
+        .file(
+            "db/migrations/00002_index_email.sql",
+            "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n\n-- +goose Down\nDROP INDEX CONCURRENTLY users_email;\n",
+        )
+        .file(
+            "db/migrations/00003_lowercase_emails.sql",
+            "-- +goose Up\nUPDATE users SET email = lower(email);\n\n-- +goose Down\n",
+        )
+        .file(
+            "db/migrations/00004_backfill.go",
+            "package migrations\n",
+        );
+    s.pin(
+        "import_dry_run",
+        &[
+            "import",
+            "--from",
+            "goose",
+            "--source",
+            "db/migrations",
+            "--dry-run",
+        ],
+    );
+    let doc: json::Import = s.pin_json(
+        "import_json",
+        &[
+            "import",
+            "--from",
+            "goose",
+            "--source",
+            "db/migrations",
+            "--json",
+        ],
+    );
+    assert_eq!(doc.converted.len(), 3);
+    assert_eq!(doc.skipped.len(), 1);
+
+    db.client()
+        .batch_execute(
+            "CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);\
+             CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());\
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true);",
+        )
+        .unwrap();
+    s.pin(
+        "import_history",
+        &["import", "--from", "goose", "--history"],
+    );
+    let doc: json::Import = s.pin_json(
+        "import_history_json",
+        &["import", "--from", "goose", "--history", "--json"],
+    );
+    assert!(doc.history.is_some_and(|h| h.recorded.is_empty()));
+    s.pin(
+        "error_import_no_history_table",
+        &["import", "--from", "dbmate", "--history"],
+    );
+}

@@ -5,7 +5,8 @@
 //! `-- trek:` directives ([`Directives`], parsed by [`directive::parse`]), checksums
 //! ([`Checksum`]), reading a folder into a validated [`Migrations`] set
 //! ([`source::read_dir`]), PostgreSQL's lexical structure ([`lex::tokens`]), and splitting SQL
-//! into statements on it ([`split::split`]). The `embed!` macro runs it at compile time and
+//! into statements on it ([`split::split`]); and converting another tool's migrations folder
+//! into trek's layout ([`import::convert`]). The `embed!` macro runs it at compile time and
 //! `cargo trek` at run time, so both see exactly the same migrations.
 //!
 //! Reading a folder reports every problem at once, each naming its file:
@@ -36,6 +37,7 @@ pub mod error;
 pub mod file_name;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod kind;
 pub mod lex;
 pub mod location;

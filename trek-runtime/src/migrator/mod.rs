@@ -2,6 +2,7 @@
 //! baselines. Each action is a [`Goal`] handed to the pure planner (`crate::plan`); [`execute`]
 //! walks the steps it returns; [`snapshots`] holds the qa snapshot operations.
 
+mod adopt;
 mod execute;
 mod snapshots;
 
