@@ -612,3 +612,59 @@ fn a_failure_among_migrations_sent_together_is_exact_and_those_before_it_stay_ap
     );
     assert_eq!(audited(&mut client, "apply").len(), 8);
 }
+
+#[test]
+fn declarations_leave_nothing_in_the_session_even_with_event_triggers() {
+    // Declarations (CREATE TABLE, CREATE INDEX, …) skip giving the session back, since they run
+    // no code of the database's own; an event trigger is such code. One that exists before the
+    // run, and one a DO block creates during it, both set a setting at every DDL command: it
+    // reaches neither the next script nor the caller.
+    let event_function = "CREATE FUNCTION mark() RETURNS event_trigger LANGUAGE plpgsql AS \
+                          $$ BEGIN PERFORM set_config('application_name', 'from ' || tg_tag, false); END $$";
+    for (name, before_run, scripts) in [
+        (
+            "before",
+            format!("{event_function}; CREATE EVENT TRIGGER mark ON ddl_command_end EXECUTE FUNCTION mark()"),
+            vec![
+                ("1_a.sql", "CREATE TABLE a (id int);\n".to_owned()),
+                ("2_b.sql", "CREATE TABLE b (id int);\n".to_owned()),
+            ],
+        ),
+        (
+            "during",
+            String::new(),
+            vec![
+                ("1_a.sql", "CREATE TABLE a (id int);\n".to_owned()),
+                (
+                    "2_trigger.sql",
+                    format!(
+                        "{event_function};\nDO $$ BEGIN EXECUTE 'CREATE EVENT TRIGGER mark ON ddl_command_end EXECUTE FUNCTION mark()'; END $$;\n"
+                    ),
+                ),
+                ("3_b.sql", "CREATE TABLE b (id int);\n".to_owned()),
+                ("4_c.sql", "CREATE TABLE c (id int);\n".to_owned()),
+            ],
+        ),
+    ] {
+        let mut folder = Folder::new(&format!("event-trigger-{name}"));
+        for (file, sql) in &scripts {
+            folder = folder.file(file, sql);
+        }
+        let db = TestDb::new(&format!("event_trigger_{name}"));
+        let mut client = db.client();
+        if !before_run.is_empty() {
+            client.batch_execute(&before_run).unwrap();
+        }
+        client.batch_execute("SET application_name = 'my app'").unwrap();
+        Migrator::new(&folder.read()).run(&mut client).unwrap();
+        assert_eq!(
+            show(&mut client, "application_name"),
+            "my app",
+            "{name}: the caller gets its own setting back"
+        );
+        assert!(table_exists(&mut client, "b"));
+        // The trigger did run (it set the setting during the run): the test tests something.
+        client.batch_execute("CREATE TABLE probe (id int)").unwrap();
+        assert_eq!(show(&mut client, "application_name"), "from CREATE TABLE");
+    }
+}

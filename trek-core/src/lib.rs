@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod checksum;
+pub mod declarative;
 pub mod directive;
 pub mod error;
 pub mod file_name;

@@ -129,7 +129,9 @@ impl Executor<'_> {
 
     /// Applies consecutive transactional scripts ([`batchable`]), each in its own transaction
     /// as [`Executor::apply`] would, but several to a message: `BEGIN; script; end of script;
-    /// record; COMMIT;` one after the other. PostgreSQL commits each block as it reaches its
+    /// record; COMMIT;` one after the other. A script whose `quiet` entry is true (a
+    /// declaration, [`trek_core::declarative`], on a database without event triggers) skips
+    /// the end of script: it cannot have changed the session. PostgreSQL commits each block as it reaches its
     /// `COMMIT` and stops at the first error, so what ran before a failure stays, as with one
     /// message per script, and a run of many small migrations costs one round trip per batch
     /// instead of one per script (the time between messages is most of what a small migration
@@ -144,17 +146,20 @@ impl Executor<'_> {
         &self,
         client: &mut Client,
         scripts: &[&Migration],
+        quiet: &[bool],
     ) -> (Vec<Step>, Result<()>) {
         debug_assert!(scripts.iter().all(|m| batchable(m)));
         let started = Instant::now();
         let mut message =
             String::with_capacity(scripts.iter().map(|m| m.sql().len() * 2 + 1024).sum());
-        for m in scripts {
+        for (i, m) in scripts.iter().enumerate() {
             message.push_str("BEGIN;\n");
             message.push_str(&set_timeouts(m.directives(), Scope::Local));
             message.push_str(m.sql());
             message.push_str("\n;\n");
-            message.push_str(self.restore_session);
+            if !quiet.get(i).copied().unwrap_or(false) {
+                message.push_str(self.restore_session);
+            }
             message.push_str(&self.record_sql(m, false, TRANSACTION_MS_SQL, None));
             message.push_str("COMMIT;\n");
         }
@@ -212,7 +217,8 @@ impl Executor<'_> {
                 if rest.is_empty() {
                     return (steps, Ok(()));
                 }
-                let (more, outcome) = self.apply_batch(client, rest);
+                let rest_quiet = quiet.get(committed.len() + 1..).unwrap_or_default();
+                let (more, outcome) = self.apply_batch(client, rest, rest_quiet);
                 steps.extend(more);
                 (steps, outcome)
             }

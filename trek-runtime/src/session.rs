@@ -15,7 +15,8 @@ use postgres::Client;
 use crate::error::{Error, Result};
 use crate::sql::{quote_ident, quote_literal};
 
-/// What the session holds, in six columns: `names` and `settings`, the settings it made with
+/// What the session holds, in six columns, and whether the database has enabled event
+/// triggers (a seventh): `names` and `settings`, the settings it made with
 /// `SET`, in the order they must be given back (the session authorization first, since
 /// setting it resets the role, then the rest by name; trek's own
 /// `client_connection_check_interval` is left out: trek sets it again itself); `advisory`,
@@ -27,7 +28,8 @@ const CAPTURE_SQL: &str = "\
       (SELECT array_agg(oid::text) FROM pg_class \
        WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p')), \
       (SELECT array_agg(name) FROM pg_prepared_statements WHERE from_sql), \
-      (SELECT array_agg(c) FROM pg_listening_channels() c) \
+      (SELECT array_agg(c) FROM pg_listening_channels() c), \
+      EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtenabled <> 'D') \
     FROM (SELECT array_agg(name ORDER BY name <> 'session_authorization', name) AS names, \
                  array_agg(setting ORDER BY name <> 'session_authorization', name) AS settings \
           FROM pg_settings \
@@ -65,10 +67,13 @@ pub(crate) struct CallerSession {
     prepared: Vec<String>,
     /// The channels it was listening on.
     listening: Vec<String>,
+    /// Whether the database has an enabled event trigger: then even a declaration runs code
+    /// of the database's own ([`trek_core::declarative`]).
+    pub event_triggers: bool,
 }
 
 impl CallerSession {
-    /// From the six columns of [`CAPTURE_SQL`] (`names` to `listening`), the first at `first`.
+    /// From the seven columns of [`CAPTURE_SQL`], the first at `first`.
     fn from_row(row: &postgres::Row, first: usize) -> Self {
         let column = |i: usize| -> Vec<String> {
             row.get::<_, Option<Vec<String>>>(first + i)
@@ -80,6 +85,7 @@ impl CallerSession {
             temp_tables: column(3),
             prepared: column(4),
             listening: column(5),
+            event_triggers: row.get::<_, Option<bool>>(first + 6).unwrap_or(true),
         }
     }
 

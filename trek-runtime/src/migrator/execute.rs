@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use postgres::Client;
+use trek_core::declarative::is_declarative;
 use trek_core::{Kind, Migration};
 
 use super::Migrator;
@@ -48,8 +49,12 @@ struct Run<'m> {
     downs: HashMap<i64, Option<CapturedDown>>,
     /// Whether the stale-binary check ran.
     checked_stale: bool,
-    /// What gives the caller's session back after each script, from the first history read.
+    /// What gives the caller's session back after each script, read before the first step.
     restore_session: Option<String>,
+    /// Whether a script made only of declarations may skip giving the session back: the
+    /// database had no enabled event trigger when the session was read, and every script run
+    /// so far was a declaration too (any other may have created one).
+    declarations_quiet: bool,
 }
 
 /// A step to do with trek's own session closed.
@@ -97,7 +102,13 @@ impl<'m> Migrator<'m> {
         let database = guard.session.database.clone();
         // Running a workflow claims the database for it; a revert claims nothing.
         let stamp = (!matches!(goal, Goal::Revert(_))).then_some(self.workflow);
-        let history = self.load_for_write(guard, stamp)?;
+        let history = applied::load(guard, &self.schema)?;
+        if run.restore_session.is_none() && !Self::tables_ready(&history, stamp) {
+            // Creating or upgrading trek's tables is DDL, which may fire the database's event
+            // triggers: read the caller's session before.
+            self.read_session(guard, run)?;
+        }
+        let history = self.ensure_tables(guard, history, stamp)?;
         plan::check_protection(
             goal,
             self.workflow,
@@ -115,9 +126,8 @@ impl<'m> Migrator<'m> {
         }
         // What the caller's session holds, to give back after each script: read before the
         // first step, and only by a run that has steps.
-        if run.restore_session.is_none() && history.meta.layout.is_some() && !run.steps.is_empty() {
-            let session = crate::session::capture(guard)?;
-            run.restore_session = Some(session.restore_sql(&self.schema, self.key()));
+        if run.restore_session.is_none() && !run.steps.is_empty() {
+            self.read_session(guard, run)?;
         }
         while let Some(planned) = run.steps.pop_front() {
             if self.needs_database_alone(&planned.step)? {
@@ -135,6 +145,14 @@ impl<'m> Migrator<'m> {
             }
         }
         Ok(None)
+    }
+
+    /// Reads what the caller's session holds, to give it back after each script.
+    fn read_session(&self, client: &mut Client, run: &mut Run<'m>) -> Result<()> {
+        let session = crate::session::capture(client)?;
+        run.restore_session = Some(session.restore_sql(&self.schema, self.key()));
+        run.declarations_quiet = !session.event_triggers;
+        Ok(())
     }
 
     /// The applied sequence in `history`, as the plan counts it.
@@ -255,6 +273,7 @@ impl<'m> Migrator<'m> {
                     .and_then(Option::as_ref)
                     .ok_or_else(|| Error::MissingDown { label: row.label() })?;
                 let dev = report.workflow == Some(Workflow::Dev);
+                run.declarations_quiet &= is_declarative(&captured.sql);
                 let reverted = exec
                     .revert(guard, row, captured)
                     .map_err(|e| self.way_out_of_a_failed_down(e, row, captured, dev))?;
@@ -272,10 +291,12 @@ impl<'m> Migrator<'m> {
                 self.prune_to_keep(guard)?;
             }
             Step::Apply { script } | Step::RunRepeatable { script } => {
+                run.declarations_quiet &= is_declarative(script.sql());
                 report.applied.push(exec.apply(guard, script)?);
             }
             Step::ApplyAll { scripts } => {
                 debug_assert_eq!(self.transaction, TransactionMode::All);
+                run.declarations_quiet &= scripts.iter().all(|m| is_declarative(m.sql()));
                 report.applied.extend(exec.apply_all(guard, scripts)?);
             }
         }
@@ -328,7 +349,14 @@ impl<'m> Migrator<'m> {
             restore_session: run.restore_session.as_deref().unwrap_or_default(),
             ..self.executor(Some(self.workflow))
         };
-        let (steps, outcome) = exec.apply_batch(guard, &scripts);
+        let quiet: Vec<bool> = scripts
+            .iter()
+            .map(|m| {
+                run.declarations_quiet &= is_declarative(m.sql());
+                run.declarations_quiet
+            })
+            .collect();
+        let (steps, outcome) = exec.apply_batch(guard, &scripts, &quiet);
         for (i, (planned, step)) in batch.iter().zip(steps).enumerate() {
             let view = PlannedStep::of(planned);
             for shown in &view {

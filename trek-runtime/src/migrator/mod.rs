@@ -955,12 +955,33 @@ impl<'m> Migrator<'m> {
     /// Reads the history, creating or upgrading trek's tables when needed.
     fn load_for_write(&self, client: &mut Client, stamp: Option<Workflow>) -> Result<History> {
         let history = applied::load(client, &self.schema)?;
-        let layout = history.meta.layout;
-        if layout == Some(meta::LAYOUT_VERSION) && (history.meta.stamp.is_some() || stamp.is_none())
-        {
+        self.ensure_tables(client, history, stamp)
+    }
+
+    /// Whether trek's tables, as `history` found them, are at the current layout and stamped
+    /// (when `stamp` is given): nothing for [`Migrator::ensure_tables`] to do.
+    fn tables_ready(history: &History, stamp: Option<Workflow>) -> bool {
+        history.meta.layout == Some(meta::LAYOUT_VERSION)
+            && (history.meta.stamp.is_some() || stamp.is_none())
+    }
+
+    /// `history`, after creating or upgrading trek's tables and stamping the database when
+    /// they are not ready ([`Migrator::tables_ready`]); then read again.
+    fn ensure_tables(
+        &self,
+        client: &mut Client,
+        history: History,
+        stamp: Option<Workflow>,
+    ) -> Result<History> {
+        if Self::tables_ready(&history, stamp) {
             return Ok(history);
         }
-        meta::ensure(client, &self.schema, layout, stamp.map(Workflow::as_str))?;
+        meta::ensure(
+            client,
+            &self.schema,
+            history.meta.layout,
+            stamp.map(Workflow::as_str),
+        )?;
         applied::load(client, &self.schema)
     }
 
