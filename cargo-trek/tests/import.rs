@@ -869,6 +869,21 @@ fn dry_run_writes_nothing_and_records_nothing() {
     out.assert_code(0)
         .stdout_has("would import 30 migrations")
         .stdout_has("would record 2 migrations");
+    // The migrations it would record are named, though their files are not written yet.
+    let out = p
+        .trek(&[
+            "import",
+            "--from",
+            "dbmate",
+            "--history",
+            "--source",
+            "db/migrations",
+            "--dry-run",
+            "--json",
+        ])
+        .run();
+    out.assert_code(0);
+    assert!(!out.stdout.contains("\"name\": \"\""), "{}", out.stdout);
     assert!(
         p.list("migrations").is_empty(),
         "{:?}",

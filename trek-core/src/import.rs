@@ -159,8 +159,12 @@ impl SourceFile {
 /// sorted by path, for [`convert`].
 ///
 /// # Errors
-/// When the folder or a file in it cannot be read.
+/// When the folder or a file in it cannot be read: the error's message names the file (or
+/// folder) and says why.
 pub fn read_source(dir: &Path) -> io::Result<Vec<SourceFile>> {
+    let named = |path: &Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("could not read {}: {e}", path.display()))
+    };
     let mut files = Vec::new();
     for entry in WalkDir::new(dir)
         .min_depth(1)
@@ -169,7 +173,13 @@ pub fn read_source(dir: &Path) -> io::Result<Vec<SourceFile>> {
         .into_iter()
         .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
     {
-        let entry = entry.map_err(io::Error::from)?;
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_owned();
+            let cause = e
+                .io_error()
+                .map_or_else(|| e.to_string(), ToString::to_string);
+            named(&path, io::Error::other(cause))
+        })?;
         if !entry.file_type().is_file() {
             continue;
         }
@@ -183,7 +193,7 @@ pub fn read_source(dir: &Path) -> io::Result<Vec<SourceFile>> {
             .join("/");
         files.push(SourceFile {
             path: rel,
-            contents: fs::read(entry.path())?,
+            contents: fs::read(entry.path()).map_err(|e| named(entry.path(), e))?,
         });
     }
     Ok(files)
@@ -348,7 +358,8 @@ struct Parsed {
     no_tx: bool,
     /// The down script alone opts out.
     down_no_tx: bool,
-    /// golang-migrate: infer `no_transaction` from the statements.
+    /// golang-migrate, and Flyway without a `.conf`: infer `no_transaction` from the
+    /// statements.
     infer: bool,
     notes: Vec<String>,
 }
@@ -469,7 +480,9 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
         }
     };
     let why = |what: &str| {
-        if p.infer {
+        if p.infer && tool == Tool::Flyway {
+            format!("it holds {what}, which Flyway runs outside a transaction by itself")
+        } else if p.infer {
             format!("it holds {what}, which golang-migrate ran as sent")
         } else {
             format!("it runs its own {what}")
@@ -1060,6 +1073,7 @@ fn flyway(state: &mut State, texts: &[(&str, String)]) {
                 sources: vec![path.to_owned()],
                 up: text.clone(),
                 no_tx,
+                infer: !confs.contains_key(path),
                 notes,
                 ..Parsed::default()
             });
@@ -1107,6 +1121,9 @@ fn flyway(state: &mut State, texts: &[(&str, String)]) {
             sources,
             up: text.clone(),
             no_tx,
+            // Flyway runs a script holding such a statement outside a transaction by itself,
+            // unless its `.conf` says otherwise.
+            infer: !confs.contains_key(path),
             notes,
             ..Parsed::default()
         });
@@ -1318,6 +1335,47 @@ mod tests {
             "-- trek:no_transaction\nDROP INDEX CONCURRENTLY i;\n"
         );
         assert!(err(Tool::Dbmate, &[("1_a.sql", "SELECT 1;\n")])[0].contains("no `-- migrate:up`"));
+    }
+
+    #[test]
+    fn flyway_runs_a_script_postgres_refuses_in_a_transaction_outside_one_unless_configured() {
+        let c = ok(
+            Tool::Flyway,
+            &[
+                ("V1__Users.sql", "CREATE TABLE users (id int);\n"),
+                (
+                    "V2__Index.sql",
+                    "CREATE INDEX CONCURRENTLY i ON users (id);\n",
+                ),
+                ("U2__Index.sql", "DROP INDEX CONCURRENTLY i;\n"),
+                ("V3__Vacuum.sql", "VACUUM users;\n"),
+                ("V3__Vacuum.sql.conf", "executeInTransaction=true\n"),
+            ],
+        );
+        assert_eq!(
+            file(&c, "2_Index.sql"),
+            "-- trek:no_transaction\nCREATE INDEX CONCURRENTLY i ON users (id);\n"
+        );
+        assert!(c.migrations[1]
+            .notes
+            .iter()
+            .any(|n| n.contains("which Flyway runs outside a transaction by itself")));
+        assert!(!c.migrations[0].no_transaction);
+        // Its `.conf` decides.
+        assert!(!c.migrations[2].no_transaction);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_unreadable_file_is_named() {
+        let dir =
+            std::env::temp_dir().join(format!("trek-import-unreadable-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere.sql"), dir.join("00002_b.sql")).unwrap();
+        let e = read_source(&dir).unwrap_err();
+        assert!(e.to_string().contains("00002_b.sql"), "{e}");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -55,7 +55,9 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ImportArgs) -> Result<Exit, 
         history: None,
     };
     let mut lines = Vec::new();
-    let mut converted_versions: Option<Vec<Version>> = None;
+    // The converted migrations' versions and names, for a dry run's history (the files are
+    // not on disk then).
+    let mut converted_versions: Option<Vec<(Version, String)>> = None;
     if convert_folder {
         let source = match &args.source {
             Some(dir) => ctx.cwd.join(dir),
@@ -82,7 +84,7 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ImportArgs) -> Result<Exit, 
             conversion
                 .migrations
                 .iter()
-                .filter_map(|m| m.version.clone())
+                .filter_map(|m| Some((m.version.clone()?, m.name.clone())))
                 .collect(),
         );
         doc.converted = planned.iter().map(|p| converted_json(p)).collect();
@@ -105,9 +107,9 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ImportArgs) -> Result<Exit, 
             (Some(_), true) => None,
             _ => Some(ctx.load_migrations()?),
         };
-        let known: Vec<Version> = match (&migrations, converted_versions) {
+        let known: Vec<Version> = match (&migrations, &converted_versions) {
             (Some(m), _) => m.versioned().filter_map(|m| m.version().cloned()).collect(),
-            (None, versions) => versions.unwrap_or_default(),
+            (None, versions) => versions.iter().flatten().map(|(v, _)| v.clone()).collect(),
         };
         let mut db = database::connect(ctx, printer)?;
         let applied = read_history(tool, &mut db.client, &table, &known)?;
@@ -144,6 +146,12 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ImportArgs) -> Result<Exit, 
                                 m.versioned()
                                     .find(|m| m.version() == Some(v))
                                     .map(|m| m.name().to_owned())
+                            })
+                            .or_else(|| {
+                                converted_versions
+                                    .iter()
+                                    .flatten()
+                                    .find_map(|(cv, name)| (cv == v).then(|| name.clone()))
                             })
                             .unwrap_or_default(),
                         duration_ms: 0,
@@ -196,7 +204,12 @@ fn convert(tool: Tool, source: &Path, shown: &str, dest: &Path) -> Result<Conver
             });
         }
     }
-    let files = import::read_source(source).map_err(Error::io("read", source))?;
+    let files = import::read_source(source).map_err(|e| Error::Usage {
+        message: format!(
+            "{e}; make it readable, or move it out of {} if it is not a migration",
+            source.display()
+        ),
+    })?;
     import::convert(tool, &files).map_err(|errors| Error::Usage {
         message: format!(
             "the {tool} folder {shown} cannot be imported ({} problem{}):\n{}",
@@ -276,7 +289,7 @@ fn plan<'c>(
     } else {
         Err(Error::Usage {
             message: format!(
-                "the import would overwrite the migrations folder {}:\n{}",
+                "the import would overwrite the migrations folder {}:\n{}\n                 (if you edited converted files after an earlier import, leave out --source:                  `--history` alone adopts the history against the folder as it is)",
                 ctx.migrations_display(),
                 problems.join("\n")
             ),
@@ -603,8 +616,26 @@ fn check_known(
 }
 
 fn db_error(tool: Tool, table: &str, e: &trek::postgres::Error) -> Error {
+    // A table of that name with other columns is most likely another tool's: golang-migrate and
+    // dbmate both write `schema_migrations`.
+    let others: Vec<&str> = Tool::ALL
+        .iter()
+        .filter(|t| **t != tool && t.history_table() == tool.history_table())
+        .map(|t| t.as_str())
+        .collect();
+    let hint = if e.code() == Some(&trek::postgres::error::SqlState::UNDEFINED_COLUMN)
+        && !others.is_empty()
+    {
+        format!(
+            "; {} writes a table of that name too: is this its history (--from {})?",
+            others.join(", "),
+            others[0]
+        )
+    } else {
+        String::new()
+    };
     refuse(format!(
-        "could not read {table} as {tool} writes it: {}",
+        "could not read {table} as {tool} writes it: {}{hint}",
         trek::describe_postgres_error(e)
     ))
 }
