@@ -818,12 +818,33 @@ fn diesel(state: &mut State, texts: &[(&str, String)]) {
         let mut notes = Vec::new();
         if let Some(&(path, metadata)) = files.get("metadata.toml") {
             sources.push(path.to_owned());
-            no_tx = metadata.lines().any(|l| {
-                let l = l.split('#').next().unwrap_or("");
-                let mut kv = l.splitn(2, '=');
-                kv.next().map(str::trim) == Some("run_in_transaction")
-                    && kv.next().map(str::trim) == Some("false")
-            });
+            match metadata.parse::<toml::Table>() {
+                Ok(table) => match table.get("run_in_transaction") {
+                    None => {}
+                    Some(toml::Value::Boolean(value)) => no_tx = !value,
+                    Some(other) => state.error(
+                        path,
+                        None,
+                        format!(
+                            "run_in_transaction is {other}, not true or false, and diesel \
+                             would refuse it: fix metadata.toml"
+                        ),
+                    ),
+                },
+                Err(e) => state.error(
+                    path,
+                    e.span().map(|span| {
+                        metadata[..span.start.min(metadata.len())]
+                            .matches('\n')
+                            .count()
+                            + 1
+                    }),
+                    format!(
+                        "not valid TOML ({}), and diesel would refuse it: fix metadata.toml",
+                        e.message()
+                    ),
+                ),
+            }
             if no_tx {
                 notes.push("no_transaction: run_in_transaction = false".to_owned());
             }
@@ -879,6 +900,19 @@ fn goose(state: &mut State, texts: &[(&str, String)]) {
         let mut no_tx = false;
         let mut notes = Vec::new();
         let mut up_line = None;
+        // The line of a `StatementBegin` not ended yet.
+        let mut open: Option<usize> = None;
+        let unclosed = |state: &mut State, open: &mut Option<usize>| {
+            if let Some(at) = open.take() {
+                state.error(
+                    path,
+                    Some(at),
+                    "`-- +goose StatementBegin` without its `-- +goose StatementEnd`: goose would \
+                     refuse this file too; end the statement"
+                        .to_owned(),
+                );
+            }
+        };
         for (i, line) in text.split_inclusive('\n').enumerate() {
             let annotation = line
                 .trim()
@@ -888,18 +922,43 @@ fn goose(state: &mut State, texts: &[(&str, String)]) {
                 .map(|a| a.trim().to_ascii_lowercase());
             match annotation.as_deref() {
                 Some("up") => {
+                    unclosed(state, &mut open);
                     section = 1;
                     up_line.get_or_insert(i + 1);
                 }
+                Some("down") if section == 0 => {
+                    state.error(
+                        path,
+                        Some(i + 1),
+                        "`-- +goose Down` before `-- +goose Up`: goose would refuse this file \
+                         too; put the up statements first"
+                            .to_owned(),
+                    );
+                    section = 2;
+                }
                 Some("down") => {
+                    unclosed(state, &mut open);
                     section = 2;
                     down.get_or_insert_with(String::new);
                 }
+                Some("statementbegin") => {
+                    unclosed(state, &mut open);
+                    open = Some(i + 1);
+                }
+                Some("statementend") if open.is_none() => {
+                    state.error(
+                        path,
+                        Some(i + 1),
+                        "`-- +goose StatementEnd` without a `-- +goose StatementBegin` before \
+                         it: goose would refuse this file too"
+                            .to_owned(),
+                    );
+                }
+                Some("statementend") => open = None,
                 Some("no transaction") => {
                     no_tx = true;
                     notes.push("no_transaction: +goose NO TRANSACTION".to_owned());
                 }
-                Some("statementbegin" | "statementend") => {}
                 Some(a) if a.starts_with("envsub") => {
                     if a == "envsub on" {
                         notes.push("goose substituted ${VAR} from the environment in it; trek does not: check the script".to_owned());
@@ -919,6 +978,7 @@ fn goose(state: &mut State, texts: &[(&str, String)]) {
                 },
             }
         }
+        unclosed(state, &mut open);
         if up_line.is_none() {
             state.error(
                 path,
@@ -1363,6 +1423,64 @@ mod tests {
         assert!(!c.migrations[0].no_transaction);
         // Its `.conf` decides.
         assert!(!c.migrations[2].no_transaction);
+    }
+
+    #[test]
+    fn goose_and_diesel_files_their_tools_would_refuse_are_errors() {
+        let errors = err(
+            Tool::Goose,
+            &[
+                (
+                    "00001_a.sql",
+                    "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n",
+                ),
+                ("00002_b.sql", "-- +goose Down\nDROP TABLE b;\n-- +goose Up\nCREATE TABLE b (id int);\n"),
+                ("00003_c.sql", "-- +goose Up\nSELECT 1;\n-- +goose StatementEnd\n"),
+            ],
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("00001_a.sql:2")
+                && e.contains("without its `-- +goose StatementEnd`")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("00002_b.sql:1") && e.contains("before `-- +goose Up`")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("00003_c.sql:3")
+                && e.contains("without a `-- +goose StatementBegin`")),
+            "{errors:?}"
+        );
+        let errors = err(
+            Tool::Diesel,
+            &[
+                ("2024-01-01-120000_a/up.sql", "CREATE TABLE a (id int);\n"),
+                (
+                    "2024-01-01-120000_a/metadata.toml",
+                    "run_in_transaction = \"nope\"\n",
+                ),
+                ("2024-01-02-120000_b/up.sql", "CREATE TABLE b (id int);\n"),
+                (
+                    "2024-01-02-120000_b/metadata.toml",
+                    "run_in_transaction = fals\n",
+                ),
+            ],
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("_a/metadata.toml") && e.contains("not true or false")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("_b/metadata.toml") && e.contains("not valid TOML")),
+            "{errors:?}"
+        );
     }
 
     #[test]
