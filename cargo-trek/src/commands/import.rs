@@ -526,7 +526,7 @@ fn read_history(
                 }
                 let current = parse(&version)?;
                 if !known.contains(&current) {
-                    return Err(missing(tool, table, &current));
+                    return Err(missing(tool, table, &[&current]));
                 }
                 // golang-migrate records only the current version: every one up to it is in.
                 applied.extend(known.iter().filter(|v| **v <= current).cloned());
@@ -594,10 +594,21 @@ fn read_history(
     Ok(applied)
 }
 
-fn missing(tool: Tool, table: &str, version: &Version) -> Error {
+fn missing(tool: Tool, table: &str, versions: &[&Version]) -> Error {
+    let (what, which) = match versions {
+        [one] => ("version", one.to_string()),
+        _ => (
+            "versions",
+            versions
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
     refuse(format!(
-        "{table} says {tool} applied version {version}, which the migrations folder does not \
-         have: import the folder that has it (a Go or Java migration cannot be imported: write \
+        "{table} says {tool} applied {what} {which}, which the migrations folder does not \
+         have: import the folder that has them (a Go or Java migration cannot be imported: write \
          it as SQL under its version), or delete the row if the migration is gone for good"
     ))
 }
@@ -609,9 +620,11 @@ fn check_known(
     applied: &[Version],
     known: &[Version],
 ) -> Result<(), Error> {
-    match applied.iter().find(|v| !known.contains(v)) {
-        Some(v) => Err(missing(tool, table, v)),
-        None => Ok(()),
+    let unknown: Vec<&Version> = applied.iter().filter(|v| !known.contains(v)).collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(missing(tool, table, &unknown))
     }
 }
 
