@@ -249,7 +249,13 @@ fn watch_follows_edits_additions_renames_deletions_and_a_fixed_syntax_error() {
     let doc = w.next();
     assert_eq!(doc.outcome, json::WatchOutcome::Invalid, "{doc:?}");
     assert_eq!(doc.changed, ["Trek.toml"]);
-    assert_eq!(doc.error.unwrap().kind, json::ErrorKind::Config);
+    let error = doc.error.unwrap();
+    assert_eq!(error.kind, json::ErrorKind::Config);
+    assert!(
+        error.message.starts_with("Trek.toml: "),
+        "{}",
+        error.message
+    );
     p.file("Trek.toml", &config);
     let doc = w.next();
     assert_eq!(doc.outcome, json::WatchOutcome::UpToDate, "{doc:?}");
@@ -318,7 +324,7 @@ fn watch_refuses_a_workflow_other_than_dev() {
     p.trek(&["watch", "--env", "staging"])
         .run()
         .assert_code(2)
-        .stderr_has("the environment `staging`")
+        .stderr_has("the environment `staging` (Trek.toml)")
         .stderr_has("runs the qa workflow; `cargo trek watch` runs only the dev workflow");
     assert!(!exists(&db, "a"));
 }

@@ -52,7 +52,7 @@ pub fn run(
     printer: &Printer,
     args: &WatchArgs,
 ) -> Result<Exit, Error> {
-    refuse_workflow(ctx, ctx.config_path.as_deref())?;
+    refuse_workflow(ctx)?;
     let mut db = database::connect(ctx, printer)?;
     refuse_prod_stamp(ctx, &mut db)?;
     let mut state = Watch {
@@ -165,7 +165,7 @@ fn changes_files(kind: EventKind) -> bool {
 }
 
 /// Refuses a context whose workflow is not dev.
-fn refuse_workflow(ctx: &Context, config: Option<&Path>) -> Result<(), Error> {
+fn refuse_workflow(ctx: &Context) -> Result<(), Error> {
     if ctx.workflow == Workflow::Dev {
         return Ok(());
     }
@@ -174,8 +174,10 @@ fn refuse_workflow(ctx: &Context, config: Option<&Path>) -> Result<(), Error> {
         .as_deref()
         .map(|e| format!("the environment `{e}`"))
         .unwrap_or_else(|| "a database given by URL with no environment".to_owned());
-    let file = config
-        .map(|p| format!(" ({})", p.display()))
+    let file = ctx
+        .config_path
+        .as_deref()
+        .map(|p| format!(" ({})", ctx.project.display_path(p)))
         .unwrap_or_default();
     Err(Error::Usage {
         message: format!(
@@ -292,16 +294,29 @@ impl Watch {
     /// invalid.
     fn reload(&mut self) -> Result<Context, Error> {
         let root = &self.ctx.project.root;
-        let file = ConfigFile::load(root)?;
-        let vars = Vars::capture(root)?;
-        let ctx = Context::resolve(
-            &self.global,
-            self.ctx.project.clone(),
-            file,
-            &vars,
-            self.ctx.cwd.clone(),
-        )?;
-        refuse_workflow(&ctx, ctx.config_path.as_deref())?;
+        let resolved = ConfigFile::load(root).and_then(|file| {
+            let vars = Vars::capture(root)?;
+            Context::resolve(
+                &self.global,
+                self.ctx.project.clone(),
+                file,
+                &vars,
+                self.ctx.cwd.clone(),
+            )
+        });
+        let ctx = resolved.map_err(|error| match error {
+            // `Trek.toml: ...` rather than its absolute path: the block names the files
+            // relative to the package.
+            Error::Config {
+                path: Some(path),
+                message,
+            } => Error::Config {
+                path: Some(PathBuf::from(self.ctx.project.display_path(&path))),
+                message,
+            },
+            other => other,
+        })?;
+        refuse_workflow(&ctx)?;
         Ok(ctx)
     }
 }
