@@ -158,6 +158,9 @@ pub enum Command {
     /// Convert another tool's migrations folder into trek's layout; with --history, record
     /// what that tool applied to the database
     Import(ImportArgs),
+    /// Re-run the dev workflow on every change to the migrations folder or Trek.toml: rewind
+    /// to the first edited migration, apply, then repeatables and seeds (Ctrl-C stops)
+    Watch(WatchArgs),
     /// Manage the local PostgreSQL server trek runs under target/trek/
     #[command(subcommand)]
     Db(DbCommand),
@@ -228,6 +231,19 @@ pub struct UpArgs {
     /// migration would touch, lock and rewrite
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Run the workflow once for the files as they are, and exit (0, or the status `up` would
+    /// give)
+    #[arg(long)]
+    pub once: bool,
+    /// How long the folder must stay quiet after a change before the workflow runs, in
+    /// milliseconds (an editor's save is several file events)
+    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub debounce: u64,
 }
 
 /// `dump`.

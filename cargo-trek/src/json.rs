@@ -47,6 +47,7 @@
 //! | `db url` | [`DbUrl`] | `trek.db.url/1` |
 //! | `db destroy` | [`DbDestroy`] | `trek.db.destroy/1` |
 //! | `completions` | [`Completions`] | `trek.completions/1` |
+//! | `watch` | [`Watch`], one per change, each on one line | `trek.watch/1` |
 //! | any, on failure | [`ErrorDoc`] | `trek.error/1` |
 
 use std::fmt;
@@ -98,6 +99,10 @@ macro_rules! schema {
 schema!(
     /// The schema of [`Import`].
     ImportSchema = "trek.import/1"
+);
+schema!(
+    /// The schema of [`Watch`].
+    WatchSchema = "trek.watch/1"
 );
 schema!(
     /// The schema of [`Status`].
@@ -510,6 +515,71 @@ pub type Reset = Run<ResetSchema>;
 pub type Seed = Run<SeedSchema>;
 /// `cargo trek baseline --json`.
 pub type Baseline = Run<BaselineSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// watch
+
+/// `cargo trek watch --json`: one document per pass of the dev workflow (the first when the
+/// watch starts, then one per change), each on its own line. A failed pass is a document too,
+/// with `"outcome"` `failed` or `invalid` and the [`Error`]; the watch goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    /// `"trek.watch/1"`.
+    pub schema: WatchSchema,
+    /// The pass, counted from 1 (the pass run when the watch starts).
+    pub pass: u64,
+    /// The files whose change started the pass, relative to the package (empty for the first
+    /// pass), sorted.
+    pub changed: Vec<String>,
+    /// How the pass ended.
+    pub outcome: WatchOutcome,
+    /// How what diverged was undone: `none`, `down_scripts` (the captured down scripts) or
+    /// `reset` (the database was rebuilt).
+    pub path: WatchPath,
+    /// The database, password masked; `null` when the pass did not get that far.
+    pub database: Option<String>,
+    /// Scripts applied, in order (on failure: see `error.applied_before`).
+    pub applied: Vec<Step>,
+    /// Scripts reverted, newest first.
+    pub reverted: Vec<Step>,
+    /// The plan the run followed; `null` when the pass did not run the workflow.
+    pub plan: Option<Plan>,
+    /// What did not stop the run but deserves a look.
+    pub warnings: Vec<Warning>,
+    /// The time the workflow took, lock wait included.
+    pub run_ms: u64,
+    /// The time the whole pass took: reading the folder (and `Trek.toml` when it changed),
+    /// connecting when needed, and the workflow.
+    pub duration_ms: u64,
+    /// What went wrong (`failed`, `invalid`), as in [`ErrorDoc`]; `null` otherwise.
+    pub error: Option<Error>,
+}
+
+/// How a [`Watch`] pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchOutcome {
+    /// The workflow ran and changed the database.
+    Applied,
+    /// The workflow ran; the database already matched the files.
+    UpToDate,
+    /// The workflow failed (a script's error, a lost connection); the watch goes on.
+    Failed,
+    /// The migrations folder, `Trek.toml` or `.env` is invalid: nothing ran; the watch goes on.
+    Invalid,
+}
+
+/// How a [`Watch`] pass undid what diverged from the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchPath {
+    /// Nothing to undo (or the pass did not run the workflow).
+    None,
+    /// The captured down scripts of the edited migration and those after it.
+    DownScripts,
+    /// A reset: the managed schemas (or the database) dropped and rebuilt.
+    Reset,
+}
 
 // ---------------------------------------------------------------------------------------------
 // up --dry-run

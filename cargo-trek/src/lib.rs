@@ -170,6 +170,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Lint(args) => commands::lint::run(&ctx, printer, args),
         Command::Baseline(args) => commands::baseline::run(&ctx, printer, args),
         Command::Import(args) => commands::import::run(&ctx, printer, args),
+        Command::Watch(args) => commands::watch::run(&ctx, &trek.global, printer, args),
         Command::Db(command) => commands::db::run(&ctx, printer, command),
         Command::Completions(_) => Ok(Exit::Success),
     }

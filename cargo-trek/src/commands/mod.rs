@@ -19,6 +19,7 @@ pub mod snapshots;
 pub mod status;
 pub mod up;
 pub mod verify;
+pub mod watch;
 
 use trek::{Migrations, Migrator};
 

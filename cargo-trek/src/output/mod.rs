@@ -114,6 +114,20 @@ impl Printer {
             .map_err(Error::Output)
     }
 
+    /// Prints `value` as one line of JSON (`watch --json`: one document per change,
+    /// newline-delimited).
+    ///
+    /// # Errors
+    /// [`Error::Output`].
+    pub fn json_line(&self, value: &impl Serialize) -> Result<(), Error> {
+        let mut out = io::stdout().lock();
+        serde_json::to_writer(&mut out, value)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out))
+            .and_then(|()| out.flush())
+            .map_err(Error::Output)
+    }
+
     /// A one-line note for people on stderr, unless `-q` (`--json` keeps stdout for the
     /// document, so notes still go to stderr).
     pub fn note(&self, text: &str) {

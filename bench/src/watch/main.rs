@@ -1,0 +1,245 @@
+//! `trek-bench-watch`: how long after a save `cargo trek watch` has the database matching the
+//! files, as a whole process: the time from writing the file to reading the pass's
+//! `trek.watch/1` line (file event, debounce, reading the folder, the dev workflow, commit).
+//!
+//! ```text
+//! cargo build --release -p cargo-trek -p trek-bench
+//! target/release/trek-bench-watch [--migrations N] [--edits N] [--debounce MS]
+//! ```
+//!
+//! Rows, each the median (and min, max) of `--edits` saves (default 10) on a folder of
+//! `--migrations` one-table migrations (default 150):
+//! - **newest, downs**: the newest migration edited; every migration has a down script, so a
+//!   pass reverts one and applies one.
+//! - **first, downs**: the first edited: 150 reverted, 150 applied.
+//! - **newest, no downs** and **first, no downs**: no down scripts, so every pass is a reset
+//!   and a replay of the whole folder.
+//!
+//! The `cargo-trek` binary is the one beside this benchmark (build both the same way). The
+//! server is trek's local server, or `TREK_BENCH_DATABASE_URL`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::error::Error;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[path = "../server.rs"]
+mod server;
+use server::Server;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+struct Options {
+    migrations: usize,
+    edits: usize,
+    debounce: u64,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trek-bench-watch: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options() -> Result<Options> {
+    let mut options = Options {
+        migrations: 150,
+        edits: 10,
+        debounce: 50,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || -> Result<usize> {
+            Ok(args
+                .next()
+                .ok_or_else(|| format!("{arg} needs a value"))?
+                .parse()?)
+        };
+        match arg.as_str() {
+            "--migrations" => options.migrations = value()?.max(1),
+            "--edits" => options.edits = value()?.max(1),
+            "--debounce" => options.debounce = u64::try_from(value()?.max(1))?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: trek-bench-watch [--migrations N] \
+                     [--edits N] [--debounce MS]"
+                )
+                .into())
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn run() -> Result<()> {
+    let options = options()?;
+    let cargo_trek = std::env::current_exe()?
+        .parent()
+        .map(|d| d.join("cargo-trek"))
+        .filter(|p| p.is_file())
+        .ok_or("cargo-trek is not beside this benchmark: cargo build --release -p cargo-trek")?;
+    let server = Server::connect()?;
+    println!(
+        "cargo trek watch: from the save to the pass's document, {} migrations, median of {} \
+         edits (min .. max), debounce {} ms",
+        options.migrations, options.edits, options.debounce
+    );
+    println!(
+        "{:<20} {:>10} {:>16} {:>12}",
+        "edit", "median", "min .. max", "pass (trek)"
+    );
+    for (label, downs, first) in [
+        ("newest, downs", true, false),
+        ("first, downs", true, true),
+        ("newest, no downs", false, false),
+        ("first, no downs", false, true),
+    ] {
+        let (saves, passes) = scenario(&server, &cargo_trek, &options, downs, first)?;
+        println!(
+            "{label:<20} {:>7} ms {:>16} {:>9} ms",
+            median(&saves),
+            format!(
+                "{} .. {} ms",
+                saves.iter().min().unwrap_or(&0),
+                saves.iter().max().unwrap_or(&0)
+            ),
+            median(&passes)
+        );
+    }
+    Ok(())
+}
+
+fn median(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+}
+
+/// Runs one row: returns the save-to-document times and the passes' own `duration_ms`.
+fn scenario(
+    server: &Server,
+    cargo_trek: &Path,
+    options: &Options,
+    downs: bool,
+    first: bool,
+) -> Result<(Vec<u64>, Vec<u64>)> {
+    let name = format!("trek_bench_watch_{}", std::process::id());
+    let url = server.fresh_database(&name)?;
+    let dir = std::env::temp_dir().join(format!("trek-bench-watch-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let migrations = dir.join("migrations");
+    fs::create_dir_all(&migrations)?;
+    fs::create_dir_all(dir.join("src"))?;
+    fs::write(dir.join("src/lib.rs"), "")?;
+    fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"bench_watch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )?;
+    fs::write(
+        dir.join("Trek.toml"),
+        format!("[env.dev]\nurl = \"{url}\"\nworkflow = \"dev\"\n"),
+    )?;
+    let file = |i: usize| migrations.join(format!("{i:04}_t{i}.sql"));
+    for i in 1..=options.migrations {
+        fs::write(file(i), format!("CREATE TABLE t{i} (id int);\n"))?;
+        if downs {
+            fs::write(
+                migrations.join(format!("{i:04}_t{i}.down.sql")),
+                format!("DROP TABLE t{i};\n"),
+            )?;
+        }
+    }
+    let mut watch = Watch::start(cargo_trek, &dir, options.debounce)?;
+    watch.next()?;
+    let edited = file(if first { 1 } else { options.migrations });
+    let table = if first { 1 } else { options.migrations };
+    let mut saves = Vec::new();
+    let mut passes = Vec::new();
+    for edit in 0..options.edits {
+        // Let the machine settle between edits, as a person typing would.
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        fs::write(
+            &edited,
+            format!("CREATE TABLE t{table} (id int, edit{edit} int);\n"),
+        )?;
+        let line = watch.next()?;
+        saves.push(u64::try_from(started.elapsed().as_millis())?);
+        if !line.contains(r#""outcome":"applied""#) {
+            return Err(format!("the pass did not apply the edit: {line}").into());
+        }
+        passes.push(field(&line, "duration_ms").unwrap_or(0));
+    }
+    drop(watch);
+    server.drop_database(&name);
+    let _ = fs::remove_dir_all(&dir);
+    Ok((saves, passes))
+}
+
+/// The number after `"name":` in a JSON line (the last one: the pass's own `duration_ms`
+/// follows those of the steps).
+fn field(line: &str, name: &str) -> Option<u64> {
+    let key = format!("\"{name}\":");
+    let at = line.rfind(&key)? + key.len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// `cargo trek watch --json` in the background.
+struct Watch {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watch {
+    fn start(cargo_trek: &Path, dir: &PathBuf, debounce: u64) -> Result<Watch> {
+        let mut child = Command::new(cargo_trek)
+            .args([
+                "trek",
+                "watch",
+                "--json",
+                "--debounce",
+                &debounce.to_string(),
+            ])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::result::Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Watch { child, lines })
+    }
+
+    fn next(&mut self) -> Result<String> {
+        Ok(self.lines.recv_timeout(Duration::from_secs(120))?)
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
