@@ -43,6 +43,9 @@ enum Expect {
 
 use Expect::{Accepted, Refused};
 
+/// A migration name of 277 letters: no file system takes a file name that long.
+const LONG_NAME: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
 /// One case of the corpus.
 struct Case {
     /// A name for failure messages.
@@ -722,6 +725,12 @@ const CASES: &[Case] = &[
         name: "new with a name of punctuation",
         args: &["new", "!!! ???"],
         expect: Refused(&["`!!! ???`", "no letters or digits"]),
+        ..CASE
+    },
+    Case {
+        name: "new with a name too long for a file name",
+        args: &["new", LONG_NAME],
+        expect: Refused(&["file systems allow 255", "shorten it"]),
         ..CASE
     },
     Case {

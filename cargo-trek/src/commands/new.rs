@@ -21,6 +21,9 @@ use crate::error::Error;
 use crate::output::{paint, style, Printer};
 use crate::Exit;
 
+/// The longest file name (bytes) common file systems (ext4, APFS, NTFS) accept.
+const MAX_FILE_NAME: usize = 255;
+
 /// Runs `new`.
 ///
 /// # Errors
@@ -68,6 +71,18 @@ pub fn run(ctx: &Context, printer: &Printer, args: &NewArgs) -> Result<Exit, Err
         Some(v) => format!("{v}_{name}"),
         None => name.clone(),
     };
+    // The longest file name it writes (`.down.sql`) must fit the file system's limit, or
+    // writing it fails as an I/O error after the folder was made.
+    let longest = stem.len() + ".down.sql".len();
+    if longest > MAX_FILE_NAME {
+        return Err(Error::Usage {
+            message: format!(
+                "the name `{name}` makes a file name of {longest} bytes, and file systems allow \
+                 {MAX_FILE_NAME}: shorten it to at most {} bytes",
+                name.len() - (longest - MAX_FILE_NAME)
+            ),
+        });
+    }
     let up = dir.join(format!("{stem}.sql"));
     let down =
         (args.down && kind != Kind::Repeatable).then(|| dir.join(format!("{stem}.down.sql")));
