@@ -500,6 +500,10 @@ pub struct StatusEntry {
     /// script as applied against the file. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// For a half-reverted entry: how many statements of its non-transactional down script
+    /// ran and stay done. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_statements: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------

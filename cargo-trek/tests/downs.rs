@@ -210,6 +210,11 @@ fn a_half_reverted_migration_shows_in_status_and_down_continues_it() {
     let out = p.trek(&["status", "--json"]).run();
     let doc = json(&out);
     assert_eq!(doc["migrations"][1]["state"], "half-reverted", "{doc}");
+    assert_eq!(doc["migrations"][1]["reverted_statements"], 1, "{doc}");
+    assert!(
+        doc["migrations"][0].get("reverted_statements").is_none(),
+        "{doc}"
+    );
     p.trek(&["status", "--check"]).run().assert_code(1);
     p.trek(&["status"]).run().stdout_has("1 half-reverted");
 

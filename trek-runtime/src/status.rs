@@ -72,6 +72,9 @@ pub struct StatusEntry {
     /// `None` too when the script was recorded by its checksum alone (bigger than
     /// [`crate::STORED_SCRIPT_LIMIT`]).
     pub applied_sql: Option<String>,
+    /// For a [`State::HalfReverted`] entry: how many statements of its non-transactional down
+    /// script ran and stay done (the next revert continues after them); `None` otherwise.
+    pub reverted_statements: Option<u32>,
 }
 
 impl StatusEntry {

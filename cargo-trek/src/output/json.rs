@@ -88,6 +88,7 @@ fn entry(e: &StatusEntry, diff: Option<String>) -> doc::StatusEntry {
         applied_checksum: e.applied_checksum.clone(),
         file_checksum: e.file_checksum.clone(),
         diff,
+        reverted_statements: e.reverted_statements,
     }
 }
 

@@ -231,6 +231,8 @@ impl<'m> Analysis<'m, '_> {
                 applied_checksum: Some(row.checksum.to_string()),
                 file_checksum: None,
                 applied_sql: None,
+                reverted_statements: (row.reverted_statements > 0)
+                    .then_some(row.reverted_statements),
             });
         }
         for m in migrations.repeatables() {
@@ -270,5 +272,6 @@ fn file_entry(m: &Migration, row: Option<&AppliedRow>, state: State) -> StatusEn
         applied_checksum: row.map(|r| r.checksum.to_string()),
         file_checksum: Some(m.checksum().to_string()),
         applied_sql: None,
+        reverted_statements: row.map(|r| r.reverted_statements).filter(|n| *n > 0),
     }
 }
