@@ -505,6 +505,8 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
             .push("the up script held no statement: trek runs `SELECT;` in its place".to_owned());
         up.push_str("SELECT;\n");
     }
+    // A file with CRLF line ends gets them on every line trek writes too.
+    let crlf = p.up.contains("\r\n");
     let directive = "-- trek:no_transaction\n";
     let (kind, path) = match &p.version {
         Some(v) => (Kind::Versioned, format!("{v}_{}", p.name)),
@@ -536,7 +538,7 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
         };
         OutputFile {
             path: format!("{path}.down.sql"),
-            contents: text,
+            contents: line_ends(&text, crlf),
         }
     });
     Converted {
@@ -546,12 +548,21 @@ fn write(tool: Tool, mut p: Parsed) -> Converted {
         sources: p.sources,
         up: OutputFile {
             path: format!("{path}.sql"),
-            contents: up_text,
+            contents: line_ends(&up_text, crlf),
         },
         down,
         no_transaction: p.no_tx,
         irreversible,
         notes: p.notes,
+    }
+}
+
+/// `text` with every line ending in `\r\n` when `crlf`, else as it is.
+fn line_ends(text: &str, crlf: bool) -> String {
+    if crlf {
+        text.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        text.to_owned()
     }
 }
 
@@ -1625,6 +1636,13 @@ mod tests {
             )],
         );
         assert!(c.migrations[0].no_transaction);
+        // Every line of what it writes keeps the file's CRLF, the directive and the last too.
+        for file in c.files() {
+            assert!(
+                !file.contents.replace("\r\n", "").contains('\n'),
+                "{file:?}"
+            );
+        }
         let c = ok(
             Tool::Sqlx,
             &[("1_a.sql", "\u{feff}-- no-transaction\r\nVACUUM t;\r\n")],
