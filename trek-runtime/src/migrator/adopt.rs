@@ -1,17 +1,11 @@
 //! Recording the migrations another tool applied, so trek carries on where it stopped.
 
-use std::time::Duration;
-
 use postgres::Client;
 use trek_core::{Kind, Version};
 
 use super::Migrator;
-use crate::apply::Subject;
 use crate::error::{Error, Result};
-use crate::history::audit::Action;
-use crate::history::down;
-use crate::report::{Report, Step};
-use crate::sql::quote_ident;
+use crate::report::Report;
 
 impl Migrator<'_> {
     /// Records exactly the versioned migrations of `versions` as applied without running them,
@@ -44,7 +38,6 @@ impl Migrator<'_> {
                 .filter(|r| r.kind == Kind::Versioned && !r.failed)
                 .filter_map(|r| r.version.as_ref())
                 .collect();
-            let s = quote_ident(&self.schema);
             let exec = self.executor(None);
             let failed = |e| Error::db("could not record the adopted migrations", e);
             let mut tx = guard.transaction().map_err(failed)?;
@@ -52,31 +45,13 @@ impl Migrator<'_> {
                 m.version()
                     .is_some_and(|v| versions.contains(v) && !recorded.contains(&v))
             }) {
-                let v = m.version().map(ToString::to_string);
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {columns}, duration_ms, path, trek_version) \
-                         VALUES ('versioned', $1, $2, $3, $4, {down}, 0, $5, $6)",
-                        columns = down::COLUMNS,
-                        down = down::values_sql(m),
-                    ),
-                    &[
-                        &v,
-                        &m.name(),
-                        &m.checksum().as_str(),
-                        &(m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT).then(|| m.sql()),
-                        &m.path(),
-                        &crate::TREK_VERSION,
-                    ],
-                )
-                .map_err(failed)?;
-                exec.record_action(&mut tx, Action::Baseline, &Subject::of(m), Some(detail))?;
-                report.applied.push(Step {
-                    kind: Kind::Versioned,
-                    version: v,
-                    name: m.name().to_owned(),
-                    duration: Duration::ZERO,
-                });
+                report.applied.push(self.record_without_running(
+                    &mut tx,
+                    &exec,
+                    m,
+                    Some(detail),
+                    "could not record the adopted migrations",
+                )?);
             }
             tx.commit().map_err(failed)
         })?;

@@ -812,7 +812,6 @@ impl<'m> Migrator<'m> {
             if applied > 0 {
                 return Err(Error::AlreadyApplied { applied });
             }
-            let s = quote_ident(&self.schema);
             let exec = self.executor(None);
             let failed = |e| Error::db("could not record the baseline", e);
             let mut tx = guard.transaction().map_err(failed)?;
@@ -821,35 +820,59 @@ impl<'m> Migrator<'m> {
                 .versioned()
                 .filter(|m| m.version().is_some_and(|v| v <= version))
             {
-                let v = m.version().map(ToString::to_string);
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {columns}, duration_ms, path, trek_version) \
-                         VALUES ('versioned', $1, $2, $3, $4, {down}, 0, $5, $6)",
-                        columns = down::COLUMNS,
-                        down = down::values_sql(m),
-                    ),
-                    &[
-                        &v,
-                        &m.name(),
-                        &m.checksum().as_str(),
-                        &(m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT).then(|| m.sql()),
-                        &m.path(),
-                        &crate::TREK_VERSION,
-                    ],
-                )
-                .map_err(failed)?;
-                exec.record_action(&mut tx, Action::Baseline, &Subject::of(m), None)?;
-                report.applied.push(Step {
-                    kind: Kind::Versioned,
-                    version: v,
-                    name: m.name().to_owned(),
-                    duration: Duration::ZERO,
-                });
+                report.applied.push(self.record_without_running(
+                    &mut tx,
+                    &exec,
+                    m,
+                    None,
+                    "could not record the baseline",
+                )?);
             }
             tx.commit().map_err(failed)
         })?;
         Ok(report)
+    }
+
+    /// Records `m` as applied without running it, with its `baseline` audit row (`detail` says
+    /// where the decision came from; `context` heads a database error): what `baseline` and
+    /// `adopt` do for each migration.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when a row cannot be written.
+    fn record_without_running(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        exec: &crate::apply::Executor<'_>,
+        m: &trek_core::Migration,
+        detail: Option<&str>,
+        context: &str,
+    ) -> Result<Step> {
+        let v = m.version().map(ToString::to_string);
+        tx.execute(
+            &format!(
+                "INSERT INTO {s}.applied (kind, version, name, checksum, up_sql, {columns}, duration_ms, path, trek_version) \
+                 VALUES ('versioned', $1, $2, $3, $4, {down}, 0, $5, $6)",
+                s = quote_ident(&self.schema),
+                columns = down::COLUMNS,
+                down = down::values_sql(m),
+            ),
+            &[
+                &v,
+                &m.name(),
+                &m.checksum().as_str(),
+                &(m.sql().len() <= crate::history::STORED_SCRIPT_LIMIT).then(|| m.sql()),
+                &m.path(),
+                &crate::TREK_VERSION,
+            ],
+        )
+        .map_err(|e| Error::db(context, e))?;
+        exec.record_action(tx, Action::Baseline, &Subject::of(m), detail)?;
+        Ok(Step {
+            kind: Kind::Versioned,
+            version: v,
+            name: m.name().to_owned(),
+            duration: Duration::ZERO,
+        })
     }
 
     /// What a dry run runs before the scripts to undo what the plan undoes: the captured down
