@@ -64,9 +64,22 @@ impl Server {
         Ok(())
     }
 
+    /// Drops `name` and the prefix templates trek made of it (`name__trek_prefix_*`).
     pub fn drop_database(&self, name: &str) {
         if let Ok(mut admin) = self.admin() {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let templates = admin
+                .query(
+                    "SELECT datname::text FROM pg_database WHERE starts_with(datname::text, $1)",
+                    &[&format!("{name}__trek_prefix_")],
+                )
+                .unwrap_or_default();
+            for row in templates {
+                let template: String = row.get(0);
+                let _ = admin.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
+                ));
+            }
         }
     }
 }

@@ -160,7 +160,7 @@ pub enum StrategyConfig {
     },
 }
 
-/// `reset = "schemas" | "database"`.
+/// `reset = "schemas" | "database" | "template"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResetConfig {
     /// Drop the managed schemas and rebuild them (the default).
@@ -168,6 +168,9 @@ pub enum ResetConfig {
     Schemas,
     /// Drop and recreate the whole database.
     Database,
+    /// Replace the database with a copy of the template of the unchanged migrations before
+    /// the edit, then apply the rest (what `cargo trek watch` uses unless `reset` is set).
+    Template,
 }
 
 impl ResetConfig {
@@ -179,9 +182,11 @@ impl ResetConfig {
         match text {
             "schemas" => Ok(ResetConfig::Schemas),
             "database" => Ok(ResetConfig::Database),
+            "template" => Ok(ResetConfig::Template),
             other => Err(format!(
-                "`{other}` is not a reset mode: use \"schemas\" (drop the managed schemas) or \
-                 \"database\" (drop and recreate the database)"
+                "`{other}` is not a reset mode: use \"schemas\" (drop the managed schemas), \
+                 \"database\" (drop and recreate the database) or \"template\" (copy a \
+                 template of the unchanged migrations, apply the rest)"
             )),
         }
     }
@@ -192,6 +197,7 @@ impl From<ResetConfig> for trek::ResetMode {
         match mode {
             ResetConfig::Schemas => trek::ResetMode::Schemas,
             ResetConfig::Database => trek::ResetMode::Database,
+            ResetConfig::Template => trek::ResetMode::Template,
         }
     }
 }

@@ -178,8 +178,9 @@ pub struct Context {
     pub cwd: PathBuf,
     /// The qa workflow's snapshot settings (`None` in the other workflows).
     pub snapshots: Option<Snapshots>,
-    /// How a reset rebuilds the database (`reset` in `[env.NAME]`; default: the schemas).
-    pub reset: ResetConfig,
+    /// How a reset rebuilds the database (`reset` in `[env.NAME]`); `None` when not set: the
+    /// schemas, or for `cargo trek watch` a prefix template.
+    pub reset: Option<ResetConfig>,
     /// The schemas a reset or a restore drops and rebuilds, when narrowed (`schemas`);
     /// `None` means every schema but PostgreSQL's and trek's.
     pub schemas: Option<Vec<String>>,
@@ -358,8 +359,7 @@ impl Context {
             .and_then(|e| e.reset.as_deref())
             .map(ResetConfig::parse)
             .transpose()
-            .map_err(config_error)?
-            .unwrap_or_default();
+            .map_err(config_error)?;
         let schemas = env
             .and_then(|e| e.schemas.clone())
             .or_else(|| toml.trek.schemas.clone());
@@ -469,7 +469,7 @@ impl Context {
         if let Some(snapshots) = &self.snapshots {
             migrator = migrator.snapshots(snapshots.clone());
         }
-        migrator = migrator.reset_mode(self.reset.into());
+        migrator = migrator.reset_mode(self.reset.unwrap_or_default().into());
         if let Some(schemas) = &self.schemas {
             migrator = migrator.managed_schemas(schemas.clone());
         }
@@ -807,7 +807,7 @@ mod tests {
                     [env.other]\nworkflow = \"dev\"\nschemas = [\"app\"]\n";
         let ctx = resolve(&GlobalArgs::default(), text, &Vars::default()).unwrap();
         assert!(ctx.snapshots.is_none());
-        assert_eq!(ctx.reset, ResetConfig::Database);
+        assert_eq!(ctx.reset, Some(ResetConfig::Database));
         assert_eq!(
             ctx.schemas,
             Some(vec!["public".to_owned(), "app".to_owned()])
@@ -817,11 +817,11 @@ mod tests {
             ..GlobalArgs::default()
         };
         let ctx = resolve(&flags, text, &Vars::default()).unwrap();
-        assert_eq!(ctx.reset, ResetConfig::Schemas);
+        assert_eq!(ctx.reset, None);
         assert_eq!(ctx.schemas, Some(vec!["app".to_owned()]));
         let ctx = resolve(&GlobalArgs::default(), "", &Vars::default()).unwrap();
         assert_eq!(ctx.schemas, None);
-        assert_eq!(ctx.reset, ResetConfig::Schemas);
+        assert_eq!(ctx.reset, None);
     }
 
     #[test]

@@ -288,10 +288,15 @@ pub enum UndoAction {
         /// The items, in the order they are reverted.
         scripts: Vec<String>,
     },
-    /// dev: drop the managed schemas (or the database) and apply everything.
+    /// dev: drop the managed schemas (or the database) and apply everything; with `reset =
+    /// "template"`, copy the template of the unchanged prefix and apply the rest.
     Reset {
         /// Why a rewind is not possible.
         reason: String,
+        /// How many migrations come from the prefix template's copy (absent when 0: the reset
+        /// starts from nothing).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        from_template: usize,
     },
     /// qa: restore this snapshot, then roll forward.
     Restore {
@@ -537,9 +542,12 @@ pub struct Watch {
     pub changed: Vec<String>,
     /// How the pass ended.
     pub outcome: WatchOutcome,
-    /// How what diverged was undone: `none`, `down_scripts` (the captured down scripts) or
-    /// `reset` (the database was rebuilt).
+    /// How what diverged was undone: `none`, `down_scripts` (the captured down scripts),
+    /// `template` (a copy of the prefix template, then the rest) or `reset` (the database was
+    /// rebuilt from nothing).
     pub path: WatchPath,
+    /// The prefix template the pass copied (`path` is `template`); `null` otherwise.
+    pub template: Option<PrefixTemplate>,
     /// The database, password masked; `null` when the pass did not get that far.
     pub database: Option<String>,
     /// Scripts applied, in order (on failure: see `error.applied_before`).
@@ -583,6 +591,30 @@ pub enum WatchPath {
     DownScripts,
     /// A reset: the managed schemas (or the database) dropped and rebuilt.
     Reset,
+    /// A reset that copied the template of the unchanged migrations before the edit, then
+    /// applied the rest (see `template`).
+    Template,
+}
+
+/// The prefix template a [`Watch`] pass (or a run) copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixTemplate {
+    /// The template database, `<database>__trek_prefix_<hash>`.
+    pub name: String,
+    /// How many migrations it holds.
+    pub migrations: usize,
+    /// Whether this pass built it.
+    pub built: bool,
+    /// Time spent building it (0 when it was already there).
+    pub build_ms: u64,
+    /// Time spent replacing the database with a copy of it.
+    pub copy_ms: u64,
+}
+
+/// Whether a count is zero (serde's `skip_serializing_if`).
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -195,11 +195,15 @@ fn watch_follows_edits_additions_renames_deletions_and_a_fixed_syntax_error() {
     assert_eq!(applied(&db), ["0001 a", "0002 b", "0003 c"]);
     assert!(exists(&db, "c"));
 
-    // Deleting it: it is undone (a reset, as it has no down script) and gone.
+    // Deleting it: it is undone and gone. It has no down script, so the database is replaced
+    // with a copy of a template of the two migrations before it, built now.
     p.remove("migrations/0003_cee.sql");
     let doc = w.next();
     assert_eq!(doc.outcome, json::WatchOutcome::Applied, "{doc:?}");
-    assert_eq!(doc.path, json::WatchPath::Reset);
+    assert_eq!(doc.path, json::WatchPath::Template);
+    let template = doc.template.clone().expect("the template copied");
+    assert_eq!((template.migrations, template.built), (2, true));
+    assert!(doc.applied.is_empty(), "{doc:?}");
     assert_eq!(applied(&db), ["0001 a", "0002 b"]);
     assert!(!exists(&db, "c"));
     assert_eq!(columns(&db, "b"), ["x", "y"]);

@@ -98,7 +98,8 @@ fn dev_resets_when_the_test_data_has_no_down() {
     assert_eq!(
         report.plan.as_ref().map(|p| &p.undo),
         Some(&Undo::Reset {
-            reason: "seed 1 t1 has no captured down script".to_owned()
+            reason: "seed 1 t1 has no captured down script".to_owned(),
+            from_template: 0,
         })
     );
     assert_rebuilt_with_test_data(&mut client);

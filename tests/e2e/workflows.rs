@@ -119,7 +119,7 @@ fn dev_without_a_captured_down_resets_and_rebuilds_keeping_the_audit_log() {
         "CREATE SCHEMA app; CREATE TABLE app.b (id int, note text);\n",
     );
     let report = dev(&folder.read()).run(&mut client).unwrap();
-    let Some(Undo::Reset { reason }) = report.plan.as_ref().map(|p| &p.undo) else {
+    let Some(Undo::Reset { reason, .. }) = report.plan.as_ref().map(|p| &p.undo) else {
         panic!("expected a reset: {:?}", report.plan);
     };
     assert_eq!(reason, "2 b has no captured down script");
@@ -155,6 +155,169 @@ fn dev_reset_can_drop_and_recreate_the_database() {
     assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 0);
     let actions = actions(&mut client);
     assert_eq!(actions, ["apply", "reset", "apply"], "carried across");
+}
+
+fn with_templates<'m>(migrations: &'m Migrations, db: &TestDb) -> Migrator<'m> {
+    Migrator::new(migrations)
+        .workflow(Workflow::Dev)
+        .reset_mode(ResetMode::Template)
+        .connector(connector(db))
+}
+
+fn prefix_templates(client: &mut Client, db: &TestDb) -> Vec<String> {
+    client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1",
+            &[&format!("{}__trek_prefix_", db.name)],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn dev_reset_with_prefix_templates_copies_the_unchanged_migrations_and_applies_the_rest() {
+    let folder = Folder::new("prefix")
+        .file(
+            "1_a.sql",
+            "CREATE TABLE a (id int);
+INSERT INTO a VALUES (1), (2);
+",
+        )
+        .file(
+            "2_b.sql",
+            "CREATE TABLE b (id int);
+",
+        )
+        .file(
+            "3_c.sql",
+            "CREATE TABLE c (id int);
+",
+        )
+        .file(
+            "repeatable/v.sql",
+            "CREATE OR REPLACE VIEW v AS SELECT id FROM c;
+",
+        );
+    // A short name: the template's name keeps the database's whole name.
+    let db = TestDb::new("pt");
+    let mut client = db.client();
+    with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    client
+        .batch_execute("INSERT INTO a VALUES (3); CREATE TABLE stray (id int);")
+        .unwrap();
+
+    // 3 edited, no down: 1 and 2 come from a template built now; 3 is applied again.
+    let folder = folder.file(
+        "3_c.sql",
+        "CREATE TABLE c (id int, note text);
+",
+    );
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    let Some(Undo::Reset {
+        reason,
+        from_template,
+    }) = report.plan.as_ref().map(|p| &p.undo)
+    else {
+        panic!("expected a reset: {:?}", report.plan);
+    };
+    assert_eq!(*from_template, 2);
+    assert_eq!(
+        reason,
+        "3 c has no captured down script; a copy of the template of the 2 unchanged migrations \
+         before it"
+    );
+    let used = report.prefix_template.clone().expect("a template was used");
+    assert!(used.built);
+    assert_eq!(used.migrations, 2);
+    let names: Vec<&str> = report.applied.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["c", "v"], "only the tail and the repeatables ran");
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+    assert!(has_column(&mut client, "c", "note"));
+    assert!(table_exists(&mut client, "v"));
+    assert!(
+        !table_exists(&mut client, "stray"),
+        "the database was replaced"
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM a"),
+        2,
+        "the template's rows"
+    );
+    assert_eq!(prefix_templates(&mut client, &db), [used.name.as_str()]);
+    // The audit log was carried across and records the reset; the template's own build is not
+    // in it.
+    assert_eq!(
+        actions(&mut client),
+        ["apply", "apply", "apply", "apply", "reset", "apply", "apply"]
+    );
+    let detail: String = client
+        .query_one("SELECT detail FROM trek.audit WHERE action = 'reset'", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        detail.contains(&used.name) && detail.contains("built now"),
+        "{detail}"
+    );
+    assert!(with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap()
+        .is_noop());
+
+    // Edited again: the same template, not built again.
+    let folder = folder.file(
+        "3_c.sql",
+        "CREATE TABLE c (id int, note text, n int);
+",
+    );
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    let again = report.prefix_template.expect("a template was used");
+    assert_eq!(
+        (again.name.as_str(), again.built),
+        (used.name.as_str(), false)
+    );
+    assert!(has_column(&mut client, "c", "n"));
+
+    // 2 edited: a template of 1 migration; the one of 2 no longer matches and is dropped.
+    let folder = folder.file(
+        "2_b.sql",
+        "CREATE TABLE b (id int, x int);
+",
+    );
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    let shorter = report.prefix_template.expect("a template was used");
+    assert_eq!((shorter.migrations, shorter.built), (1, true));
+    assert_eq!(prefix_templates(&mut client, &db), [shorter.name.as_str()]);
+    assert!(has_column(&mut client, "b", "x"));
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+
+    // The first edited: nothing unchanged before it, so a reset from nothing.
+    let folder = folder.file(
+        "1_a.sql",
+        "CREATE TABLE a (id int);
+",
+    );
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    assert!(report.prefix_template.is_none());
+    assert!(matches!(
+        report.plan.as_ref().map(|p| &p.undo),
+        Some(Undo::Reset {
+            from_template: 0,
+            ..
+        })
+    ));
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 0);
 }
 
 /// The qa story for one strategy: rows inserted before the snapshot survive the restore, the

@@ -58,7 +58,8 @@ fn local_server() -> &'static trek_local_server::ServerInfo {
 }
 
 /// A database that exists for one test: created empty by [`TestDb::new`], dropped (with
-/// `WITH (FORCE)`, closing connections left open) when the value is dropped.
+/// `WITH (FORCE)`, closing connections left open) when the value is dropped, with the prefix
+/// templates trek made of it (`<name>__trek_prefix_*`).
 #[derive(Debug)]
 pub struct TestDb {
     /// Its name: `trek_test_<label>_<pid>_<n>`.
@@ -113,6 +114,22 @@ impl Drop for TestDb {
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
             ));
+            // trek shortens the database part of a template's name to fit 63 bytes.
+            let templates = admin
+                .query(
+                    "SELECT datname::text FROM pg_database WHERE strpos(datname, '__trek_prefix_') > 0",
+                    &[],
+                )
+                .unwrap_or_default();
+            for row in templates {
+                let name: String = row.get(0);
+                let base = name.split("__trek_prefix_").next().unwrap_or_default();
+                if base.len() < 8 || !self.name.starts_with(base) {
+                    continue;
+                }
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
         }
     }
 }

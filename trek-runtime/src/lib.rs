@@ -78,7 +78,7 @@ pub use history::{AppliedRow, AuditEntry, AuditSince, STORED_SCRIPT_LIMIT};
 pub use lock::{default_lock_key, LockHolder};
 pub use migrator::{Migrator, RepairReport, Revert};
 pub use plan::view::{Divergence, Plan, PlannedScript, PlannedStep, StepAction, Undo};
-pub use report::{Report, Step, Warning};
+pub use report::{PrefixTemplateUse, Report, Step, Warning};
 pub use reset::ResetMode;
 pub use snapshot::{OrphanSnapshot, SnapshotInfo, SnapshotStrategy, Snapshots};
 pub use sql::{quote_ident, quote_literal};

@@ -31,6 +31,25 @@ pub struct Report {
     pub duration: Duration,
     /// Time spent waiting for the advisory lock.
     pub lock_wait: Duration,
+    /// The prefix template a reset copied ([`crate::ResetMode::Template`]), if one did.
+    pub prefix_template: Option<PrefixTemplateUse>,
+}
+
+/// The prefix template a dev reset copied instead of applying the unchanged migrations again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PrefixTemplateUse {
+    /// The template database, `<database>__trek_prefix_<hash>`.
+    pub name: String,
+    /// How many migrations it holds.
+    pub migrations: usize,
+    /// Whether this run built it (then `build` is the time that took, migrations applied to it
+    /// included); otherwise an earlier run had.
+    pub built: bool,
+    /// Time spent building it (zero when it was already there).
+    pub build: Duration,
+    /// Time spent replacing the database with a copy of it (the audit log carried across).
+    pub copy: Duration,
 }
 
 impl Report {

@@ -12,8 +12,14 @@
 //! - **newest, downs**: the newest migration edited; every migration has a down script, so a
 //!   pass reverts one and applies one.
 //! - **first, downs**: the first edited: 150 reverted, 150 applied.
-//! - **newest, no downs** and **first, no downs**: no down scripts, so every pass is a reset
-//!   and a replay of the whole folder.
+//! - **newest, no downs** and **middle, no downs**: no down scripts, so a pass is a reset:
+//!   the database is replaced with a copy of the prefix template (the migrations before the
+//!   edited one, built by the first edit and reused by the others), then the edited migration
+//!   and those after it are applied.
+//! - **first, no downs**: nothing before the edit is unchanged, so every pass is a reset from
+//!   nothing and a replay of the whole folder.
+//!
+//! The last column says which path the passes took (`down_scripts`, `template`, `reset`).
 //!
 //! The `cargo-trek` binary is the one beside this benchmark (build both the same way). The
 //! server is trek's local server, or `TREK_BENCH_DATABASE_URL`.
@@ -93,18 +99,20 @@ fn run() -> Result<()> {
         options.migrations, options.edits, options.debounce
     );
     println!(
-        "{:<20} {:>10} {:>16} {:>12}",
+        "{:<20} {:>10} {:>16} {:>12}  path",
         "edit", "median", "min .. max", "pass (trek)"
     );
-    for (label, downs, first) in [
-        ("newest, downs", true, false),
-        ("first, downs", true, true),
-        ("newest, no downs", false, false),
-        ("first, no downs", false, true),
+    let (newest, middle) = (options.migrations, options.migrations.div_ceil(2));
+    for (label, downs, edited) in [
+        ("newest, downs", true, newest),
+        ("first, downs", true, 1),
+        ("newest, no downs", false, newest),
+        ("middle, no downs", false, middle),
+        ("first, no downs", false, 1),
     ] {
-        let (saves, passes) = scenario(&server, &cargo_trek, &options, downs, first)?;
+        let (saves, passes, path) = scenario(&server, &cargo_trek, &options, downs, edited)?;
         println!(
-            "{label:<20} {:>7} ms {:>16} {:>9} ms",
+            "{label:<20} {:>7} ms {:>16} {:>9} ms  {path}",
             median(&saves),
             format!(
                 "{} .. {} ms",
@@ -123,14 +131,15 @@ fn median(values: &[u64]) -> u64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(0)
 }
 
-/// Runs one row: returns the save-to-document times and the passes' own `duration_ms`.
+/// Runs one row, editing migration number `edited`: returns the save-to-document times, the
+/// passes' own `duration_ms` and the paths they took.
 fn scenario(
     server: &Server,
     cargo_trek: &Path,
     options: &Options,
     downs: bool,
-    first: bool,
-) -> Result<(Vec<u64>, Vec<u64>)> {
+    edited: usize,
+) -> Result<(Vec<u64>, Vec<u64>, String)> {
     let name = format!("trek_bench_watch_{}", std::process::id());
     let url = server.fresh_database(&name)?;
     let dir = std::env::temp_dir().join(format!("trek-bench-watch-{}", std::process::id()));
@@ -159,10 +168,11 @@ fn scenario(
     }
     let mut watch = Watch::start(cargo_trek, &dir, options.debounce)?;
     watch.next()?;
-    let edited = file(if first { 1 } else { options.migrations });
-    let table = if first { 1 } else { options.migrations };
+    let table = edited;
+    let edited = file(edited);
     let mut saves = Vec::new();
     let mut passes = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
     for edit in 0..options.edits {
         // Let the machine settle between edits, as a person typing would.
         std::thread::sleep(Duration::from_millis(300));
@@ -177,11 +187,24 @@ fn scenario(
             return Err(format!("the pass did not apply the edit: {line}").into());
         }
         passes.push(field(&line, "duration_ms").unwrap_or(0));
+        let path = text_field(&line, "path").unwrap_or_default();
+        let built = line.contains(r#""built":true"#);
+        let path = if built { format!("{path} (built)") } else { path };
+        if paths.last() != Some(&path) {
+            paths.push(path);
+        }
     }
     drop(watch);
     server.drop_database(&name);
     let _ = fs::remove_dir_all(&dir);
-    Ok((saves, passes))
+    Ok((saves, passes, paths.join(", then ")))
+}
+
+/// The string after `"name":` in a JSON line (the first one).
+fn text_field(line: &str, name: &str) -> Option<String> {
+    let key = format!("\"{name}\":\"");
+    let at = line.find(&key)? + key.len();
+    Some(line[at..].chars().take_while(|c| *c != '"').collect())
 }
 
 /// The number after `"name":` in a JSON line (the last one: the pass's own `duration_ms`

@@ -29,11 +29,15 @@ pub fn run(ctx: &Context, printer: &Printer, args: &ResetArgs) -> Result<Exit, E
         return Ok(Exit::Success);
     }
     super::warnings(printer, &report.warnings);
-    let what = match ctx.reset {
-        crate::config::ResetConfig::Schemas => match &ctx.schemas {
-            Some(schemas) => format!("dropped the schemas {}", schemas.join(", ")),
-            None => "dropped every schema but trek's".to_owned(),
-        },
+    let what = match ctx.reset.unwrap_or_default() {
+        // `cargo trek reset` starts from nothing: with prefix templates too, it drops the
+        // schemas.
+        crate::config::ResetConfig::Schemas | crate::config::ResetConfig::Template => {
+            match &ctx.schemas {
+                Some(schemas) => format!("dropped the schemas {}", schemas.join(", ")),
+                None => "dropped every schema but trek's".to_owned(),
+            }
+        }
         crate::config::ResetConfig::Database => "dropped and recreated the database".to_owned(),
     };
     printer.line(&format!(

@@ -60,6 +60,9 @@ pub fn run(ctx: &Context, printer: &Printer, args: &UpArgs) -> Result<Exit, Erro
             if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {
                 printer.line(&line)?;
             }
+            if let Some(used) = &report.prefix_template {
+                printer.line(&human::prefix_template(used))?;
+            }
             for snapshot in &report.snapshots {
                 printer.line(&human::snapshot_taken(&ctx.show_snapshot(snapshot)))?;
             }

@@ -56,7 +56,7 @@ pub fn run(
     let mut db = database::connect(ctx, printer)?;
     refuse_prod_stamp(ctx, &mut db)?;
     let mut state = Watch {
-        ctx: ctx.clone(),
+        ctx: with_prefix_templates(ctx.clone()),
         global: global.clone(),
         db: Some(db),
         config_stale: false,
@@ -151,6 +151,14 @@ pub fn run(
         printer.note("stopped watching");
     }
     Ok(Exit::Success)
+}
+
+/// The context a watch runs with: a reset copies a template of the unchanged migrations
+/// ([`trek::ResetMode::Template`]) unless the environment sets `reset` itself.
+fn with_prefix_templates(mut ctx: Context) -> Context {
+    ctx.reset
+        .get_or_insert(crate::config::ResetConfig::Template);
+    ctx
 }
 
 /// Whether an event of `kind` can change what the files say: not a file being opened or read
@@ -317,7 +325,7 @@ impl Watch {
             other => other,
         })?;
         refuse_workflow(&ctx)?;
-        Ok(ctx)
+        Ok(with_prefix_templates(ctx))
     }
 }
 
@@ -335,6 +343,9 @@ impl Pass {
         let plan = self.result.as_ref().ok().and_then(|r| r.plan.as_ref());
         match plan.map(|p| &p.undo) {
             Some(Undo::Rewind { .. }) => doc::WatchPath::DownScripts,
+            Some(Undo::Reset { from_template, .. }) if *from_template > 0 => {
+                doc::WatchPath::Template
+            }
             Some(Undo::Reset { .. }) => doc::WatchPath::Reset,
             _ => doc::WatchPath::None,
         }
@@ -350,6 +361,15 @@ impl Pass {
             changed: self.changed.clone(),
             outcome: self.outcome(),
             path: self.path(),
+            template: report.and_then(|r| r.prefix_template.as_ref()).map(|t| {
+                doc::PrefixTemplate {
+                    name: t.name.clone(),
+                    migrations: t.migrations,
+                    built: t.built,
+                    build_ms: json::millis(t.build),
+                    copy_ms: json::millis(t.copy),
+                }
+            }),
             database: self.database.clone(),
             applied: run.as_ref().map(|r| r.applied.clone()).unwrap_or_default(),
             reverted: run.as_ref().map(|r| r.reverted.clone()).unwrap_or_default(),
@@ -422,6 +442,9 @@ impl Pass {
                 }
                 if let Some(line) = report.plan.as_ref().and_then(human::path_taken) {
                     lines.push(indent(&line));
+                }
+                if let Some(used) = &report.prefix_template {
+                    lines.push(indent(&human::prefix_template(used)));
                 }
                 let database = self.database.as_deref().unwrap_or_default();
                 let body = human::report(

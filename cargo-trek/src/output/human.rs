@@ -278,7 +278,7 @@ pub fn plan(plan: &Plan) -> Vec<String> {
             plural(scripts.len(), "script"),
             scripts.join(", ")
         )),
-        Undo::Reset { reason } => Some(format!(
+        Undo::Reset { reason, .. } => Some(format!(
             "{} ({reason})",
             paint(style::WARN, "reset the database")
         )),
@@ -345,7 +345,9 @@ pub fn path_taken(plan: &Plan) -> Option<String> {
             if scripts.len() == 1 { "" } else { "s" },
             because.map(|b| format!(" — {b}")).unwrap_or_default()
         ),
-        Undo::Reset { reason } => format!("{} the database: {reason}", paint(style::GOOD, "reset")),
+        Undo::Reset { reason, .. } => {
+            format!("{} the database: {reason}", paint(style::GOOD, "reset"))
+        }
         Undo::Restore { snapshot } => format!(
             "{} snapshot #{} ({}, {}){}",
             paint(style::GOOD, "restored"),
@@ -356,6 +358,23 @@ pub fn path_taken(plan: &Plan) -> Option<String> {
         ),
     };
     Some(line)
+}
+
+/// One line for the prefix template a reset copied: `copied the prefix template
+/// app__trek_prefix_3fa2c1d0e9b8 (143 migrations, built now in 812 ms) in 41 ms`.
+pub fn prefix_template(used: &trek::PrefixTemplateUse) -> String {
+    let built = if used.built {
+        format!(", built now in {} ms", used.build.as_millis())
+    } else {
+        String::new()
+    };
+    format!(
+        "{} the prefix template {} ({}{built}) in {} ms",
+        paint(style::GOOD, "copied"),
+        used.name,
+        plural(used.migrations, "migration"),
+        used.copy.as_millis()
+    )
 }
 
 /// One line for a snapshot a run took: `took snapshot #5 (before 0004 x, pg_dump, 12.0 KiB)

@@ -100,8 +100,12 @@ pub fn plan(plan: &Plan) -> doc::Plan {
         Undo::Rewind { scripts } => doc::UndoAction::Rewind {
             scripts: scripts.clone(),
         },
-        Undo::Reset { reason } => doc::UndoAction::Reset {
+        Undo::Reset {
+            reason,
+            from_template,
+        } => doc::UndoAction::Reset {
             reason: reason.clone(),
+            from_template: *from_template,
         },
         Undo::Restore { snapshot: s } => doc::UndoAction::Restore {
             snapshot: snapshot(s),

@@ -208,7 +208,9 @@ impl<'m> Migrator<'m> {
     /// Whether `step` needs the database free of every session.
     fn needs_database_alone(&self, step: &Step<'_>) -> Result<bool> {
         Ok(match step {
-            Step::Reset { how } => *how == ResetHow::Database,
+            Step::Reset { how } => {
+                matches!(how, ResetHow::Database | ResetHow::FromTemplate { .. })
+            }
             Step::Snapshot { .. } => self.configured_strategy()?.needs_database_alone(),
             Step::Restore { snapshot } => self.entry_strategy(snapshot).needs_database_alone(),
             Step::Revert { .. }
@@ -239,7 +241,7 @@ impl<'m> Migrator<'m> {
                     ResetHow::Baseline(dump) => {
                         self.reset_to_baseline(guard, dump, &planned.reason)?;
                     }
-                    ResetHow::Database => unreachable_alone()?,
+                    ResetHow::Database | ResetHow::FromTemplate { .. } => unreachable_alone()?,
                 }
                 run.undone = Some(match how {
                     ResetHow::Baseline(dump) => {
@@ -470,6 +472,51 @@ impl<'m> Migrator<'m> {
                 run.undone = Some(format!("restoring snapshot #{}", snapshot.info.id));
                 run.snapshot_taken_of = Some(snapshot.applied.clone());
             }
+            Step::Reset {
+                how: ResetHow::FromTemplate { prefix },
+            } => {
+                let carried = carry::read(client, &self.schema)?;
+                let connector = self.connector_for("a reset from a prefix template")?;
+                let used = self.with_session_closed(client, &database, |maintenance| {
+                    let mut used =
+                        self.prefix_template(maintenance, connector, &database, prefix)?;
+                    let copying = Instant::now();
+                    let detail = format!(
+                        "replaced the database with a copy of the prefix template {} ({} \
+                         migrations{}) because {}",
+                        used.name,
+                        used.migrations,
+                        if used.built { ", built now" } else { "" },
+                        planned.reason
+                    );
+                    let carry_sql = || {
+                        format!(
+                            "{}{}",
+                            carry::restore_sql(&self.schema, &carried),
+                            self.executor(Some(self.workflow)).event_sql_timed(
+                                Action::Reset,
+                                &detail,
+                                &started.elapsed().as_millis().to_string(),
+                                None,
+                            )
+                        )
+                    };
+                    crate::snapshot::template::restore(
+                        maintenance,
+                        connector,
+                        &database,
+                        &used.name,
+                        &carry_sql,
+                        true,
+                    )?;
+                    used.copy = copying.elapsed();
+                    Ok(used)
+                })?;
+                tracing::info!(template = %used.name, migrations = used.migrations, built = used.built, "reset from a prefix template");
+                report.prefix_template = Some(used);
+                run.undone = Some("a reset from a prefix template".to_owned());
+                run.snapshot_taken_of = None;
+            }
             Step::Reset { .. } => {
                 let carried = carry::read(client, &self.schema)?;
                 self.with_session_closed(client, &database, |maintenance| {
@@ -606,6 +653,9 @@ fn with_partial_report(mut error: Error, report: &Report) -> Error {
 /// The applied sequence after `step`.
 fn advance(step: &Step<'_>, holds: &mut Vec<SequenceKey>) {
     match step {
+        Step::Reset {
+            how: ResetHow::FromTemplate { prefix },
+        } => holds.clone_from(prefix),
         Step::Reset { .. } => holds.clear(),
         Step::Restore { snapshot } => holds.clone_from(&snapshot.applied),
         Step::Revert { row } => {

@@ -4,6 +4,7 @@
 
 mod adopt;
 mod execute;
+mod prefix_template;
 mod snapshots;
 
 use std::fmt;
@@ -202,9 +203,10 @@ impl<'m> Migrator<'m> {
             transaction: self.transaction,
             reset: match (&self.baseline_dump, self.reset_mode) {
                 (Some(dump), _) => ResetHow::Baseline(dump.clone()),
-                (None, ResetMode::Schemas) => ResetHow::Schemas,
+                (None, ResetMode::Schemas | ResetMode::Template) => ResetHow::Schemas,
                 (None, ResetMode::Database) => ResetHow::Database,
             },
+            prefix_template: self.baseline_dump.is_none() && self.reset_mode == ResetMode::Template,
             snapshot_each_migration: self.snapshots.as_ref().is_some_and(|s| s.each_migration),
         }
     }
@@ -893,10 +895,10 @@ impl<'m> Migrator<'m> {
                     )))
                 }
                 PlanStep::Reset {
-                    how: ResetHow::Database | ResetHow::Baseline(_),
+                    how: ResetHow::Database | ResetHow::Baseline(_) | ResetHow::FromTemplate { .. },
                 } => {
                     return Ok(Undo::Impossible(
-                        "the plan drops the database or replays a dump first, which a dry run cannot simulate"
+                        "the plan drops the database, copies a template or replays a dump first, which a dry run cannot simulate"
                             .to_owned(),
                     ))
                 }

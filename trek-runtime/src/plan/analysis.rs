@@ -181,6 +181,14 @@ impl<'m> Analysis<'m, '_> {
             .collect()
     }
 
+    /// How many of the desired items are versioned migrations (they come first).
+    pub fn versioned_desired(&self) -> usize {
+        self.desired
+            .iter()
+            .take_while(|m| m.kind() == Kind::Versioned)
+            .count()
+    }
+
     /// The desired sequence's keys, in desired order.
     pub fn desired_keys(&self) -> Vec<SequenceKey> {
         self.desired

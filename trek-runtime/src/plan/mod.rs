@@ -46,6 +46,9 @@ pub(crate) enum ResetHow {
     Database,
     /// Replay the baseline schema dump, which brings history of its own: plan again after.
     Baseline(PathBuf),
+    /// Replace the database with a copy of the template that holds this prefix of the desired
+    /// sequence (built first when missing); the rest is applied after.
+    FromTemplate { prefix: Vec<SequenceKey> },
 }
 
 /// The settings a plan depends on.
@@ -62,6 +65,9 @@ pub(crate) struct Settings {
     pub seeds: bool,
     pub transaction: TransactionMode,
     pub reset: ResetHow,
+    /// dev: a reset keeps the unchanged prefix by copying a template of it
+    /// ([`crate::ResetMode::Template`]).
+    pub prefix_template: bool,
     /// qa: a snapshot before each migration instead of one before the run.
     pub snapshot_each_migration: bool,
 }
@@ -217,7 +223,7 @@ pub(crate) fn plan<'m>(goal: &Goal, settings: &Settings, input: Input<'_, 'm>) -
     let mut intent = match (goal, settings.workflow) {
         (Goal::Reset, _) => Intent::rebuild(
             &analysis,
-            Undo::Reset("a reset was asked for".to_owned()),
+            Undo::Reset("a reset was asked for".to_owned(), 0),
             0,
             settings,
         ),
@@ -249,8 +255,9 @@ enum Undo<'r> {
     Nothing,
     /// dev: the captured downs of these rows, newest first.
     Rewind(Vec<&'r AppliedRow>),
-    /// A reset, for this reason.
-    Reset(String),
+    /// A reset, for this reason, keeping the first this many items of the desired sequence
+    /// when a prefix template can hold them (0: from nothing).
+    Reset(String, usize),
     /// qa: this snapshot.
     Restore(&'r SnapshotRecord),
 }
@@ -359,7 +366,14 @@ impl<'m, 'r> Intent<'m, 'r> {
                     "has no captured down script"
                 }
             );
-            return Intent::rebuild(analysis, Undo::Reset(reason), 0, settings);
+            // With prefix templates, the unchanged versioned migrations before the divergence
+            // come back as a copy of their template (seeds come after every migration).
+            let keep = if settings.prefix_template {
+                at.min(analysis.versioned_desired())
+            } else {
+                0
+            };
+            return Intent::rebuild(analysis, Undo::Reset(reason, keep), keep, settings);
         }
         let apply = within_target(
             &analysis.desired[at.min(analysis.desired.len())..],
@@ -488,7 +502,7 @@ impl<'m, 'r> Intent<'m, 'r> {
                     });
                 }
             }
-            Undo::Reset(reason) => {
+            Undo::Reset(reason, 0) => {
                 holds.clear();
                 snapshotted = None;
                 steps.push(Planned {
@@ -496,6 +510,21 @@ impl<'m, 'r> Intent<'m, 'r> {
                         how: settings.reset.clone(),
                     },
                     reason,
+                });
+            }
+            Undo::Reset(reason, keep) => {
+                let prefix = analysis.desired_keys()[..keep].to_vec();
+                holds.clone_from(&prefix);
+                snapshotted = None;
+                steps.push(Planned {
+                    step: Step::Reset {
+                        how: ResetHow::FromTemplate { prefix },
+                    },
+                    reason: format!(
+                        "{reason}; a copy of the template of the {keep} unchanged migration{s} \
+                         before it",
+                        s = if keep == 1 { "" } else { "s" }
+                    ),
                 });
             }
             Undo::Restore(record) => {

@@ -97,6 +97,7 @@ fn settings(workflow: Workflow) -> Settings {
         seeds: true,
         transaction: TransactionMode::PerMigration,
         reset: ResetHow::Schemas,
+        prefix_template: false,
         snapshot_each_migration: false,
     }
 }
@@ -152,9 +153,10 @@ fn render(plan: &Plan<'_>) -> Vec<String> {
             Step::Reset { how } => format!(
                 "reset {}",
                 match how {
-                    ResetHow::Schemas => "schemas",
-                    ResetHow::Database => "database",
-                    ResetHow::Baseline(_) => "baseline",
+                    ResetHow::Schemas => "schemas".to_owned(),
+                    ResetHow::Database => "database".to_owned(),
+                    ResetHow::Baseline(_) => "baseline".to_owned(),
+                    ResetHow::FromTemplate { prefix } => format!("template [{}]", prefix.len()),
                 }
             ),
             Step::Restore { snapshot } => format!("restore #{}", snapshot.info.id),
@@ -327,6 +329,37 @@ fn an_edited_migration_in_dev_without_a_down_resets_each_way() {
             rendered == "reset baseline"
         );
     }
+}
+
+#[test]
+fn with_prefix_templates_a_dev_reset_keeps_the_unchanged_prefix() {
+    // 0002 is edited and 0003 has no down: the first migration comes from its template.
+    let (set, _, mut rows) = edited_second();
+    rows[2].has_down = false;
+    let dev = Settings {
+        prefix_template: true,
+        ..settings(Workflow::Dev)
+    };
+    let plan = plan_of(&Goal::Workflow, &dev, &set, &rows, &[]).unwrap();
+    assert_eq!(
+        render(&plan),
+        ["reset template [1]", "apply 2 m2", "apply 3 m3"]
+    );
+    assert_eq!(
+        plan.steps[0].reason,
+        "3 m3 has no captured down script; a copy of the template of the 1 unchanged migration \
+         before it"
+    );
+    assert!(plan.steps[0].step.is_rebuild());
+    assert!(!plan.steps[0].step.needs_new_plan_after());
+
+    // Nothing unchanged before the divergence, or an explicit reset: from nothing.
+    let mut first_edited = rows.clone();
+    first_edited[0].checksum = Checksum::of(b"-- before");
+    let plan = plan_of(&Goal::Workflow, &dev, &set, &first_edited, &[]).unwrap();
+    assert_eq!(render(&plan)[0], "reset schemas");
+    let plan = plan_of(&Goal::Reset, &dev, &set, &rows, &[]).unwrap();
+    assert_eq!(render(&plan)[0], "reset schemas");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use trek_core::Kind;
 
-use crate::plan::{Planned, Step};
+use crate::plan::{Planned, ResetHow, Step};
 use crate::snapshot::SnapshotInfo;
 use crate::Workflow;
 
@@ -120,10 +120,15 @@ pub enum Undo {
         /// The items, in the order they are reverted.
         scripts: Vec<String>,
     },
-    /// dev: drop the managed schemas (or the database) and apply everything.
+    /// dev: drop the managed schemas (or the database) and apply everything; or, with
+    /// [`crate::ResetMode::Template`], replace the database with a copy of the template of
+    /// the unchanged prefix and apply the rest.
     Reset {
         /// Why a rewind is not possible.
         reason: String,
+        /// How many migrations come from the prefix template's copy instead of being applied
+        /// again (0: the reset starts from nothing).
+        from_template: usize,
     },
     /// qa: restore this snapshot, then roll forward.
     Restore {
@@ -146,7 +151,7 @@ impl fmt::Display for Undo {
                 "rewind with the captured down scripts of {}",
                 scripts.join(", ")
             ),
-            Undo::Reset { reason } => write!(f, "reset the database ({reason})"),
+            Undo::Reset { reason, .. } => write!(f, "reset the database ({reason})"),
             Undo::Restore { snapshot } => write!(f, "restore {snapshot}"),
             Undo::Blocked { reason } => write!(f, "cannot undo: {reason}"),
         }
@@ -196,9 +201,13 @@ impl crate::plan::Plan<'_> {
         let mut rewound = Vec::new();
         for planned in &self.steps {
             match &planned.step {
-                Step::Reset { .. } => {
+                Step::Reset { how } => {
                     undo = Undo::Reset {
                         reason: planned.reason.clone(),
+                        from_template: match how {
+                            ResetHow::FromTemplate { prefix } => prefix.len(),
+                            _ => 0,
+                        },
                     }
                 }
                 Step::Restore { snapshot } => {
@@ -238,6 +247,16 @@ impl PlannedStep {
             }]
         };
         match &planned.step {
+            Step::Reset {
+                how: ResetHow::FromTemplate { prefix },
+            } => one(
+                StepAction::Reset,
+                format!(
+                    "the database from the template of {} migration{}",
+                    prefix.len(),
+                    if prefix.len() == 1 { "" } else { "s" }
+                ),
+            ),
             Step::Reset { .. } => one(StepAction::Reset, "the database".to_owned()),
             Step::Restore { snapshot } => one(StepAction::Restore, snapshot.info.to_string()),
             Step::Revert { row } => one(StepAction::Revert, row.label()),
