@@ -609,6 +609,8 @@ pub struct PrefixTemplate {
     pub build_ms: u64,
     /// Time spent replacing the database with a copy of it.
     pub copy_ms: u64,
+    /// Whether the copy was made ahead, between passes, and only renamed into place.
+    pub ready_copy: bool,
 }
 
 /// Whether a count is zero (serde's `skip_serializing_if`).

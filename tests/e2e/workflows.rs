@@ -182,23 +182,13 @@ fn dev_reset_with_prefix_templates_copies_the_unchanged_migrations_and_applies_t
         .file(
             "1_a.sql",
             "CREATE TABLE a (id int);
-INSERT INTO a VALUES (1), (2);
-",
+INSERT INTO a VALUES (1), (2);\n",
         )
-        .file(
-            "2_b.sql",
-            "CREATE TABLE b (id int);
-",
-        )
-        .file(
-            "3_c.sql",
-            "CREATE TABLE c (id int);
-",
-        )
+        .file("2_b.sql", "CREATE TABLE b (id int);\n")
+        .file("3_c.sql", "CREATE TABLE c (id int);\n")
         .file(
             "repeatable/v.sql",
-            "CREATE OR REPLACE VIEW v AS SELECT id FROM c;
-",
+            "CREATE OR REPLACE VIEW v AS SELECT id FROM c;\n",
         );
     // A short name: the template's name keeps the database's whole name.
     let db = TestDb::new("pt");
@@ -211,11 +201,7 @@ INSERT INTO a VALUES (1), (2);
         .unwrap();
 
     // 3 edited, no down: 1 and 2 come from a template built now; 3 is applied again.
-    let folder = folder.file(
-        "3_c.sql",
-        "CREATE TABLE c (id int, note text);
-",
-    );
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int, note text);\n");
     let report = with_templates(&folder.read(), &db)
         .run(&mut client)
         .unwrap();
@@ -270,11 +256,7 @@ INSERT INTO a VALUES (1), (2);
         .is_noop());
 
     // Edited again: the same template, not built again.
-    let folder = folder.file(
-        "3_c.sql",
-        "CREATE TABLE c (id int, note text, n int);
-",
-    );
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int, note text, n int);\n");
     let report = with_templates(&folder.read(), &db)
         .run(&mut client)
         .unwrap();
@@ -283,14 +265,40 @@ INSERT INTO a VALUES (1), (2);
         (again.name.as_str(), again.built),
         (used.name.as_str(), false)
     );
+    assert!(!again.ready_copy);
     assert!(has_column(&mut client, "c", "n"));
 
-    // 2 edited: a template of 1 migration; the one of 2 no longer matches and is dropped.
-    let folder = folder.file(
-        "2_b.sql",
-        "CREATE TABLE b (id int, x int);
-",
+    // A copy made ahead (what `watch` does between passes) is renamed into place by the next
+    // reset; a second call while it exists does nothing.
+    let migrations = folder.read();
+    let migrator = with_templates(&migrations, &db);
+    assert!(migrator.prepare_prefix_copy(&used.name).unwrap());
+    assert!(!migrator.prepare_prefix_copy(&used.name).unwrap());
+    assert!(
+        migrator.prepare_prefix_copy(&db.name).is_err(),
+        "not a template's name"
     );
+    assert_eq!(
+        prefix_templates(&mut client, &db).len(),
+        2,
+        "the template and its copy"
+    );
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int, note text, m int);\n");
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    let ready = report.prefix_template.expect("a template was used");
+    assert!(ready.ready_copy && !ready.built);
+    assert!(has_column(&mut client, "c", "m"));
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 2);
+    assert_eq!(prefix_templates(&mut client, &db), [used.name.as_str()]);
+    assert!(with_templates(&folder.read(), &db)
+        .prepare_prefix_copy(&used.name)
+        .unwrap());
+
+    // 2 edited: a template of 1 migration; the one of 2 (and its copy) no longer matches and
+    // is dropped.
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int, x int);\n");
     let report = with_templates(&folder.read(), &db)
         .run(&mut client)
         .unwrap();
@@ -301,11 +309,7 @@ INSERT INTO a VALUES (1), (2);
     assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
 
     // The first edited: nothing unchanged before it, so a reset from nothing.
-    let folder = folder.file(
-        "1_a.sql",
-        "CREATE TABLE a (id int);
-",
-    );
+    let folder = folder.file("1_a.sql", "CREATE TABLE a (id int);\n");
     let report = with_templates(&folder.read(), &db)
         .run(&mut client)
         .unwrap();
@@ -318,6 +322,53 @@ INSERT INTO a VALUES (1), (2);
         })
     ));
     assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 0);
+}
+
+#[test]
+fn a_prefix_template_that_cannot_be_built_leaves_the_database_untouched_and_says_why() {
+    // The second migration needs a table made by hand before the migrations: an empty
+    // database (what a template is built from) lacks it.
+    let folder = Folder::new("prefixfail")
+        .file("1_a.sql", "INSERT INTO handmade VALUES (1);\n")
+        .file("2_b.sql", "CREATE TABLE b (id int);\n");
+    let db = TestDb::new("ptfail");
+    let mut client = db.client();
+    client
+        .batch_execute("CREATE TABLE handmade (id int)")
+        .unwrap();
+    with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+
+    let folder = folder.file("2_b.sql", "CREATE TABLE b (id int, note text);\n");
+    let Err(error) = with_templates(&folder.read(), &db).run(&mut client) else {
+        panic!("the template cannot be built");
+    };
+    let text = error.to_string();
+    let Error::Migration { failure, .. } = &error else {
+        panic!("a migration's error: {text}");
+    };
+    let note = failure.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("while building a prefix template")
+            && note.contains(&format!("{} is untouched", db.name))
+            && note.contains("reset = \"schemas\""),
+        "{note}"
+    );
+    assert_eq!(failure.path, "1_a.sql");
+    // Untouched: the hand-made table and its row, both migrations, no template left over.
+    let mut client = db.client();
+    assert_eq!(count(&mut client, "SELECT count(*) FROM handmade"), 1);
+    assert_eq!(applied_versions(&mut client), ["1", "2"]);
+    assert!(!has_column(&mut client, "b", "note"));
+    let leftovers = count(
+        &mut client,
+        &format!(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE '{}%trek_prefix%'",
+            &db.name[..20]
+        ),
+    );
+    assert_eq!(leftovers, 0);
 }
 
 /// The qa story for one strategy: rows inserted before the snapshot survive the restore, the

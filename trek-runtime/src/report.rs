@@ -50,6 +50,9 @@ pub struct PrefixTemplateUse {
     pub build: Duration,
     /// Time spent replacing the database with a copy of it (the audit log carried across).
     pub copy: Duration,
+    /// Whether the copy was one made ahead ([`crate::Migrator::prepare_prefix_copy`]), renamed
+    /// into place, rather than made during the reset.
+    pub ready_copy: bool,
 }
 
 impl Report {

@@ -189,7 +189,11 @@ fn scenario(
         passes.push(field(&line, "duration_ms").unwrap_or(0));
         let path = text_field(&line, "path").unwrap_or_default();
         let built = line.contains(r#""built":true"#);
-        let path = if built { format!("{path} (built)") } else { path };
+        let path = if built {
+            format!("{path} (built)")
+        } else {
+            path
+        };
         if paths.last() != Some(&path) {
             paths.push(path);
         }

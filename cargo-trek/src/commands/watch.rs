@@ -61,6 +61,7 @@ pub fn run(
         db: Some(db),
         config_stale: false,
         pass: 0,
+        preparing: None,
     };
     if args.once {
         let pass = state.pass(printer, &[]);
@@ -235,6 +236,9 @@ struct Watch {
     /// Whether `Trek.toml` or `.env` changed (or was invalid) since the context was resolved.
     config_stale: bool,
     pass: u64,
+    /// The copy of the last prefix template being made for the next reset, in the background
+    /// between passes ([`trek::Migrator::prepare_prefix_copy`]).
+    preparing: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What one pass did.
@@ -251,9 +255,16 @@ impl Watch {
     fn pass(&mut self, printer: &Printer, changed: &[PathBuf]) -> Pass {
         let started = Instant::now();
         self.pass += 1;
+        // A copy still being made is waited for (it is what this pass's reset will take).
+        if let Some(preparing) = self.preparing.take() {
+            let _ = preparing.join();
+        }
         let mut database = self.db.as_ref().map(|db| db.url.clone());
         let result = self.attempt(printer, &mut database);
         progress::clear_progress();
+        if let Ok(Some(used)) = result.as_ref().map(|r| r.prefix_template.as_ref()) {
+            self.prepare_copy(&used.name);
+        }
         Pass {
             number: self.pass,
             changed: changed
@@ -296,6 +307,22 @@ impl Watch {
         migrator
             .run(&mut db.client)
             .map_err(super::runtime(&self.ctx))
+    }
+
+    /// Starts making a copy of the prefix `template` for the next reset, in the background.
+    fn prepare_copy(&mut self, template: &str) {
+        let Some(connector) = self.db.as_ref().map(|db| db.connector.clone()) else {
+            return;
+        };
+        let ctx = self.ctx.clone();
+        let template = template.to_owned();
+        self.preparing = Some(std::thread::spawn(move || {
+            let none = trek::Migrations::from_vec(Vec::new(), None);
+            let migrator = ctx.migrator(&none).connector(connector);
+            if let Err(e) = migrator.prepare_prefix_copy(&template) {
+                tracing::warn!(template, error = %e, "could not prepare a copy of the prefix template");
+            }
+        }));
     }
 
     /// The context for `Trek.toml` and `.env` as they are now; stays stale when they are
@@ -368,6 +395,7 @@ impl Pass {
                     built: t.built,
                     build_ms: json::millis(t.build),
                     copy_ms: json::millis(t.copy),
+                    ready_copy: t.ready_copy,
                 }
             }),
             database: self.database.clone(),

@@ -365,6 +365,8 @@ pub fn path_taken(plan: &Plan) -> Option<String> {
 pub fn prefix_template(used: &trek::PrefixTemplateUse) -> String {
     let built = if used.built {
         format!(", built now in {} ms", used.build.as_millis())
+    } else if used.ready_copy {
+        ", a copy made ahead".to_owned()
     } else {
         String::new()
     };

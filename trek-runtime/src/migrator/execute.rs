@@ -501,11 +501,13 @@ impl<'m> Migrator<'m> {
                             )
                         )
                     };
-                    crate::snapshot::template::restore(
+                    let ready = super::prefix_template::ready_name(&used.name);
+                    used.ready_copy = crate::snapshot::template::restore(
                         maintenance,
                         connector,
                         &database,
                         &used.name,
+                        Some(&ready),
                         &carry_sql,
                         true,
                     )?;

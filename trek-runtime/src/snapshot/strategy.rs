@@ -290,9 +290,11 @@ impl Strategy for Template {
             connector,
             cx.database,
             snapshot,
+            None,
             &carry_sql,
             cx.terminate_sessions,
         )
+        .map(|_| ())
     }
 
     fn delete(&self, cx: &mut Context<'_>, entry: &Entry) -> Result<Deletion> {

@@ -39,17 +39,19 @@ pub(crate) fn take(
     Ok(row.get(0))
 }
 
-/// Restores `snapshot` over `database`: clones it, runs the SQL `carry_sql` makes in the
-/// clone (in one transaction; it is made once the clone exists, so it can time the restore),
-/// then swaps the clone in.
+/// Restores `snapshot` over `database`: clones it (or takes `ready`, a copy of it made
+/// beforehand, when that exists), runs the SQL `carry_sql` makes in the clone (in one
+/// transaction; it is made once the clone exists, so it can time the restore), then swaps the
+/// clone in. Returns whether the ready copy was used.
 pub(crate) fn restore(
     maintenance: &mut Client,
     connector: &dyn Connect,
     database: &str,
     snapshot: &str,
+    ready: Option<&str>,
     carry_sql: &dyn Fn() -> String,
     terminate: bool,
-) -> Result<()> {
+) -> Result<bool> {
     let restoring = object_name(database, "restoring");
     let old = object_name(database, "replaced");
     let exists = maintenance
@@ -69,13 +71,26 @@ pub(crate) fn restore(
             ))
             .map_err(|e| Error::db(format!("could not drop the leftover {leftover}"), e))?;
     }
-    maintenance
-        .batch_execute(&format!(
-            "CREATE DATABASE {} TEMPLATE {}",
-            quote_ident(&restoring),
-            quote_ident(snapshot)
-        ))
-        .map_err(|e| Error::db(format!("could not copy the snapshot {snapshot}"), e))?;
+    // A copy made ahead is renamed into place: no copying while someone waits.
+    let took_ready = match ready {
+        Some(ready) => maintenance
+            .batch_execute(&format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(ready),
+                quote_ident(&restoring)
+            ))
+            .is_ok(),
+        None => false,
+    };
+    if !took_ready {
+        maintenance
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&restoring),
+                quote_ident(snapshot)
+            ))
+            .map_err(|e| Error::db(format!("could not copy the snapshot {snapshot}"), e))?;
+    }
     {
         let mut clone = connector
             .connect(&restoring)
@@ -98,7 +113,7 @@ pub(crate) fn restore(
     )) {
         tracing::warn!(database = %old, error = %crate::db_error::describe(&e), "could not drop the replaced database; the next restore drops it");
     }
-    Ok(())
+    Ok(took_ready)
 }
 
 /// Drops a snapshot's database.
@@ -125,7 +140,7 @@ fn with_database_free(
         let sessions = sessions(maintenance, database)?;
         if !sessions.is_empty() {
             if started.elapsed() < Duration::from_secs(2) {
-                thread::sleep(Duration::from_millis(50));
+                thread::sleep(Duration::from_millis(5));
                 continue;
             }
             if !terminate {
