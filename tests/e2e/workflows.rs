@@ -308,6 +308,26 @@ INSERT INTO a VALUES (1), (2);\n",
     assert!(has_column(&mut client, "b", "x"));
     assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
 
+    // 3 edited again: a template of 2 migrations, built from a copy of the one of 1.
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int, z int);\n");
+    let report = with_templates(&folder.read(), &db)
+        .run(&mut client)
+        .unwrap();
+    let longer = report.prefix_template.expect("a template was used");
+    assert_eq!((longer.migrations, longer.built), (2, true));
+    assert_eq!(
+        prefix_templates(&mut client, &db),
+        [longer.name.as_str(), shorter.name.as_str()]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        "both match the migrations"
+    );
+    assert!(has_column(&mut client, "c", "z") && has_column(&mut client, "b", "x"));
+    assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 2);
+    assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+
     // The first edited: nothing unchanged before it, so a reset from nothing.
     let folder = folder.file("1_a.sql", "CREATE TABLE a (id int);\n");
     let report = with_templates(&folder.read(), &db)

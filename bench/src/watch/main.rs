@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p cargo-trek -p trek-bench
-//! target/release/trek-bench-watch [--migrations N] [--edits N] [--debounce MS]
+//! target/release/trek-bench-watch [--migrations N] [--edits N] [--debounce MS] [--settle MS]
 //! ```
 //!
 //! Rows, each the median (and min, max) of `--edits` saves (default 10) on a folder of
@@ -20,6 +20,9 @@
 //!   nothing and a replay of the whole folder.
 //!
 //! The last column says which path the passes took (`down_scripts`, `template`, `reset`).
+//! `--settle` (default 1000 ms) is the pause between a pass and the next save: `watch` makes
+//! the next reset's copy of the prefix template during it, so with a shorter pause a pass may
+//! wait for that copy (it is never slower than copying during the reset).
 //!
 //! The `cargo-trek` binary is the one beside this benchmark (build both the same way). The
 //! server is trek's local server, or `TREK_BENCH_DATABASE_URL`.
@@ -43,6 +46,8 @@ struct Options {
     migrations: usize,
     edits: usize,
     debounce: u64,
+    /// Pause between a pass and the next save, as a person editing would take.
+    settle: u64,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,7 @@ fn options() -> Result<Options> {
         migrations: 150,
         edits: 10,
         debounce: 50,
+        settle: 1000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -73,10 +79,11 @@ fn options() -> Result<Options> {
             "--migrations" => options.migrations = value()?.max(1),
             "--edits" => options.edits = value()?.max(1),
             "--debounce" => options.debounce = u64::try_from(value()?.max(1))?,
+            "--settle" => options.settle = u64::try_from(value()?)?,
             other => {
                 return Err(format!(
                     "unknown argument {other}; usage: trek-bench-watch [--migrations N] \
-                     [--edits N] [--debounce MS]"
+                     [--edits N] [--debounce MS] [--settle MS]"
                 )
                 .into())
             }
@@ -95,8 +102,8 @@ fn run() -> Result<()> {
     let server = Server::connect()?;
     println!(
         "cargo trek watch: from the save to the pass's document, {} migrations, median of {} \
-         edits (min .. max), debounce {} ms",
-        options.migrations, options.edits, options.debounce
+         edits (min .. max), debounce {} ms, {} ms between a pass and the next save",
+        options.migrations, options.edits, options.debounce, options.settle
     );
     println!(
         "{:<20} {:>10} {:>16} {:>12}  path",
@@ -174,8 +181,9 @@ fn scenario(
     let mut passes = Vec::new();
     let mut paths: Vec<String> = Vec::new();
     for edit in 0..options.edits {
-        // Let the machine settle between edits, as a person typing would.
-        std::thread::sleep(Duration::from_millis(300));
+        // A pause between edits, as a person typing would take (watch prepares the next
+        // reset's copy of the prefix template meanwhile).
+        std::thread::sleep(Duration::from_millis(options.settle));
         let started = Instant::now();
         fs::write(
             &edited,
@@ -188,9 +196,10 @@ fn scenario(
         }
         passes.push(field(&line, "duration_ms").unwrap_or(0));
         let path = text_field(&line, "path").unwrap_or_default();
-        let built = line.contains(r#""built":true"#);
-        let path = if built {
+        let path = if line.contains(r#""built":true"#) {
             format!("{path} (built)")
+        } else if line.contains(r#""ready_copy":true"#) {
+            format!("{path} (copy made ahead)")
         } else {
             path
         };

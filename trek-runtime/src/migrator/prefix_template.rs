@@ -156,8 +156,12 @@ impl Migrator<'_> {
         // The longest shorter prefix that has a template: the build starts from a copy of it.
         let from = names[..names.len() - 1]
             .iter()
+            .enumerate()
             .rev()
-            .find(|name| existing.contains(name));
+            .find(|(_, name)| existing.contains(name));
+        // How many of the prefix's migrations the copy starts with.
+        let held = from.map_or(0, |(i, _)| i + 1);
+        let from = from.map(|(_, name)| name);
         let building = building_name(&wanted);
         let run = |sql: &str, what: &str, client: &mut Client| {
             client
@@ -189,7 +193,7 @@ impl Migrator<'_> {
             maintenance,
         )?;
         tracing::info!(template = %wanted, migrations = prefix.len(), from = ?from, "building a prefix template");
-        if let Err(e) = self.migrate_template(connector, &building, prefix) {
+        if let Err(e) = self.migrate_template(connector, &building, prefix, held) {
             let _ = maintenance.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 quote_ident(&building)
@@ -216,13 +220,15 @@ impl Migrator<'_> {
         Ok(used(true, build))
     }
 
-    /// Applies the migrations of `prefix` to the new database `building` with a nested dev
-    /// run that stops at the prefix's last version (no repeatables, no seeds, no events).
+    /// Applies the migrations of `prefix` after the first `held` (which the new database
+    /// `building` already holds) with a nested dev run that stops at the prefix's last version
+    /// (no repeatables, no seeds, no events).
     fn migrate_template(
         &self,
         connector: &dyn Connect,
         building: &str,
         prefix: &[SequenceKey],
+        held: usize,
     ) -> Result<()> {
         let last = prefix.last().map(|k| k.version.clone());
         let mut nested = self.clone();
@@ -238,12 +244,14 @@ impl Migrator<'_> {
             .connect(building)
             .map_err(|e| Error::db(format!("could not connect to {building}"), e))?;
         let report = nested.run(&mut client)?;
-        if report.applied.len() != prefix.len() {
+        if report.applied.len() != prefix.len() - held || !report.reverted.is_empty() {
             return Err(Error::Snapshot {
                 message: format!(
-                    "the prefix template was to hold {} migrations but {} were applied to it",
-                    prefix.len(),
-                    report.applied.len()
+                    "internal error: the prefix template was to get {} more migrations but {} \
+                     were applied to it and {} reverted; please report it",
+                    prefix.len() - held,
+                    report.applied.len(),
+                    report.reverted.len()
                 ),
             });
         }
