@@ -131,3 +131,34 @@ fn a_no_op_run_costs_three_round_trips_and_consecutive_migrations_share_one() {
         "lock, one read of the history, unlock"
     );
 }
+
+#[test]
+fn migrations_sent_together_each_record_their_own_time() {
+    // Four transactional migrations go in one message; each sleeps 100 ms. PostgreSQL starts
+    // every transaction of a message at the message's arrival, so a time taken from `now()`
+    // would add up: 100, 200, 300, 400.
+    let mut folder = crate::support::Folder::new("batch_times");
+    for i in 1..=4 {
+        folder = folder.file(
+            &format!("{i}_s{i}.sql"),
+            &format!("CREATE TABLE s{i} (id int);\nSELECT pg_sleep(0.1);\n"),
+        );
+    }
+    let db = TestDb::new("batch_times");
+    let mut client = db.client();
+    let report = Migrator::new(&folder.read()).run(&mut client).unwrap();
+    let recorded: Vec<i64> = client
+        .query("SELECT duration_ms FROM trek.applied ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(recorded.len(), 4);
+    for ms in &recorded {
+        assert!((95..350).contains(ms), "each about 100 ms: {recorded:?}");
+    }
+    for step in &report.applied {
+        let ms = step.duration.as_millis();
+        assert!((95..350).contains(&ms), "reported: {:?}", report.applied);
+    }
+}

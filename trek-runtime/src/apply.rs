@@ -150,6 +150,14 @@ impl Executor<'_> {
     ) -> (Vec<Step>, Result<()>) {
         debug_assert!(scripts.iter().all(|m| batchable(m)));
         let started = Instant::now();
+        // Every transaction of one message starts, for PostgreSQL, when the message arrived
+        // (`now()`), so a script's time runs from the later of that and the previous script's
+        // record (its `applied_at`), not from `now()`, which would add up the scripts before it.
+        let since_previous = format!(
+            "(extract(epoch FROM clock_timestamp() - greatest(now(), \
+             (SELECT applied_at FROM {}.applied ORDER BY id DESC LIMIT 1))) * 1000)::bigint",
+            quote_ident(self.schema)
+        );
         let mut message =
             String::with_capacity(scripts.iter().map(|m| m.sql().len() * 2 + 1024).sum());
         for (i, m) in scripts.iter().enumerate() {
@@ -160,7 +168,7 @@ impl Executor<'_> {
             if !quiet.get(i).copied().unwrap_or(false) {
                 message.push_str(self.restore_session);
             }
-            message.push_str(&self.record_sql(m, false, TRANSACTION_MS_SQL, None));
+            message.push_str(&self.record_sql(m, false, &since_previous, None));
             message.push_str("COMMIT;\n");
         }
         let sent = client.simple_query(&message);
