@@ -143,10 +143,14 @@ fn names(steps: &[json::Step]) -> Vec<String> {
 #[test]
 fn watch_follows_edits_additions_renames_deletions_and_a_fixed_syntax_error() {
     let (p, db) = project("watch_e2e");
-    p.file("migrations/0001_a.sql", "CREATE TABLE a (x int);\n")
-        .file("migrations/0001_a.down.sql", "DROP TABLE a;\n")
-        .file("migrations/0002_b.sql", "CREATE TABLE b (x int);\n")
-        .file("migrations/0002_b.down.sql", "DROP TABLE b;\n");
+    // 0001 takes 0.1 s: enough for a reset to copy a template of it rather than replay it.
+    p.file(
+        "migrations/0001_a.sql",
+        "CREATE TABLE a (x int);\nSELECT pg_sleep(0.1);\n",
+    )
+    .file("migrations/0001_a.down.sql", "DROP TABLE a;\n")
+    .file("migrations/0002_b.sql", "CREATE TABLE b (x int);\n")
+    .file("migrations/0002_b.down.sql", "DROP TABLE b;\n");
     let w = Watching::start(&p, &["watch", "--json"]);
 
     // The first pass applies what is there.

@@ -161,6 +161,7 @@ fn with_templates<'m>(migrations: &'m Migrations, db: &TestDb) -> Migrator<'m> {
     Migrator::new(migrations)
         .workflow(Workflow::Dev)
         .reset_mode(ResetMode::Template)
+        .prefix_template_min(Duration::ZERO)
         .connector(connector(db))
 }
 
@@ -327,6 +328,17 @@ INSERT INTO a VALUES (1), (2);\n",
     assert!(has_column(&mut client, "c", "z") && has_column(&mut client, "b", "x"));
     assert_eq!(count(&mut client, "SELECT count(*) FROM a"), 2);
     assert_eq!(applied_versions(&mut client), ["1", "2", "3"]);
+
+    // With the default threshold (100 ms), these quick migrations are replayed, not copied.
+    let folder = folder.file("3_c.sql", "CREATE TABLE c (id int, y int);\n");
+    let report = Migrator::new(&folder.read())
+        .workflow(Workflow::Dev)
+        .reset_mode(ResetMode::Template)
+        .connector(connector(&db))
+        .run(&mut client)
+        .unwrap();
+    assert!(report.prefix_template.is_none());
+    assert!(has_column(&mut client, "c", "y"));
 
     // The first edited: nothing unchanged before it, so a reset from nothing.
     let folder = folder.file("1_a.sql", "CREATE TABLE a (id int);\n");

@@ -66,8 +66,9 @@ pub(crate) struct Settings {
     pub transaction: TransactionMode,
     pub reset: ResetHow,
     /// dev: a reset keeps the unchanged prefix by copying a template of it
-    /// ([`crate::ResetMode::Template`]).
-    pub prefix_template: bool,
+    /// ([`crate::ResetMode::Template`]) when applying that prefix took at least this long
+    /// (by the times recorded in the history); `None`: never.
+    pub prefix_template: Option<std::time::Duration>,
     /// qa: a snapshot before each migration instead of one before the run.
     pub snapshot_each_migration: bool,
 }
@@ -368,10 +369,21 @@ impl<'m, 'r> Intent<'m, 'r> {
             );
             // With prefix templates, the unchanged versioned migrations before the divergence
             // come back as a copy of their template (seeds come after every migration).
-            let keep = if settings.prefix_template {
-                at.min(analysis.versioned_desired())
-            } else {
-                0
+            let keep = match settings.prefix_template {
+                Some(least) => {
+                    let keep = at.min(analysis.versioned_desired());
+                    let took: i64 = analysis.sequence[..keep]
+                        .iter()
+                        .map(|r| r.duration_ms.max(0))
+                        .sum();
+                    // Below the threshold, replaying the prefix costs less than a copy.
+                    if u128::from(took.unsigned_abs()) >= least.as_millis() {
+                        keep
+                    } else {
+                        0
+                    }
+                }
+                None => 0,
             };
             return Intent::rebuild(analysis, Undo::Reset(reason, keep), keep, settings);
         }

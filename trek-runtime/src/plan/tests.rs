@@ -97,7 +97,7 @@ fn settings(workflow: Workflow) -> Settings {
         seeds: true,
         transaction: TransactionMode::PerMigration,
         reset: ResetHow::Schemas,
-        prefix_template: false,
+        prefix_template: None,
         snapshot_each_migration: false,
     }
 }
@@ -337,7 +337,7 @@ fn with_prefix_templates_a_dev_reset_keeps_the_unchanged_prefix() {
     let (set, _, mut rows) = edited_second();
     rows[2].has_down = false;
     let dev = Settings {
-        prefix_template: true,
+        prefix_template: Some(std::time::Duration::ZERO),
         ..settings(Workflow::Dev)
     };
     let plan = plan_of(&Goal::Workflow, &dev, &set, &rows, &[]).unwrap();
@@ -352,6 +352,19 @@ fn with_prefix_templates_a_dev_reset_keeps_the_unchanged_prefix() {
     );
     assert!(plan.steps[0].step.is_rebuild());
     assert!(!plan.steps[0].step.needs_new_plan_after());
+
+    // The prefix took less to apply than the threshold: a reset from nothing costs less.
+    let mut quick = rows.clone();
+    quick[0].duration_ms = 40;
+    let slow_only = Settings {
+        prefix_template: Some(std::time::Duration::from_millis(100)),
+        ..settings(Workflow::Dev)
+    };
+    let plan = plan_of(&Goal::Workflow, &slow_only, &set, &quick, &[]).unwrap();
+    assert_eq!(render(&plan)[0], "reset schemas");
+    quick[0].duration_ms = 100;
+    let plan = plan_of(&Goal::Workflow, &slow_only, &set, &quick, &[]).unwrap();
+    assert_eq!(render(&plan)[0], "reset template [1]");
 
     // Nothing unchanged before the divergence, or an explicit reset: from nothing.
     let mut first_edited = rows.clone();
