@@ -87,3 +87,19 @@ pub(crate) fn audited(client: &mut Client, action: &str) -> Vec<String> {
         .map(|r| format!("{} {}", r.get::<_, String>(0), r.get::<_, String>(1)))
         .collect()
 }
+
+/// PostgreSQL's client program `name` (`pg_dump`, `createdb`…) as trek would pick it for the
+/// test server: of the server's major (else the newest newer one), `TREK_PG_BIN` first, then
+/// `PATH` and `/usr/lib/postgresql/<major>/bin`; the bare name when none is found.
+pub(crate) fn client_program(name: &str) -> PathBuf {
+    use trek_pg_binaries::{Major, Search};
+    let mut admin = trek_tests::admin_client();
+    let num: i32 = admin
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .unwrap()
+        .get(0);
+    let major = Major::new(u32::try_from(num / 10_000).unwrap());
+    Search::new()
+        .find_major(&[name], major)
+        .map_or_else(|| PathBuf::from(name), |dir| dir.program(name))
+}

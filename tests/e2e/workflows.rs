@@ -517,16 +517,9 @@ fn qa_restores_a_template_snapshot_and_rolls_forward() {
     qa_restores_and_rolls_forward(SnapshotStrategy::Template, "qa_template");
 }
 
-/// PostgreSQL's client programs (Debian keeps them off `PATH`).
+/// PostgreSQL's client program `name`, as a string for a command line.
 fn client_program(name: &str) -> String {
-    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.pop()
-        .map(|d| d.join("bin").join(name))
-        .filter(|p| p.is_file())
-        .map_or_else(|| name.to_owned(), |p| p.display().to_string())
+    crate::support::client_program(name).display().to_string()
 }
 
 #[test]
@@ -831,14 +824,7 @@ fn production_dump(folder: &Folder, label: &str) -> (Folder, std::path::PathBuf)
 }
 
 fn pg_dump() -> std::path::PathBuf {
-    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.pop()
-        .map(|d| d.join("bin/pg_dump"))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| "pg_dump".into())
+    crate::support::client_program("pg_dump")
 }
 
 #[test]

@@ -135,7 +135,12 @@ impl Drop for TestDb {
 }
 
 /// A connection to the server's `postgres` database, to create and drop test databases.
-fn admin_client() -> Client {
+///
+/// # Panics
+///
+/// When it cannot connect.
+#[must_use]
+pub fn admin_client() -> Client {
     let url = server_url("postgres");
     Client::connect(&url, NoTls)
         .unwrap_or_else(|e| panic!("could not connect to {url}: {}", describe(&e)))

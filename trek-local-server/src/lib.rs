@@ -266,11 +266,22 @@ impl LocalServer {
         } else {
             (RunAs::CurrentUser, account::effective_uid())
         };
+        // Binaries named by TREK_PG_BIN get a cluster of their own major (`postgres-17`), so
+        // switching majors never meets, or reuses, a cluster of another one.
+        let cluster_name = self
+            .search
+            .env_folder()
+            .and_then(|dir| BinDir::at(dir, SERVER_PROGRAMS))
+            .and_then(|bin| bin.major())
+            .map_or_else(
+                || "postgres".to_owned(),
+                |major| format!("postgres-{major}"),
+            );
         let cluster_dir = match &run_as {
             RunAs::Account(account) if !account::can_reach(&trek_dir, account) => {
-                temp_dir.join("postgres")
+                temp_dir.join(&cluster_name)
             }
-            _ => trek_dir.join("postgres"),
+            _ => trek_dir.join(&cluster_name),
         };
         let mut socket_dir = cluster_dir.join("socket");
         if socket_dir.as_os_str().len() > MAX_SOCKET_DIR {

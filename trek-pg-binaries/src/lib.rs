@@ -5,9 +5,11 @@
 //! A [`Search`] looks in these folders, in this order:
 //!
 //! 1. a folder the user gave ([`Search::folder`]);
-//! 2. every folder on `PATH`;
-//! 3. `pg_config --bindir`, when `pg_config` is on `PATH`;
-//! 4. `/usr/lib/postgresql/<version>/bin`, newest version first (Debian and Ubuntu keep the
+//! 2. the folder in `TREK_PG_BIN` ([`BIN_DIR_VAR`]), when set: how a machine with several
+//!    majors (or `scripts/pg-versions`) points trek at one;
+//! 3. every folder on `PATH`;
+//! 4. `pg_config --bindir`, when `pg_config` is on `PATH`;
+//! 5. `/usr/lib/postgresql/<version>/bin`, newest version first (Debian and Ubuntu keep the
 //!    programs there, off `PATH`).
 //!
 //! A folder counts when every program of the set asked for is an executable file in it. When
@@ -50,6 +52,9 @@ pub const SERVER_PROGRAMS: &[&str] = &["initdb", "pg_ctl", "postgres"];
 
 /// The client programs trek's snapshots and dumps run.
 pub const CLIENT_PROGRAMS: &[&str] = &["pg_dump", "pg_restore", "psql"];
+
+/// The environment variable naming a folder of PostgreSQL programs looked in before `PATH`.
+pub const BIN_DIR_VAR: &str = "TREK_PG_BIN";
 
 /// Where Debian and Ubuntu install each version of PostgreSQL (`<this>/<version>/bin`).
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
@@ -155,6 +160,13 @@ pub struct BinDir {
 }
 
 impl BinDir {
+    /// `dir` when it holds every program of `programs` (following a symbolic link of the first
+    /// to the folder it points into, as a [`Search`] does); else `None`.
+    #[must_use]
+    pub fn at(dir: &Path, programs: &[&str]) -> Option<BinDir> {
+        complete_dir(dir, programs)
+    }
+
     /// The folder.
     #[must_use]
     pub fn dir(&self) -> &Path {
@@ -185,13 +197,27 @@ impl BinDir {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
     folder: Option<PathBuf>,
+    /// `TREK_PG_BIN`, read by [`Search::new`].
+    env_folder: Option<PathBuf>,
 }
 
 impl Search {
-    /// The usual places: `PATH`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`.
+    /// The usual places: `TREK_PG_BIN` when set, `PATH`, `pg_config --bindir`,
+    /// `/usr/lib/postgresql/*/bin`.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Search {
+            folder: None,
+            env_folder: env::var_os(BIN_DIR_VAR)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
+    /// The folder `TREK_PG_BIN` names, when it was set as this search was made.
+    #[must_use]
+    pub fn env_folder(&self) -> Option<&Path> {
+        self.env_folder.as_deref()
     }
 
     /// Looks in `dir` first.
@@ -204,11 +230,18 @@ impl Search {
     /// Where this search looks, in words, for error messages.
     #[must_use]
     pub fn places(&self) -> String {
-        let usual = format!("PATH, `pg_config --bindir` and {DEBIAN_ROOT}/*/bin");
-        match &self.folder {
-            Some(dir) => format!("{}, {usual}", dir.display()),
-            None => usual,
+        let mut places: Vec<String> = self
+            .folder
+            .iter()
+            .map(|dir| dir.display().to_string())
+            .collect();
+        if let Some(dir) = &self.env_folder {
+            places.push(format!("{BIN_DIR_VAR} ({})", dir.display()));
         }
+        places.push(format!(
+            "PATH, `pg_config --bindir` and {DEBIAN_ROOT}/*/bin"
+        ));
+        places.join(", ")
     }
 
     /// The folders looked in, in order (they need not exist).
@@ -219,6 +252,7 @@ impl Search {
             .unwrap_or_default();
         self.folder
             .iter()
+            .chain(&self.env_folder)
             .cloned()
             .chain(on_path)
             .chain(pg_config_bindir())
@@ -241,10 +275,11 @@ impl Search {
     /// (per folder given, set of programs and version).
     #[must_use]
     pub fn find_major(&self, programs: &[&str], major: Major) -> Option<BinDir> {
-        type Key = (Option<PathBuf>, Vec<String>, Major);
+        type Key = (Option<PathBuf>, Option<PathBuf>, Vec<String>, Major);
         static FOUND: Mutex<Option<HashMap<Key, BinDir>>> = Mutex::new(None);
         let key = (
             self.folder.clone(),
+            self.env_folder.clone(),
             programs.iter().map(|p| (*p).to_owned()).collect(),
             major,
         );
@@ -257,12 +292,14 @@ impl Search {
             return cached;
         }
         let versioned = Path::new(DEBIAN_ROOT).join(major.to_string()).join("bin");
+        let given = self.folder.iter().chain(&self.env_folder).count();
         let candidates = self
             .folder
             .iter()
+            .chain(&self.env_folder)
             .cloned()
             .chain([versioned])
-            .chain(self.candidates().into_iter().skip(self.folder.iter().len()));
+            .chain(self.candidates().into_iter().skip(given));
         let found = closest(candidates, programs, major, BinDir::major)?;
         debug!(dir = %found.dir.display(), ?programs, %major, "PostgreSQL programs");
         FOUND
@@ -550,6 +587,38 @@ mod tests {
         );
         assert_eq!(found, None);
         assert_eq!(asked.get(), 1);
+    }
+
+    #[test]
+    fn trek_pg_bin_comes_after_the_users_folder_and_before_path() {
+        let scratch = Scratch::new("env");
+        let mine = scratch.bin("mine", CLIENT_PROGRAMS, "99.1");
+        let named = scratch.bin("named", CLIENT_PROGRAMS, "17.2");
+        // As `Search::new` makes it when TREK_PG_BIN is set (tests share the environment).
+        let search = Search {
+            folder: None,
+            env_folder: Some(named.clone()),
+        };
+        assert_eq!(search.candidates().first(), Some(&named));
+        assert!(
+            search.places().starts_with("TREK_PG_BIN ("),
+            "{}",
+            search.places()
+        );
+        assert_eq!(
+            search
+                .find_major(CLIENT_PROGRAMS, Major::new(17))
+                .map(|b| b.dir),
+            Some(fs::canonicalize(&named).unwrap()),
+            "before /usr/lib/postgresql/17/bin"
+        );
+        let both = search.clone().folder(&mine);
+        assert_eq!(both.candidates()[..2], [mine.clone(), named.clone()]);
+        assert_eq!(
+            BinDir::at(&named, CLIENT_PROGRAMS).and_then(|b| b.major()),
+            Some(Major::new(17))
+        );
+        assert_eq!(BinDir::at(&named, SERVER_PROGRAMS), None);
     }
 
     #[test]
