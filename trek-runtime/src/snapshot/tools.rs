@@ -35,8 +35,10 @@ impl ClientTools {
             .ok_or_else(|| Error::Snapshot {
                 message: format!(
                     "no pg_dump, pg_restore and psql of PostgreSQL {major} or newer were found \
-                     (looked in /usr/lib/postgresql/{major}/bin, {}); install the PostgreSQL \
-                     {major} client (postgresql-client-{major})",
+                     (looked in /usr/lib/postgresql/{major}/bin, {}); set TREK_PG_BIN to a \
+                     folder that has them, or install PostgreSQL {major}'s client programs (Debian \
+                     and Ubuntu: postgresql-client-{major} from apt.postgresql.org; macOS: \
+                     `brew install postgresql@{major}`)",
                     search.places()
                 ),
             })?;
