@@ -245,8 +245,9 @@ pub struct TableSize {
     /// Whether the table exists (one a pending migration creates does not, yet: it will be
     /// empty when this statement runs).
     pub exists: bool,
-    /// Its rows: `pg_class.reltuples` (an estimate) when the table was ever analysed,
-    /// otherwise counted, up to a cap.
+    /// Its rows: `pg_class.reltuples` (an estimate) when it is positive, otherwise counted, up
+    /// to a cap: a table never analysed has -1 on PostgreSQL 14 and later but 0 on 13, where
+    /// 0 cannot tell "empty" from "never analysed".
     pub rows: u64,
     /// Whether `rows` is an estimate (or the cap of the count).
     pub rows_estimated: bool,
@@ -394,7 +395,10 @@ fn table_size(client: &mut Client, table: &str) -> Result<TableSize> {
     let name: String = row.get(0);
     let reltuples: f64 = row.get(1);
     let bytes: i64 = row.get(2);
-    let (rows, rows_estimated) = if reltuples >= 0.0 {
+    // PostgreSQL 13 says 0 for a table never analysed (14 and later: -1), however many rows
+    // were loaded since: only a positive estimate is taken; an empty table costs nothing to
+    // count.
+    let (rows, rows_estimated) = if reltuples > 0.0 {
         // reltuples is a float estimate; rounding it to a count is what it means.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let rows = reltuples.round() as u64;
