@@ -101,8 +101,16 @@ fn every_statement_the_splitter_cuts_parses_on_its_own_as_exactly_one() {
     }
     let mut checked = 0;
     let mut disagreements = Vec::new();
+    // `BEGIN ATOMIC` bodies came with PostgreSQL 14: an older server refuses them whole.
+    let num: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .unwrap()
+        .get(0);
     for (name, sql) in generated().into_iter().chain(extensions.iter().cloned()) {
         for statement in trek_core::split::split(&sql) {
+            if num < 140_000 && statement.text.contains("BEGIN ATOMIC") {
+                continue;
+            }
             checked += 1;
             if let Err(e) = client.prepare(statement.text) {
                 if e.code() == Some(&SqlState::SYNTAX_ERROR) {

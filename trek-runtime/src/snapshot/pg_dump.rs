@@ -6,7 +6,7 @@
 //! its input before `COMMIT` and the server rolls the transaction back.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -115,7 +115,7 @@ pub(crate) fn restore(
             .stdout
             .take()
             .ok_or_else(|| io::Error::other("pg_restore has no stdout"))?;
-        io::copy(&mut dump, stdin)?;
+        copy_for_server(&mut dump, stdin, tools.server_version_num())?;
         Ok(())
     })();
     let restore_status = pg_restore.wait();
@@ -213,15 +213,114 @@ fn drain(child: &mut Child) -> thread::JoinHandle<String> {
 }
 
 /// The first five non-blank lines of a program's error output, on one line.
+/// The first lines of a program's error output, from its first `ERROR:` or `FATAL:` line when
+/// it has one (psql prints the prelude's notices before the error that matters).
 fn first_lines(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let from = lines
+        .iter()
+        .position(|l| l.contains("ERROR:") || l.contains("FATAL:"))
+        .unwrap_or(0);
+    lines[from..]
+        .iter()
         .take(5)
+        .copied()
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Settings `pg_dump` and `pg_restore` set at the top of every script whatever the server
+/// (the server they came from, or none for a script), with the first major that knows them.
+/// Replaying into an older server, trek leaves those lines out: they only turn off a timeout
+/// that server does not have, and psql would stop at them (`unrecognized configuration
+/// parameter`), so a newer client's dump could not be restored into an older server.
+const SETTINGS_SINCE: &[(&str, i32)] = &[("SET transaction_timeout = 0;", 170_000)];
+
+/// Copies the SQL script `dump` into `out`, leaving out the lines of [`SETTINGS_SINCE`] a
+/// server of `server_version_num` does not know, in the script's opening settings only (before
+/// its first statement that is not a `SET`, a `SELECT pg_catalog.set_config`, a comment or a
+/// psql meta-command), so no line of data is ever touched.
+fn copy_for_server(
+    dump: impl io::Read,
+    out: &mut impl Write,
+    server_version_num: i32,
+) -> io::Result<()> {
+    let mut dump = io::BufReader::with_capacity(1 << 16, dump);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if dump.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let trimmed = text.trim_end();
+        let unknown = SETTINGS_SINCE
+            .iter()
+            .any(|(setting, since)| trimmed == *setting && server_version_num < *since);
+        if !unknown {
+            out.write_all(&line)?;
+        }
+        let opening = trimmed.is_empty()
+            || trimmed.starts_with("--")
+            || trimmed.starts_with("SET ")
+            || trimmed.starts_with("SELECT pg_catalog.set_config(")
+            || trimmed.starts_with('\\');
+        if !opening {
+            break;
+        }
+    }
+    io::copy(&mut dump, out)?;
+    Ok(())
 }
 
 /// A `pg_dump --schema` pattern matching exactly `schema`.
 pub(crate) fn pattern(schema: &str) -> String {
     format!("\"{}\"", schema.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\n\
+        SET statement_timeout = 0;\nSET transaction_timeout = 0;\n\
+        SELECT pg_catalog.set_config('search_path', '', false);\n\n\
+        CREATE TABLE t (s text);\nCOPY t (s) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n";
+
+    fn copied(server_version_num: i32) -> String {
+        let mut out = Vec::new();
+        copy_for_server(SCRIPT.as_bytes(), &mut out, server_version_num).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_older_server_gets_the_script_without_settings_it_does_not_know() {
+        let old = copied(130_022);
+        assert_eq!(
+            old.matches("SET transaction_timeout = 0;").count(),
+            1,
+            "{old}"
+        );
+        assert!(
+            old.contains("COPY t (s) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n"),
+            "a row of data is never touched: {old}"
+        );
+        assert_eq!(
+            old.len(),
+            SCRIPT.len() - "SET transaction_timeout = 0;\n".len()
+        );
+        assert_eq!(copied(170_000), SCRIPT);
+        assert_eq!(copied(180_004), SCRIPT);
+    }
+
+    #[test]
+    fn an_error_is_shown_from_its_first_error_line() {
+        let output = "NOTICE:  drop cascades to table users\nNOTICE:  x\n\
+                      psql:<stdin>:13: ERROR:  unrecognized configuration parameter\n";
+        assert_eq!(
+            first_lines(output),
+            "psql:<stdin>:13: ERROR:  unrecognized configuration parameter"
+        );
+        assert_eq!(first_lines("a\n\nb\n"), "a; b");
+    }
 }

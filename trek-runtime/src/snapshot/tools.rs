@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub(crate) struct ClientTools {
     dir: BinDir,
+    /// The server's `server_version_num`.
+    server_version_num: i32,
 }
 
 impl ClientTools {
@@ -42,7 +44,15 @@ impl ClientTools {
                     search.places()
                 ),
             })?;
-        Ok(ClientTools { dir })
+        Ok(ClientTools {
+            dir,
+            server_version_num: num,
+        })
+    }
+
+    /// The `server_version_num` of the server they were picked for.
+    pub fn server_version_num(&self) -> i32 {
+        self.server_version_num
     }
 
     /// The path of one of the programs.
