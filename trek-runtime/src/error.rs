@@ -304,6 +304,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+
+    /// The server is older than the oldest PostgreSQL major trek supports (13).
+    #[error(
+        "the server runs PostgreSQL {version}, which trek does not support: trek needs \
+             PostgreSQL 13 or later (13 to 18 are tested); upgrade the server"
+    )]
+    UnsupportedServer {
+        /// The server's `server_version`.
+        version: String,
+    },
 }
 
 /// The kind of an [`Error`], for callers that branch on it or name it (the command line's exit
@@ -359,6 +369,8 @@ pub enum ErrorKind {
     NeedsConnector,
     /// [`Error::BadSchemaName`].
     BadSchemaName,
+    /// [`Error::UnsupportedServer`].
+    UnsupportedServer,
 }
 
 impl ErrorKind {
@@ -389,6 +401,7 @@ impl ErrorKind {
             ErrorKind::Snapshot => "snapshot",
             ErrorKind::NeedsConnector => "needs_connector",
             ErrorKind::BadSchemaName => "bad_schema_name",
+            ErrorKind::UnsupportedServer => "unsupported_server",
         }
     }
 
@@ -446,6 +459,7 @@ impl Error {
             Error::Snapshot { .. } => ErrorKind::Snapshot,
             Error::NeedsConnector { .. } => ErrorKind::NeedsConnector,
             Error::BadSchemaName { .. } => ErrorKind::BadSchemaName,
+            Error::UnsupportedServer { .. } => ErrorKind::UnsupportedServer,
         }
     }
 

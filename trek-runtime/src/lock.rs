@@ -119,6 +119,14 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
+/// The oldest `server_version_num` trek supports: PostgreSQL 13.
+pub(crate) const MIN_SERVER_VERSION_NUM: i32 = 130_000;
+
+/// Whether trek supports a server of `server_version_num`.
+pub(crate) fn supported(server_version_num: i32) -> bool {
+    server_version_num >= MIN_SERVER_VERSION_NUM
+}
+
 impl<'c> LockGuard<'c> {
     /// Takes the lock, polling with backoff for at most `timeout`. Returns the guard and the
     /// time spent waiting.
@@ -135,13 +143,23 @@ impl<'c> LockGuard<'c> {
                 .query_typed(
                     "SELECT pg_try_advisory_lock($1), pg_backend_pid(), current_database()::text, \
                      CASE WHEN current_setting('server_version_num')::int >= 140000 \
-                          THEN set_config('client_connection_check_interval', '1000', false) END",
+                          THEN set_config('client_connection_check_interval', '1000', false) END, \
+                     current_setting('server_version_num')::int, current_setting('server_version')",
                     &[(&key, Type::INT8)],
                 )
                 .map_err(|e| Error::db("could not take trek's advisory lock", e))?;
             let row = row.into_iter().next();
             if let Some(row) = row {
                 let locked: bool = row.get(0);
+                let version_num: i32 = row.get(4);
+                if !supported(version_num) {
+                    if locked {
+                        let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+                    }
+                    return Err(Error::UnsupportedServer {
+                        version: row.get(5),
+                    });
+                }
                 if locked {
                     let waited = started.elapsed();
                     metrics::histogram!("trek_lock_wait_seconds").record(waited.as_secs_f64());
@@ -292,5 +310,22 @@ mod tests {
         assert_ne!(default_lock_key("trek"), default_lock_key("billing_trek"));
         // Pinned: changing it would let an old and a new trek run at once.
         assert_eq!(default_lock_key("trek"), 1_696_352_918_431_010_113);
+    }
+
+    #[test]
+    fn servers_from_13_on_are_supported() {
+        assert!(!supported(120_022));
+        assert!(!supported(90_624));
+        assert!(supported(130_000));
+        assert!(supported(180_004));
+        let refused = Error::UnsupportedServer {
+            version: "12.22".to_owned(),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "the server runs PostgreSQL 12.22, which trek does not support: trek needs \
+             PostgreSQL 13 or later (13 to 18 are tested); upgrade the server"
+        );
+        assert_eq!(refused.kind().as_str(), "unsupported_server");
     }
 }

@@ -237,40 +237,42 @@ fn first_lines(text: &str) -> String {
 const SETTINGS_SINCE: &[(&str, i32)] = &[("SET transaction_timeout = 0;", 170_000)];
 
 /// Copies the SQL script `dump` into `out`, leaving out the lines of [`SETTINGS_SINCE`] a
-/// server of `server_version_num` does not know, in the script's opening settings only (before
-/// its first statement that is not a `SET`, a `SELECT pg_catalog.set_config`, a comment or a
-/// psql meta-command), so no line of data is ever touched.
+/// server of `server_version_num` does not know: lines that are exactly such a setting, outside
+/// `COPY … FROM stdin` data (a row of data is never touched). A script may hold several
+/// preambles (trek's dumps are two `pg_dump` runs, concatenated).
 fn copy_for_server(
     dump: impl io::Read,
     out: &mut impl Write,
     server_version_num: i32,
 ) -> io::Result<()> {
+    let unknown: Vec<&str> = SETTINGS_SINCE
+        .iter()
+        .filter(|(_, since)| server_version_num < *since)
+        .map(|(setting, _)| *setting)
+        .collect();
     let mut dump = io::BufReader::with_capacity(1 << 16, dump);
+    if unknown.is_empty() {
+        io::copy(&mut dump, out)?;
+        return Ok(());
+    }
     let mut line = Vec::new();
+    let mut in_data = false;
     loop {
         line.clear();
         if dump.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&line);
-        let trimmed = text.trim_end();
-        let unknown = SETTINGS_SINCE
-            .iter()
-            .any(|(setting, since)| trimmed == *setting && server_version_num < *since);
-        if !unknown {
-            out.write_all(&line)?;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if in_data {
+            in_data = text != b"\\.";
+        } else if text.starts_with(b"COPY ") && text.ends_with(b" FROM stdin;") {
+            in_data = true;
+        } else if unknown.iter().any(|setting| text == setting.as_bytes()) {
+            continue;
         }
-        let opening = trimmed.is_empty()
-            || trimmed.starts_with("--")
-            || trimmed.starts_with("SET ")
-            || trimmed.starts_with("SELECT pg_catalog.set_config(")
-            || trimmed.starts_with('\\');
-        if !opening {
-            break;
-        }
+        out.write_all(&line)?;
     }
-    io::copy(&mut dump, out)?;
-    Ok(())
 }
 
 /// A `pg_dump --schema` pattern matching exactly `schema`.
@@ -285,7 +287,9 @@ mod tests {
     const SCRIPT: &str = "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\n\
         SET statement_timeout = 0;\nSET transaction_timeout = 0;\n\
         SELECT pg_catalog.set_config('search_path', '', false);\n\n\
-        CREATE TABLE t (s text);\nCOPY t (s) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n";
+        CREATE TABLE t (s text);\nCOPY t (s) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n\
+        -- trek: the history rows of the schema above\n\nSET transaction_timeout = 0;\r\n\
+        SELECT 1;\n";
 
     fn copied(server_version_num: i32) -> String {
         let mut out = Vec::new();
@@ -305,9 +309,11 @@ mod tests {
             old.contains("COPY t (s) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n"),
             "a row of data is never touched: {old}"
         );
+        // Both preambles' settings are left out (the second ends in CR LF).
         assert_eq!(
             old.len(),
-            SCRIPT.len() - "SET transaction_timeout = 0;\n".len()
+            SCRIPT.len() - "SET transaction_timeout = 0;\n".len() * 2 - 1,
+            "{old:?}"
         );
         assert_eq!(copied(170_000), SCRIPT);
         assert_eq!(copied(180_004), SCRIPT);
