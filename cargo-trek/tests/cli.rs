@@ -1894,3 +1894,63 @@ fn transaction_all_in_trek_toml_refuses_a_no_transaction_migration_by_name() {
         .assert_code(0);
     assert_eq!(versions(&db), vec!["0001", "0002", "0003"]);
 }
+
+#[test]
+fn a_partition_restored_from_a_pg_dump_snapshot_does_not_drift() {
+    // A partition made with LIKE and ATTACH PARTITION has no default while its parent has
+    // one; pg_dump writes it `DEFAULT NULL`, and the restored partition stores
+    // `NULL::timestamp without time zone`: the same schema, which drift must not flag.
+    let (p, db) = qa_project("qa_partition");
+    p.remove("migrations/0001_create_users.sql")
+        .remove("migrations/0001_create_users.down.sql")
+        .remove("migrations/0002_add_email.sql")
+        .remove("migrations/0002_add_email.down.sql")
+        .file(
+            "migrations/0001_events.sql",
+            "CREATE TABLE events (id bigint NOT NULL, \
+             created_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP) \
+             PARTITION BY RANGE (created_at);\n\
+             CREATE TABLE events_2024 (LIKE events);\n\
+             ALTER TABLE events ATTACH PARTITION events_2024 \
+             FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n",
+        )
+        .file("migrations/0002_note.sql", "CREATE TABLE notes (id int);\n");
+    let run = |args: &[&str]| {
+        p.trek(args)
+            .env("QA_DB", &db.url)
+            .env("TREK_ENV", "qa")
+            .run()
+    };
+    // Two runs: the second one's snapshot holds 0001.
+    run(&["up", "--to", "0001"]).assert_code(0);
+    run(&["up"]).assert_code(0);
+    run(&["drift", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("in sync");
+    // Editing 0002 restores the snapshot taken before it (pg_dump), then applies it again.
+    p.file(
+        "migrations/0002_note.sql",
+        "CREATE TABLE notes (id int, body text);\n",
+    );
+    run(&["up", "--terminate-sessions"])
+        .assert_code(0)
+        .stdout_has("restored snapshot #");
+    let stored: Vec<String> = db
+        .client()
+        .query(
+            "SELECT c.relname || ' ' || pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+             JOIN pg_class c ON c.oid = d.adrelid ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        stored.contains(&"events_2024 NULL::timestamp without time zone".to_owned()),
+        "pg_dump's doing: {stored:?}"
+    );
+    run(&["drift", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("in sync");
+}

@@ -107,12 +107,38 @@ pub fn objects(dump: &str, trek_schema: &str) -> BTreeMap<ObjectKey, String> {
             if line.starts_with("SET ") || line.starts_with("SELECT pg_catalog.set_config") {
                 continue;
             }
-            body.push_str(line);
+            body.push_str(&without_null_default_cast(line));
             body.push('\n');
         }
     }
     finish(current.take(), &mut body);
     out
+}
+
+/// `line` with a column default of `NULL::<type>` written `NULL`: the same default, stored
+/// differently. A partition without a default whose parent has one is dumped with `DEFAULT
+/// NULL` (so the partition does not take the parent's); replayed, that becomes a stored
+/// `NULL::<type>` default, which `pg_dump` then writes out: without this, every database
+/// restored from a dump (a qa `pg_dump` snapshot) would drift from the migrations.
+fn without_null_default_cast(line: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = " DEFAULT NULL::";
+    let Some(at) = line.find(MARK) else {
+        return line.into();
+    };
+    let rest = &line[at + MARK.len()..];
+    let (rest, end) = match rest.strip_suffix(',') {
+        Some(r) => (r, ","),
+        None => match rest.strip_suffix(';') {
+            Some(r) => (r, ";"),
+            None => (rest, ""),
+        },
+    };
+    let not_null = if rest.ends_with(" NOT NULL") {
+        " NOT NULL"
+    } else {
+        ""
+    };
+    format!("{} DEFAULT NULL{not_null}{end}", &line[..at]).into()
 }
 
 /// `users; Type: TABLE; Schema: public; Owner: -` as a key.
@@ -243,5 +269,35 @@ mod tests {
                 "constraint public.users users_pkey: made by the migrations, missing",
             ]
         );
+    }
+
+    #[test]
+    fn a_null_default_is_the_same_with_or_without_its_cast() {
+        let table = |column: &str| {
+            format!(
+                "--\n-- Name: events_2024; Type: TABLE; Schema: public; Owner: -\n--\n\n\
+                 CREATE TABLE public.events_2024 (\n    id bigint NOT NULL,\n{column}\n);\n"
+            )
+        };
+        // As the migrations make it (LIKE, then ATTACH PARTITION) and as a pg_dump snapshot
+        // restores it.
+        let made = table("    created_at timestamp(3) without time zone DEFAULT NULL NOT NULL");
+        let restored = table(
+            "    created_at timestamp(3) without time zone DEFAULT NULL::timestamp without time zone NOT NULL",
+        );
+        assert!(compare(&made, &restored, "trek").is_empty());
+        assert_eq!(
+            without_null_default_cast("    n numeric(12,2) DEFAULT NULL::numeric,"),
+            "    n numeric(12,2) DEFAULT NULL,"
+        );
+        assert_eq!(
+            without_null_default_cast(
+                "ALTER TABLE ONLY public.t ALTER COLUMN c SET DEFAULT NULL::text;"
+            ),
+            "ALTER TABLE ONLY public.t ALTER COLUMN c SET DEFAULT NULL;"
+        );
+        // A real default still differs.
+        let other = table("    created_at timestamp(3) without time zone DEFAULT now() NOT NULL");
+        assert_eq!(compare(&made, &other, "trek").len(), 1);
     }
 }
