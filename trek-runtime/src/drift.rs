@@ -107,7 +107,7 @@ pub fn objects(dump: &str, trek_schema: &str) -> BTreeMap<ObjectKey, String> {
             if line.starts_with("SET ") || line.starts_with("SELECT pg_catalog.set_config") {
                 continue;
             }
-            body.push_str(&without_null_default_cast(line));
+            body.push_str(&without_not_null_name(&without_null_default_cast(line)));
             body.push('\n');
         }
     }
@@ -139,6 +139,43 @@ fn without_null_default_cast(line: &str) -> std::borrow::Cow<'_, str> {
         ""
     };
     format!("{} DEFAULT NULL{not_null}{end}", &line[..at]).into()
+}
+
+/// `line` with a column's `CONSTRAINT <name> NOT NULL` written `NOT NULL`. PostgreSQL 18 names
+/// not-null constraints, and a partition made with `LIKE` keeps its parent's names, which
+/// `pg_dump` writes out; restored, the partition's constraints take the default names, which
+/// `pg_dump` leaves out, so a restored database would drift on a name no statement uses.
+fn without_not_null_name(line: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = " CONSTRAINT ";
+    let Some(at) = line.find(MARK) else {
+        return line.into();
+    };
+    let rest = &line[at + MARK.len()..];
+    // The name: a quoted identifier (`""` inside is a quote) or a plain one.
+    let name_len = if let Some(quoted) = rest.strip_prefix('"') {
+        let mut end = None;
+        let mut chars = quoted.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if chars.peek().is_some_and(|(_, n)| *n == '"') {
+                    chars.next();
+                    continue;
+                }
+                end = Some(i + 2);
+                break;
+            }
+        }
+        match end {
+            Some(end) => end,
+            None => return line.into(),
+        }
+    } else {
+        rest.find(' ').unwrap_or(rest.len())
+    };
+    if !rest[name_len..].starts_with(" NOT NULL") {
+        return line.into();
+    }
+    format!("{}{}", &line[..at], &rest[name_len..]).into()
 }
 
 /// `users; Type: TABLE; Schema: public; Owner: -` as a key.
@@ -299,5 +336,22 @@ mod tests {
         // A real default still differs.
         let other = table("    created_at timestamp(3) without time zone DEFAULT now() NOT NULL");
         assert_eq!(compare(&made, &other, "trek").len(), 1);
+    }
+
+    #[test]
+    fn a_not_null_constraint_is_the_same_whatever_its_name() {
+        assert_eq!(
+            without_not_null_name(
+                "    created_at timestamp(3) DEFAULT NULL CONSTRAINT events_created_at_not_null NOT NULL"
+            ),
+            "    created_at timestamp(3) DEFAULT NULL NOT NULL"
+        );
+        assert_eq!(
+            without_not_null_name("    id bigint CONSTRAINT \"a \"\"b\" NOT NULL,"),
+            "    id bigint NOT NULL,"
+        );
+        // Other named constraints keep their names.
+        let check = "    n int CONSTRAINT positive CHECK ((n > 0))";
+        assert_eq!(without_not_null_name(check), check);
     }
 }

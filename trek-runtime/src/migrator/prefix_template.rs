@@ -9,8 +9,10 @@
 //! migrated by a nested dev run up to the prefix's last version, then renamed into place, so a
 //! half-built template never carries the final name. The reset then copies it over the dev
 //! database the way the `template` snapshot strategy restores (clone, carry the audit log
-//! across, swap the names). A database keeps at most [`KEEP`] prefix templates; the others,
-//! and any whose files changed, are dropped when a new one is built.
+//! across, swap the names). [`Migrator::prepare_prefix_copy`] makes that copy ahead
+//! (`<template>_r`), so the next reset only renames it into place; a build in progress is
+//! `<template>_b`. A database keeps at most [`KEEP`] prefix templates; the others, and any
+//! whose files changed, are dropped with their copies when a new one is built.
 
 use std::time::{Duration, Instant};
 
@@ -130,7 +132,13 @@ impl Migrator<'_> {
         prefix: &[SequenceKey],
     ) -> Result<PrefixTemplateUse> {
         let names = names(database, &self.schema, prefix);
-        let wanted = names.last().cloned().unwrap_or_default();
+        let Some(wanted) = names.last().cloned() else {
+            return Err(Error::Snapshot {
+                message: "internal error: a prefix template of no migration was asked for; \
+                          please report it"
+                    .to_owned(),
+            });
+        };
         let start = name_start(database);
         let existing: Vec<String> = maintenance
             .query(
