@@ -470,6 +470,16 @@ impl Error {
         }
     }
 
+    /// A migration's error with trek's words added to its failure's note (so `hint` stays
+    /// PostgreSQL's own): `note` is given the note so far, if any, and returns the new one.
+    /// Any other error is returned as it is.
+    pub(crate) fn with_note(mut self, note: impl FnOnce(Option<String>) -> String) -> Error {
+        if let Error::Migration { failure, .. } = &mut self {
+            failure.note = Some(note(failure.note.take()));
+        }
+        self
+    }
+
     pub(crate) fn db(context: impl Into<String>, source: postgres::Error) -> Error {
         Error::Database {
             context: context.into(),

@@ -389,14 +389,7 @@ impl<'m> Migrator<'m> {
         captured: &CapturedDown,
         dev: bool,
     ) -> Error {
-        let Error::Migration {
-            label,
-            script,
-            mut failure,
-            marked_failed,
-            before,
-        } = error
-        else {
+        let Error::Migration { label, .. } = &error else {
             return error;
         };
         let mut ways = Vec::new();
@@ -415,7 +408,7 @@ impl<'m> Migrator<'m> {
             _ => ways.push(format!(
                 "fix the down script ({}), then `cargo trek repair --downs` to replace the \
                  captured one, and run again",
-                captured.display_path(&label)
+                captured.display_path(label)
             )),
         }
         if dev {
@@ -425,19 +418,11 @@ impl<'m> Migrator<'m> {
                     .to_owned(),
             );
         }
-        // trek's words go in the note, so `hint` stays PostgreSQL's own.
         let ways = ways.join("; ");
-        failure.note = Some(match failure.note.take() {
+        error.with_note(|note| match note {
             Some(note) => format!("{note}. To go on: {ways}"),
             None => format!("to go on: {ways}"),
-        });
-        Error::Migration {
-            label,
-            script,
-            failure,
-            marked_failed,
-            before,
-        }
+        })
     }
 
     /// Does a step with trek's own session closed, then reconnects; the next locked stretch

@@ -88,33 +88,16 @@ pub(crate) fn names(database: &str, schema: &str, prefix: &[SequenceKey]) -> Vec
 /// Says in a migration's error that it failed in a prefix template being built, not in the
 /// database itself, and what to do when the migrations need more than an empty database.
 fn while_building(error: Error, database: &str, migrations: usize) -> Error {
-    let Error::Migration {
-        label,
-        script,
-        mut failure,
-        marked_failed,
-        before,
-    } = error
-    else {
-        return error;
-    };
     let note = format!(
         "this ran while building a prefix template (a new database holding the first \
          {migrations} migrations, for `reset = \"template\"`); {database} is untouched. If the \
          migrations need something {database} had before them, set `reset = \"schemas\"` for \
          this environment"
     );
-    failure.note = Some(match failure.note.take() {
+    error.with_note(|before| match before {
         Some(before) => format!("{before}. {note}"),
         None => note,
-    });
-    Error::Migration {
-        label,
-        script,
-        failure,
-        marked_failed,
-        before,
-    }
+    })
 }
 
 impl Migrator<'_> {
