@@ -71,6 +71,9 @@ pub struct TrekSection {
     /// How pending migrations are grouped into transactions: `per-migration` (the default)
     /// or `all` (one transaction for the whole run).
     pub transaction: Option<String>,
+    /// The folder of the client programs (`pg_dump`, `pg_restore`, `psql`), relative to
+    /// `Cargo.toml`, instead of looking for them (`TREK_PG_BIN`, `PATH`, …).
+    pub pg_bin: Option<PathBuf>,
 }
 
 /// `[env.NAME]`.
@@ -106,6 +109,8 @@ pub struct EnvSection {
     pub baseline: Option<PathBuf>,
     /// The transaction mode for this environment, overriding `[trek]`.
     pub transaction: Option<String>,
+    /// The client programs' folder for this environment's server, overriding `[trek]`.
+    pub pg_bin: Option<PathBuf>,
 }
 
 /// `snapshot = { ... }` of a qa environment.

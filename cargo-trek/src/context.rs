@@ -196,6 +196,9 @@ pub struct Context {
     /// (`TREK_TRANSACTION`, else `transaction` in `[env.NAME]`, then `[trek]`); `up
     /// --transaction` overrides it.
     pub transaction: Option<TransactionMode>,
+    /// The folder of the client programs for the environment's server (`pg_bin` in
+    /// `[env.NAME]`, then `[trek]`), absolute; `None`: trek looks for them.
+    pub pg_bin: Option<PathBuf>,
 }
 
 impl Context {
@@ -394,6 +397,11 @@ impl Context {
                 .map_err(config_error)?,
         };
 
+        let pg_bin = env
+            .and_then(|e| e.pg_bin.as_ref())
+            .or(toml.trek.pg_bin.as_ref())
+            .map(|dir| project.root.join(dir));
+
         Ok(Context {
             project,
             config_path: file.path,
@@ -416,6 +424,7 @@ impl Context {
                 .map(str::to_owned)
                 .or_else(|| toml.trek.scratch_url.clone()),
             transaction,
+            pg_bin,
         })
     }
 

@@ -40,6 +40,8 @@ pub struct ServerConnector {
     inner: Inner,
     /// `PGSSLROOTCERT` / `sslrootcert` for libpq's client programs.
     rootcert: Option<String>,
+    /// The client programs' folder (`pg_bin`), when configured.
+    programs: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
@@ -56,7 +58,9 @@ impl std::fmt::Debug for ServerConnector {
             Inner::Plain(c) => d.field("plain", c),
             Inner::Tls(c) => d.field("tls", c),
         };
-        d.field("rootcert", &self.rootcert).finish()
+        d.field("rootcert", &self.rootcert)
+            .field("programs", &self.programs)
+            .finish()
     }
 }
 
@@ -81,7 +85,18 @@ impl ServerConnector {
             (Roots::Builtin, SslMode::VerifyFull) => Some("system".to_owned()),
             (Roots::Builtin, SslMode::VerifyCa) => None,
         };
-        ServerConnector { inner, rootcert }
+        ServerConnector {
+            inner,
+            rootcert,
+            programs: None,
+        }
+    }
+
+    /// Uses the client programs in `dir` (`pg_bin`) instead of looking for them.
+    #[must_use]
+    pub fn client_programs(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.programs = dir;
+        self
     }
 
     fn connector(&self) -> &dyn Connect {
@@ -93,6 +108,10 @@ impl ServerConnector {
 }
 
 impl Connect for ServerConnector {
+    fn client_programs_dir(&self) -> Option<&std::path::Path> {
+        self.programs.as_deref()
+    }
+
     fn connect(&self, database: &str) -> Result<Client, trek::postgres::Error> {
         self.connector().connect(database)
     }
@@ -143,6 +162,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`Error::LocalServer`] when the local server cannot start, [`Error::Connect`] when the
 /// database cannot be reached.
 pub fn connect(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
+    let mut connection = connect_to(ctx, printer)?;
+    connection.connector = connection.connector.client_programs(ctx.pg_bin.clone());
+    Ok(connection)
+}
+
+/// [`connect`], before the client programs' folder is set.
+fn connect_to(ctx: &Context, printer: &Printer) -> Result<Connection, Error> {
     match &ctx.database {
         Database::Url { url, source } => connect_url(url, source),
         Database::Missing { message } => Err(Error::Config {

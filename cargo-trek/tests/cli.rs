@@ -1954,3 +1954,60 @@ fn a_partition_restored_from_a_pg_dump_snapshot_does_not_drift() {
         .assert_code(0)
         .stdout_has("in sync");
 }
+
+/// The server's major version, as trek reads it: `15`.
+fn server_major(db: &TestDb) -> u32 {
+    let num: i32 = db
+        .client()
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .unwrap()
+        .get(0);
+    u32::try_from(num / 10_000).unwrap()
+}
+
+#[test]
+fn pg_bin_names_the_client_programs_and_one_without_them_is_refused_before_anything_runs() {
+    let (p, db) = qa_project("pg_bin");
+    let major = server_major(&db);
+    let qa = "[env.qa]\nurl_env = \"QA_DB\"\nworkflow = \"qa\"\n\
+              snapshot = { strategy = \"pg_dump\", dir = \"snaps\" }\n";
+    let run = |args: &[&str]| p.trek(args).env("QA_DB", &db.url).run();
+
+    // A folder without the programs: the qa run takes no snapshot, so it applies nothing.
+    p.file("Trek.toml", &format!("[trek]\npg_bin = \"no-such-bin\"\n{qa}"));
+    let out = run(&["up", "--env", "qa", "--json"]);
+    out.assert_code(1);
+    let error = &json(&out)["error"];
+    assert_eq!(error["kind"], "missing_client_programs", "{}", out.stdout);
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("no-such-bin"), "{message}");
+    assert!(
+        message.contains(&format!("PostgreSQL {major} or newer")),
+        "{message}"
+    );
+    assert!(applied(&db).is_empty(), "nothing is applied without a snapshot");
+    run(&["dump", "--env", "qa"])
+        .assert_code(1)
+        .stderr_has("no-such-bin");
+
+    // A folder of links to the real programs: used, the run applies, the dump is written.
+    let real = trek_pg_binaries::Search::new()
+        .find_major(
+            trek_pg_binaries::CLIENT_PROGRAMS,
+            trek_pg_binaries::Major::new(major),
+        )
+        .expect("the suite's client programs");
+    for program in trek_pg_binaries::CLIENT_PROGRAMS {
+        p.symlink(
+            &format!("bin/{program}"),
+            real.program(program).to_str().unwrap(),
+        );
+    }
+    p.file("Trek.toml", &format!("{qa}pg_bin = \"bin\"\n"));
+    run(&["up", "--env", "qa"]).assert_code(0);
+    assert_eq!(versions(&db), ["0001", "0002"]);
+    assert_eq!(p.list("snaps").len(), 1, "one snapshot, taken with bin/pg_dump");
+    run(&["dump", "--env", "qa"])
+        .assert_code(0)
+        .stdout_has("CREATE TABLE public.users");
+}

@@ -8,6 +8,7 @@
 //! `postgres::Config` and the TLS connector the caller already uses.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use postgres::config::Host;
 use postgres::tls::{MakeTlsConnect, TlsConnect};
@@ -29,6 +30,13 @@ pub trait Connect: Send + Sync {
 
     /// The URL of `database`, password included, for a team's own snapshot commands.
     fn url(&self, database: &str) -> String;
+
+    /// The folder of the client programs to use (`pg_dump`, `pg_restore`, `psql`), when the
+    /// caller names one; `None` (the default) lets trek look for them: `TREK_PG_BIN`,
+    /// `/usr/lib/postgresql/<major>/bin`, `PATH`, `pg_config --bindir`.
+    fn client_programs_dir(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// A [`Connect`] made from a driver configuration and a TLS connector (`postgres::NoTls`, or
@@ -38,6 +46,7 @@ pub struct ConfigConnector<T> {
     config: Config,
     tls: T,
     sslmode: Option<String>,
+    programs: Option<PathBuf>,
 }
 
 impl<T> fmt::Debug for ConfigConnector<T> {
@@ -56,7 +65,16 @@ impl<T> ConfigConnector<T> {
             config,
             tls,
             sslmode: None,
+            programs: None,
         }
+    }
+
+    /// Uses the client programs in `dir` (`pg_dump`, `pg_restore`, `psql`) instead of looking
+    /// for them. They must be of the server's major version or newer, else the actions that
+    /// need them fail with [`crate::Error::MissingClientPrograms`].
+    pub fn client_programs(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.programs = Some(dir.into());
+        self
     }
 
     /// The `sslmode` client programs get (`PGSSLMODE`), when it differs from what the driver
@@ -118,6 +136,10 @@ where
             env.push(("PGAPPNAME".to_owned(), name.to_owned()));
         }
         env
+    }
+
+    fn client_programs_dir(&self) -> Option<&Path> {
+        self.programs.as_deref()
     }
 
     fn url(&self, database: &str) -> String {

@@ -314,6 +314,21 @@ pub enum Error {
         /// The server's `server_version`.
         version: String,
     },
+
+    /// No `pg_dump`, `pg_restore` and `psql` of the server's major or newer were found: the
+    /// `pg_dump` snapshot strategy, dumps, drift and `restore` need them.
+    #[error(
+        "no pg_dump, pg_restore and psql of PostgreSQL {major} or newer were found (looked in \
+         {places}); set TREK_PG_BIN to a folder that has them, or install PostgreSQL {major}'s \
+         client programs (Debian and Ubuntu: postgresql-client-{major} from apt.postgresql.org; \
+         macOS: `brew install postgresql@{major}`)"
+    )]
+    MissingClientPrograms {
+        /// The server's major version: `17`.
+        major: String,
+        /// Where trek looked, in order.
+        places: String,
+    },
 }
 
 /// The kind of an [`Error`], for callers that branch on it or name it (the command line's exit
@@ -371,6 +386,8 @@ pub enum ErrorKind {
     BadSchemaName,
     /// [`Error::UnsupportedServer`].
     UnsupportedServer,
+    /// [`Error::MissingClientPrograms`].
+    MissingClientPrograms,
 }
 
 impl ErrorKind {
@@ -402,6 +419,7 @@ impl ErrorKind {
             ErrorKind::NeedsConnector => "needs_connector",
             ErrorKind::BadSchemaName => "bad_schema_name",
             ErrorKind::UnsupportedServer => "unsupported_server",
+            ErrorKind::MissingClientPrograms => "missing_client_programs",
         }
     }
 
@@ -460,6 +478,7 @@ impl Error {
             Error::NeedsConnector { .. } => ErrorKind::NeedsConnector,
             Error::BadSchemaName { .. } => ErrorKind::BadSchemaName,
             Error::UnsupportedServer { .. } => ErrorKind::UnsupportedServer,
+            Error::MissingClientPrograms { .. } => ErrorKind::MissingClientPrograms,
         }
     }
 

@@ -438,11 +438,15 @@ impl<'m> Migrator<'m> {
     /// rows. Needs a [`Connect`]; uses the client programs of the server's major version.
     ///
     /// # Errors
-    /// [`Error::NeedsConnector`], or [`Error::Snapshot`] when `pg_dump` is missing or fails.
+    /// [`Error::NeedsConnector`]; [`Error::MissingClientPrograms`] when no `pg_dump` fits the
+    /// server; [`Error::Program`] when it fails.
     pub fn dump(&self, client: &mut Client, options: &crate::DumpOptions) -> Result<String> {
         let connector = self.connector_for("a schema dump")?;
         let database = snapshots::current_database(client)?;
-        let tools = crate::snapshot::tools::ClientTools::for_server(client)?;
+        let tools = crate::snapshot::tools::ClientTools::for_server(
+            client,
+            connector.client_programs_dir(),
+        )?;
         crate::dump::dump(
             &tools,
             &connector.client_env(&database),

@@ -252,7 +252,7 @@ impl Migrator<'_> {
         tracing::info!(dump = %dump.display(), why, "replaying a schema dump");
         let connector = self.connector_for("replaying a dump")?;
         let database = current_database(client)?;
-        let tools = ClientTools::for_server(client)?;
+        let tools = ClientTools::for_server(client, connector.client_programs_dir())?;
         let carried = carry::read(client, &self.schema)?;
         let (drop_sql, managed) = self.replace_sql(client)?;
         let mut postlude = carry::restore_sql(&self.schema, &carried);

@@ -228,7 +228,7 @@ impl Strategy for PgDump {
 
     fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, _label: &str) -> Result<Taken> {
         let connector = cx.connector("a pg_dump snapshot")?;
-        let tools = ClientTools::for_server(cx.client)?;
+        let tools = ClientTools::for_server(cx.client, connector.client_programs_dir())?;
         let name = name.object(cx.database);
         let (file, size) = pg_dump::take(
             &tools,
@@ -246,7 +246,7 @@ impl Strategy for PgDump {
     fn restore(&self, cx: &mut Context<'_>, entry: &Entry, carry: &Carry<'_>) -> Result<()> {
         let file = entry.location.file()?;
         let connector = cx.connector("restoring a pg_dump snapshot")?;
-        let tools = ClientTools::for_server(cx.client)?;
+        let tools = ClientTools::for_server(cx.client, connector.client_programs_dir())?;
         pg_dump::restore(
             &tools,
             &connector.client_env(cx.database),

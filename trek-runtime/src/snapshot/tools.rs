@@ -6,7 +6,7 @@
 //! process: the first folder whose `pg_dump --version` has the server's major version wins,
 //! else the newest one that is not older than the server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use postgres::Client;
 use trek_pg_binaries::{BinDir, Major, Search, CLIENT_PROGRAMS};
@@ -22,8 +22,14 @@ pub(crate) struct ClientTools {
 }
 
 impl ClientTools {
-    /// The client programs for the server `client` is connected to.
-    pub fn for_server(client: &mut Client) -> Result<ClientTools> {
+    /// The client programs for the server `client` is connected to: those in `given` (the
+    /// caller's folder, [`crate::Connect::client_programs_dir`]) when it names one, else the
+    /// ones a search finds.
+    ///
+    /// # Errors
+    /// [`Error::MissingClientPrograms`] when none fit: the given folder lacks one of them or
+    /// holds an older major than the server's, or the search found none.
+    pub fn for_server(client: &mut Client, given: Option<&Path>) -> Result<ClientTools> {
         let row = client
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .map_err(|e| Error::db("could not read the server's version", e))?;
@@ -31,19 +37,25 @@ impl ClientTools {
         let major = Major::from_version_num(num).ok_or_else(|| Error::Snapshot {
             message: format!("the server's version number {num} is not a PostgreSQL version"),
         })?;
+        if let Some(given) = given {
+            let dir = BinDir::at(given, CLIENT_PROGRAMS)
+                .filter(|dir| dir.major().is_some_and(|found| found >= major))
+                .ok_or_else(|| Error::MissingClientPrograms {
+                    major: major.to_string(),
+                    places: format!("{}, the folder given", given.display()),
+                })?;
+            return Ok(ClientTools {
+                dir,
+                server_version_num: num,
+            });
+        }
         let search = Search::new();
-        let dir = search
-            .find_major(CLIENT_PROGRAMS, major)
-            .ok_or_else(|| Error::Snapshot {
-                message: format!(
-                    "no pg_dump, pg_restore and psql of PostgreSQL {major} or newer were found \
-                     (looked in /usr/lib/postgresql/{major}/bin, {}); set TREK_PG_BIN to a \
-                     folder that has them, or install PostgreSQL {major}'s client programs (Debian \
-                     and Ubuntu: postgresql-client-{major} from apt.postgresql.org; macOS: \
-                     `brew install postgresql@{major}`)",
-                    search.places()
-                ),
-            })?;
+        let dir = search.find_major(CLIENT_PROGRAMS, major).ok_or_else(|| {
+            Error::MissingClientPrograms {
+                major: major.to_string(),
+                places: format!("/usr/lib/postgresql/{major}/bin, {}", search.places()),
+            }
+        })?;
         Ok(ClientTools {
             dir,
             server_version_num: num,
