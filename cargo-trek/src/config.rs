@@ -137,6 +137,9 @@ pub struct SnapshotSection {
     pub restore_command: Option<String>,
     /// `command`: deletes snapshot `{id}` when pruning.
     pub delete_command: Option<String>,
+    /// `template`: how the database is copied: `file_copy` (the default), `wal_log` or
+    /// `clone` (PostgreSQL 18's `file_copy_method = clone`).
+    pub copy: Option<String>,
 }
 
 /// A snapshot strategy as `Trek.toml` says it, checked; paths not yet resolved.
@@ -148,7 +151,10 @@ pub enum StrategyConfig {
         dir: Option<PathBuf>,
     },
     /// `template`.
-    Template,
+    Template {
+        /// `copy`, when given.
+        copy: Option<trek::TemplateCopy>,
+    },
     /// `command`.
     Command {
         /// `snapshot_command`.
@@ -220,11 +226,12 @@ impl SnapshotSection {
             "snapshot_command" => self.snapshot_command.is_some(),
             "restore_command" => self.restore_command.is_some(),
             "delete_command" => self.delete_command.is_some(),
+            "copy" => self.copy.is_some(),
             _ => false,
         };
         let allowed: &[&str] = match strategy {
             "pg_dump" => &["dir"],
-            "template" => &[],
+            "template" => &["copy"],
             "command" => &["snapshot_command", "restore_command", "delete_command"],
             "restore_point" => &["restore_command"],
             other => {
@@ -239,12 +246,14 @@ impl SnapshotSection {
             "snapshot_command",
             "restore_command",
             "delete_command",
+            "copy",
         ] {
             if given(key) && !allowed.contains(&key) {
                 return Err(format!(
                     "`{key}` does not apply to strategy \"{strategy}\"{}",
                     match key {
                         "dir" => " (only pg_dump writes files)",
+                        "copy" => " (only template copies a database)",
                         "snapshot_command" | "delete_command" =>
                             " (only strategy \"command\" runs it)",
                         _ => " (only strategies \"command\" and \"restore_point\" run it)",
@@ -279,7 +288,14 @@ impl SnapshotSection {
             "pg_dump" => StrategyConfig::PgDump {
                 dir: self.dir.clone(),
             },
-            "template" => StrategyConfig::Template,
+            "template" => StrategyConfig::Template {
+                copy: self
+                    .copy
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e| format!("copy: {e}"))?,
+            },
             "command" => StrategyConfig::Command {
                 snapshot: required("snapshot_command", &self.snapshot_command)?,
                 restore: required("restore_command", &self.restore_command)?,
@@ -589,7 +605,25 @@ mod tests {
         assert_eq!(strategy(&toml, "qa"), StrategyConfig::PgDump { dir: None });
 
         let toml = qa_env("strategy = \"template\"").unwrap();
-        assert_eq!(strategy(&toml, "qa"), StrategyConfig::Template);
+        assert_eq!(
+            strategy(&toml, "qa"),
+            StrategyConfig::Template { copy: None }
+        );
+        let toml = qa_env("strategy = \"template\", copy = \"clone\"").unwrap();
+        assert_eq!(
+            strategy(&toml, "qa"),
+            StrategyConfig::Template {
+                copy: Some(trek::TemplateCopy::Clone)
+            }
+        );
+        let toml = qa_env("strategy = \"template\", copy = \"reflink\"").unwrap();
+        let snapshot = toml.env["qa"].snapshot.as_ref().unwrap();
+        let err = snapshot.strategy().unwrap_err();
+        assert!(err.contains("file_copy, wal_log or clone"), "{err}");
+        let toml = qa_env("copy = \"clone\"").unwrap();
+        let snapshot = toml.env["qa"].snapshot.as_ref().unwrap();
+        let err = snapshot.strategy().unwrap_err();
+        assert!(err.contains("only template copies"), "{err}");
 
         let toml = qa_env(
             "strategy = \"command\", snapshot_command = \"snap {id}\", \

@@ -506,10 +506,14 @@ fn snapshots(
 ) -> Result<Snapshots, String> {
     let default = SnapshotSection::default();
     let section = section.unwrap_or(&default);
-    let strategy = match section
+    let strategy_config = section
         .strategy()
-        .map_err(|e| format!("[env.{env}] snapshot: {e}"))?
-    {
+        .map_err(|e| format!("[env.{env}] snapshot: {e}"))?;
+    let copy = match &strategy_config {
+        StrategyConfig::Template { copy } => *copy,
+        _ => None,
+    };
+    let strategy = match strategy_config {
         StrategyConfig::PgDump { dir } => SnapshotStrategy::PgDump {
             dir: match dir {
                 Some(dir) => project.root.join(dir),
@@ -518,7 +522,7 @@ fn snapshots(
                 }
             },
         },
-        StrategyConfig::Template => SnapshotStrategy::Template,
+        StrategyConfig::Template { .. } => SnapshotStrategy::Template,
         StrategyConfig::Command {
             snapshot,
             restore,
@@ -535,6 +539,9 @@ fn snapshots(
         .terminate_sessions(section.terminate_sessions.unwrap_or(false));
     if let Some(keep) = section.keep {
         snapshots = snapshots.keep(keep);
+    }
+    if let Some(copy) = copy {
+        snapshots = snapshots.template_copy(copy);
     }
     Ok(snapshots)
 }

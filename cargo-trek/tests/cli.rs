@@ -1974,7 +1974,10 @@ fn pg_bin_names_the_client_programs_and_one_without_them_is_refused_before_anyth
     let run = |args: &[&str]| p.trek(args).env("QA_DB", &db.url).run();
 
     // A folder without the programs: the qa run takes no snapshot, so it applies nothing.
-    p.file("Trek.toml", &format!("[trek]\npg_bin = \"no-such-bin\"\n{qa}"));
+    p.file(
+        "Trek.toml",
+        &format!("[trek]\npg_bin = \"no-such-bin\"\n{qa}"),
+    );
     let out = run(&["up", "--env", "qa", "--json"]);
     out.assert_code(1);
     let error = &json(&out)["error"];
@@ -1985,7 +1988,10 @@ fn pg_bin_names_the_client_programs_and_one_without_them_is_refused_before_anyth
         message.contains(&format!("PostgreSQL {major} or newer")),
         "{message}"
     );
-    assert!(applied(&db).is_empty(), "nothing is applied without a snapshot");
+    assert!(
+        applied(&db).is_empty(),
+        "nothing is applied without a snapshot"
+    );
     run(&["dump", "--env", "qa"])
         .assert_code(1)
         .stderr_has("no-such-bin");
@@ -2006,7 +2012,11 @@ fn pg_bin_names_the_client_programs_and_one_without_them_is_refused_before_anyth
     p.file("Trek.toml", &format!("{qa}pg_bin = \"bin\"\n"));
     run(&["up", "--env", "qa"]).assert_code(0);
     assert_eq!(versions(&db), ["0001", "0002"]);
-    assert_eq!(p.list("snaps").len(), 1, "one snapshot, taken with bin/pg_dump");
+    assert_eq!(
+        p.list("snaps").len(),
+        1,
+        "one snapshot, taken with bin/pg_dump"
+    );
     run(&["dump", "--env", "qa"])
         .assert_code(0)
         .stdout_has("CREATE TABLE public.users");

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use trek::postgres::{Client, Config, NoTls};
 use trek::{
-    ConfigConnector, Error, Migrations, Migrator, ResetMode, SnapshotStrategy, Snapshots, Undo,
-    Warning, Workflow,
+    ConfigConnector, Error, Migrations, Migrator, ResetMode, SnapshotStrategy, Snapshots,
+    TemplateCopy, Undo, Warning, Workflow,
 };
 use trek_tests::TestDb;
 
@@ -31,6 +31,14 @@ fn qa<'m>(migrations: &'m Migrations, strategy: &SnapshotStrategy, db: &TestDb) 
     Migrator::new(migrations)
         .workflow(Workflow::Qa)
         .snapshots(Snapshots::new(strategy.clone()))
+        .connector(connector(db))
+}
+
+/// A qa migrator with all of `snapshots`' settings.
+fn qa_with<'m>(migrations: &'m Migrations, snapshots: &Snapshots, db: &TestDb) -> Migrator<'m> {
+    Migrator::new(migrations)
+        .workflow(Workflow::Qa)
+        .snapshots(snapshots.clone())
         .connector(connector(db))
 }
 
@@ -406,20 +414,29 @@ fn a_prefix_template_that_cannot_be_built_leaves_the_database_untouched_and_says
 /// The qa story for one strategy: rows inserted before the snapshot survive the restore, the
 /// edited migration is rolled forward, and the restore is in the audit log.
 fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
+    qa_restores_and_rolls_forward_with(&Snapshots::new(strategy), label);
+}
+
+/// [`qa_restores_and_rolls_forward`] with more settings than the strategy.
+fn qa_restores_and_rolls_forward_with(snapshots: &Snapshots, label: &str) {
     let folder = Folder::new(label).file(
         "1_accounts.sql",
         "CREATE TABLE accounts (id int PRIMARY KEY, name text);\n",
     );
     let db = TestDb::new(label);
     let mut client = db.client();
-    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    let report = qa_with(&folder.read(), snapshots, &db)
+        .run(&mut client)
+        .unwrap();
     assert_eq!(report.snapshots.len(), 1, "a snapshot before applying");
     client
         .batch_execute("INSERT INTO accounts VALUES (1, 'kept'), (2, 'kept too')")
         .unwrap();
 
     let folder = folder.file("2_orders.sql", "CREATE TABLE orders (id int);\n");
-    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    let report = qa_with(&folder.read(), snapshots, &db)
+        .run(&mut client)
+        .unwrap();
     assert_eq!(report.snapshots.len(), 1);
     assert_eq!(report.snapshots[0].label, "before 2 orders");
     client
@@ -427,7 +444,7 @@ fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
             "INSERT INTO accounts VALUES (3, 'after the snapshot'); INSERT INTO orders VALUES (1);",
         )
         .unwrap();
-    assert!(qa(&folder.read(), &strategy, &db)
+    assert!(qa_with(&folder.read(), snapshots, &db)
         .run(&mut client)
         .unwrap()
         .is_noop());
@@ -436,7 +453,9 @@ fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
         "2_orders.sql",
         "CREATE TABLE orders (id int, total numeric NOT NULL DEFAULT 0);\n",
     );
-    let report = qa(&folder.read(), &strategy, &db).run(&mut client).unwrap();
+    let report = qa_with(&folder.read(), snapshots, &db)
+        .run(&mut client)
+        .unwrap();
     let Some(Undo::Restore { snapshot }) = report.plan.as_ref().map(|p| &p.undo) else {
         panic!("expected a restore: {:?}", report.plan);
     };
@@ -469,7 +488,7 @@ fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
         restore_ms > 0,
         "the restore's audit row says how long it took"
     );
-    let catalogue = qa(&folder.read(), &strategy, &db)
+    let catalogue = qa_with(&folder.read(), snapshots, &db)
         .list_snapshots(&mut client)
         .unwrap();
     assert_eq!(
@@ -477,24 +496,24 @@ fn qa_restores_and_rolls_forward(strategy: SnapshotStrategy, label: &str) {
         2,
         "the catalogue survives the restore it drove"
     );
-    assert!(qa(&folder.read(), &strategy, &db)
+    assert!(qa_with(&folder.read(), snapshots, &db)
         .run(&mut client)
         .unwrap()
         .is_noop());
 
-    let pruned = qa(&folder.read(), &strategy, &db)
+    let pruned = qa_with(&folder.read(), snapshots, &db)
         .prune_snapshots(&mut client, 1)
         .unwrap();
     assert_eq!(pruned.len(), 1);
     assert_eq!(pruned[0].label, catalogue[0].label);
     assert_eq!(
-        qa(&folder.read(), &strategy, &db)
+        qa_with(&folder.read(), snapshots, &db)
             .list_snapshots(&mut client)
             .unwrap()
             .len(),
         1
     );
-    qa(&folder.read(), &strategy, &db)
+    qa_with(&folder.read(), snapshots, &db)
         .prune_snapshots(&mut client, 0)
         .unwrap();
 }
@@ -515,6 +534,20 @@ fn qa_restores_a_pg_dump_snapshot_and_rolls_forward() {
 #[test]
 fn qa_restores_a_template_snapshot_and_rolls_forward() {
     qa_restores_and_rolls_forward(SnapshotStrategy::Template, "qa_template");
+}
+
+#[test]
+fn qa_template_snapshots_copy_with_each_method_the_server_has() {
+    // WAL_LOG and clone (a file copy before PostgreSQL 15 and 18): the same story.
+    for (copy, label) in [
+        (TemplateCopy::WalLog, "qa_template_wal_log"),
+        (TemplateCopy::Clone, "qa_template_clone"),
+    ] {
+        qa_restores_and_rolls_forward_with(
+            &Snapshots::new(SnapshotStrategy::Template).template_copy(copy),
+            label,
+        );
+    }
 }
 
 /// PostgreSQL's client program `name`, as a string for a command line.

@@ -80,7 +80,7 @@ pub use migrator::{Migrator, RepairReport, Revert};
 pub use plan::view::{Divergence, Plan, PlannedScript, PlannedStep, StepAction, Undo};
 pub use report::{PrefixTemplateUse, Report, Step, Warning};
 pub use reset::ResetMode;
-pub use snapshot::{OrphanSnapshot, SnapshotInfo, SnapshotStrategy, Snapshots};
+pub use snapshot::{OrphanSnapshot, SnapshotInfo, SnapshotStrategy, Snapshots, TemplateCopy};
 pub use sql::{quote_ident, quote_literal};
 pub use status::{State, Status, StatusEntry};
 pub use timestamp::Timestamp;

@@ -14,7 +14,9 @@
 //! Each round (default 3) measures the baselines then each strategy; the table ([`table`])
 //! shows the medians.
 //!
-//! Strategies: `pg_dump` (dumps in a temporary folder), `template`, and `command` with
+//! Strategies: `pg_dump` (dumps in a temporary folder), `template` with each copy method
+//! (`template`: `STRATEGY = FILE_COPY`, trek's default; `template_wal_log`; `template_clone`:
+//! `file_copy_method = clone`, a plain file copy before PostgreSQL 18), and `command` with
 //! `createdb -T <db> <db>__cmd_<id>` to snapshot and `dropdb --force <db> && createdb -T
 //! <db>__cmd_<id> <db>` to restore. `restore_point` needs WAL archiving, a base backup and a
 //! point-in-time recovery that restarts the server, so it is reported as not measured.
@@ -35,7 +37,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use trek::SnapshotStrategy;
+use trek::{SnapshotStrategy, Snapshots, TemplateCopy};
 
 use baseline::Programs;
 use server::Server;
@@ -155,30 +157,30 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 /// The strategies measured, with their names.
-fn strategies(
-    programs: &Programs,
-    work: &std::path::Path,
-) -> Vec<(&'static str, SnapshotStrategy)> {
+fn strategies(programs: &Programs, work: &std::path::Path) -> Vec<(&'static str, Snapshots)> {
     let createdb = programs.path("createdb").display().to_string();
     let dropdb = programs.path("dropdb").display().to_string();
+    let template = |copy| Snapshots::new(SnapshotStrategy::Template).template_copy(copy);
     vec![
         (
             "pg_dump",
-            SnapshotStrategy::PgDump {
+            Snapshots::new(SnapshotStrategy::PgDump {
                 dir: work.join("snapshots"),
-            },
+            }),
         ),
-        ("template", SnapshotStrategy::Template),
+        ("template", template(TemplateCopy::FileCopy)),
+        ("template_wal_log", template(TemplateCopy::WalLog)),
+        ("template_clone", template(TemplateCopy::Clone)),
         (
             "command",
-            SnapshotStrategy::Command {
+            Snapshots::new(SnapshotStrategy::Command {
                 snapshot: format!("'{createdb}' -T '{{database}}' '{{database}}__cmd_{{id}}'"),
                 restore: format!(
                     "'{dropdb}' --force '{{database}}' && \
                      '{createdb}' -T '{{database}}__cmd_{{id}}' '{{database}}'"
                 ),
                 delete: None,
-            },
+            }),
         ),
     ]
 }

@@ -65,7 +65,7 @@ pub fn print(
         baselines.len()
     );
     println!(
-        "{:<10} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6}   baseline",
+        "{:<16} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6}   baseline",
         "strategy", "snapshot", "baseline", "ratio", "restore", "baseline", "ratio"
     );
     for (name, rounds) in names.iter().zip(measured) {
@@ -87,7 +87,7 @@ pub fn print(
             median(rounds, |m| m.restore_run),
         );
         println!(
-            "{name:<10} {:>9} {:>9} {:>6.2}   {:>9} {:>9} {:>6.2}   {what}",
+            "{name:<16} {:>9} {:>9} {:>6.2}   {:>9} {:>9} {:>6.2}   {what}",
             secs(t_snap),
             secs(snap),
             ratio(t_snap, snap),
@@ -101,7 +101,7 @@ pub fn print(
                 median(baselines, |b| b.dump_z1.restore),
             );
             println!(
-                "{:<10} {:>9} {:>9} {:>6.2}   {:>9} {:>9} {:>6.2}   pg_dump -Fc -Z1 / pg_restore \
+                "{:<16} {:>9} {:>9} {:>6.2}   {:>9} {:>9} {:>6.2}   pg_dump -Fc -Z1 / pg_restore \
                  (trek's compression)",
                 "",
                 "",
@@ -114,7 +114,7 @@ pub fn print(
         } else {
             let replace = median(baselines, |b| b.replace);
             println!(
-                "{:<10} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6.2}   dropdb --force + createdb -T \
+                "{:<16} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6.2}   dropdb --force + createdb -T \
                  (replacing the database)",
                 "",
                 "",

@@ -12,7 +12,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use trek::postgres::{Client, NoTls};
-use trek::{Migrations, Migrator, Report, SnapshotStrategy, Snapshots, Undo, Workflow};
+use trek::{Migrations, Migrator, Report, Snapshots, Undo, Workflow};
 
 use crate::server::Server;
 use crate::workload::{self, Workload, PREFIX};
@@ -33,17 +33,17 @@ pub struct Measured {
     pub restore_audited: Option<Duration>,
 }
 
-/// Runs the two qa runs with `strategy` on a copy of the seed named after `name`, then drops
+/// Runs the two qa runs with `snapshots` on a copy of the seed named after `name`, then drops
 /// the copy and what its snapshots left on the server.
 pub fn measure(
     server: &Server,
     load: &Workload,
     name: &str,
-    strategy: SnapshotStrategy,
+    snapshots: Snapshots,
 ) -> Result<Measured, Box<dyn Error>> {
     let database = format!("{PREFIX}_{name}");
     let url = workload::copy_seed(server, &database)?;
-    let outcome = measure_on(server, load, &url, strategy);
+    let outcome = measure_on(server, load, &url, snapshots);
     workload::drop_all(server, &database)?;
     outcome
 }
@@ -52,11 +52,11 @@ fn measure_on(
     server: &Server,
     load: &Workload,
     url: &str,
-    strategy: SnapshotStrategy,
+    snapshots: Snapshots,
 ) -> Result<Measured, Box<dyn Error>> {
     let mut client = Client::connect(url, NoTls)?;
 
-    let (report, wall) = timed_run(&qa(&load.v2, &strategy, url)?, &mut client)?;
+    let (report, wall) = timed_run(&qa(&load.v2, &snapshots, url)?, &mut client)?;
     let [taken] = report.snapshots.as_slice() else {
         return Err(format!(
             "the v2 run took {} snapshots, not 1",
@@ -73,7 +73,7 @@ fn measure_on(
     drop(client);
     server.settle()?;
     let mut client = Client::connect(url, NoTls)?;
-    let v3 = qa(&load.v3, &strategy, url)?;
+    let v3 = qa(&load.v3, &snapshots, url)?;
     let (report, restore_run) = timed_run(&v3, &mut client)?;
     match report.plan.as_ref().map(|p| &p.undo) {
         Some(Undo::Restore { snapshot }) if snapshot.id == taken_id => {}
@@ -116,15 +116,15 @@ fn measure_on(
     })
 }
 
-/// A qa migrator of `migrations` with `strategy`, reaching the server through `url`.
+/// A qa migrator of `migrations` with `snapshots`, reaching the server through `url`.
 fn qa<'m>(
     migrations: &'m Migrations,
-    strategy: &SnapshotStrategy,
+    snapshots: &Snapshots,
     url: &str,
 ) -> Result<Migrator<'m>, Box<dyn Error>> {
     Ok(Migrator::new(migrations)
         .workflow(Workflow::Qa)
-        .snapshots(Snapshots::new(strategy.clone()))
+        .snapshots(snapshots.clone())
         .connector(trek::ConfigConnector::new(url.parse()?, NoTls)))
 }
 

@@ -491,8 +491,13 @@ impl<'m> Migrator<'m> {
                         maintenance,
                         connector,
                         &database,
-                        &used.name,
-                        Some(&ready),
+                        &crate::snapshot::template::Source {
+                            snapshot: &used.name,
+                            ready: Some(&ready),
+                            // A prefix template is small: PostgreSQL's default copy, which
+                            // needs no checkpoint.
+                            copy: crate::TemplateCopy::WalLog,
+                        },
                         &carry_sql,
                         true,
                     )?;

@@ -95,6 +95,11 @@ impl Migrator<'_> {
                     .snapshots
                     .as_ref()
                     .is_some_and(|s| s.terminate_sessions),
+            template_copy: self
+                .snapshots
+                .as_ref()
+                .map(|s| s.template_copy)
+                .unwrap_or_default(),
             dumped_schemas,
         }
     }

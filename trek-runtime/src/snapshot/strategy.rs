@@ -24,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub database: &'a str,
     /// End other sessions when the database must be free of them.
     pub terminate_sessions: bool,
+    /// How the `template` strategy copies a database.
+    pub template_copy: super::TemplateCopy,
     /// The schemas a `pg_dump` snapshot holds; empty for every one.
     pub dumped_schemas: &'a [String],
 }
@@ -273,7 +275,13 @@ impl Strategy for Template {
 
     fn take(&self, cx: &mut Context<'_>, name: &SnapshotName, _label: &str) -> Result<Taken> {
         let name = name.object(cx.database);
-        let size = template::take(cx.client, cx.database, &name, cx.terminate_sessions)?;
+        let size = template::take(
+            cx.client,
+            cx.database,
+            &name,
+            cx.template_copy,
+            cx.terminate_sessions,
+        )?;
         Ok(Taken {
             location: Location::Database(name),
             size_bytes: Some(size),
@@ -289,8 +297,11 @@ impl Strategy for Template {
             cx.client,
             connector,
             cx.database,
-            snapshot,
-            None,
+            &template::Source {
+                snapshot,
+                ready: None,
+                copy: cx.template_copy,
+            },
             &carry_sql,
             cx.terminate_sessions,
         )

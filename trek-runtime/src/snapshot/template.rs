@@ -15,23 +15,55 @@ use postgres::types::Type;
 use postgres::Client;
 
 use super::catalogue::object_name;
+use super::TemplateCopy;
 use crate::connect::Connect;
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
+
+/// The server's `server_version_num`.
+fn version_num(maintenance: &mut Client) -> Result<i32> {
+    Ok(maintenance
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .map_err(|e| Error::db("could not read the server's version", e))?
+        .get(0))
+}
+
+/// `CREATE DATABASE new TEMPLATE template`, copying as `copy` says on a server of
+/// `version_num`: on 18+ with `SET file_copy_method` before it (a statement of its own:
+/// `CREATE DATABASE` cannot share a query string) and `RESET` after.
+fn create_copy(
+    client: &mut Client,
+    new: &str,
+    template: &str,
+    copy: TemplateCopy,
+    version_num: i32,
+) -> std::result::Result<(), postgres::Error> {
+    let (set, clause) = copy.sql(version_num);
+    if !set.is_empty() {
+        client.batch_execute(set)?;
+    }
+    let created = client.batch_execute(&format!(
+        "CREATE DATABASE {} TEMPLATE {}{clause}",
+        quote_ident(new),
+        quote_ident(template)
+    ));
+    if !set.is_empty() {
+        client.batch_execute("RESET file_copy_method")?;
+    }
+    created
+}
 
 /// Copies `database` into `snapshot`; returns its size in bytes.
 pub(crate) fn take(
     maintenance: &mut Client,
     database: &str,
     snapshot: &str,
+    copy: TemplateCopy,
     terminate: bool,
 ) -> Result<i64> {
+    let num = version_num(maintenance)?;
     with_database_free(maintenance, database, terminate, |client| {
-        client.batch_execute(&format!(
-            "CREATE DATABASE {} TEMPLATE {}",
-            quote_ident(snapshot),
-            quote_ident(database)
-        ))
+        create_copy(client, snapshot, database, copy, num)
     })?;
     let row = maintenance
         .query_one("SELECT pg_database_size($1::text)", &[&snapshot])
@@ -39,19 +71,33 @@ pub(crate) fn take(
     Ok(row.get(0))
 }
 
-/// Restores `snapshot` over `database`: clones it (or takes `ready`, a copy of it made
-/// beforehand, when that exists), runs the SQL `carry_sql` makes in the clone (in one
-/// transaction; it is made once the clone exists, so it can time the restore), then swaps the
-/// clone in. Returns whether the ready copy was used.
+/// The database a restore copies from, and how.
+pub(crate) struct Source<'a> {
+    /// The snapshot's (or template's) database.
+    pub snapshot: &'a str,
+    /// A copy of it made beforehand, taken instead of copying when it exists.
+    pub ready: Option<&'a str>,
+    /// How a copy is made.
+    pub copy: TemplateCopy,
+}
+
+/// Restores `source.snapshot` over `database`: clones it (or takes `source.ready` when that
+/// exists), runs the SQL `carry_sql` makes in the clone (in one transaction; it is made once
+/// the clone exists, so it can time the restore), then swaps the clone in. Returns whether
+/// the ready copy was used.
 pub(crate) fn restore(
     maintenance: &mut Client,
     connector: &dyn Connect,
     database: &str,
-    snapshot: &str,
-    ready: Option<&str>,
+    source: &Source<'_>,
     carry_sql: &dyn Fn() -> String,
     terminate: bool,
 ) -> Result<bool> {
+    let Source {
+        snapshot,
+        ready,
+        copy,
+    } = *source;
     let restoring = object_name(database, "restoring");
     let old = object_name(database, "replaced");
     let exists = maintenance
@@ -83,12 +129,8 @@ pub(crate) fn restore(
         None => false,
     };
     if !took_ready {
-        maintenance
-            .batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_ident(&restoring),
-                quote_ident(snapshot)
-            ))
+        let num = version_num(maintenance)?;
+        create_copy(maintenance, &restoring, snapshot, copy, num)
             .map_err(|e| Error::db(format!("could not copy the snapshot {snapshot}"), e))?;
     }
     {
