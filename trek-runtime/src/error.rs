@@ -315,6 +315,17 @@ pub enum Error {
         version: String,
     },
 
+    /// A fleet target could not be reached (the caller's function that opens sessions
+    /// failed).
+    #[error("could not connect to {target}: {source}")]
+    Connect {
+        /// The target's name.
+        target: String,
+        /// Why, as the caller's function said (never with a password).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// No `pg_dump`, `pg_restore` and `psql` of the server's major or newer were found: the
     /// `pg_dump` snapshot strategy, dumps, drift and `restore` need them.
     #[error(
@@ -388,6 +399,8 @@ pub enum ErrorKind {
     UnsupportedServer,
     /// [`Error::MissingClientPrograms`].
     MissingClientPrograms,
+    /// [`Error::Connect`].
+    Connect,
 }
 
 impl ErrorKind {
@@ -420,6 +433,7 @@ impl ErrorKind {
             ErrorKind::BadSchemaName => "bad_schema_name",
             ErrorKind::UnsupportedServer => "unsupported_server",
             ErrorKind::MissingClientPrograms => "missing_client_programs",
+            ErrorKind::Connect => "connect",
         }
     }
 
@@ -479,6 +493,7 @@ impl Error {
             Error::BadSchemaName { .. } => ErrorKind::BadSchemaName,
             Error::UnsupportedServer { .. } => ErrorKind::UnsupportedServer,
             Error::MissingClientPrograms { .. } => ErrorKind::MissingClientPrograms,
+            Error::Connect { .. } => ErrorKind::Connect,
         }
     }
 

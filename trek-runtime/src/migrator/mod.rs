@@ -304,6 +304,11 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// The schema of trek's tables this migrator uses.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
     /// The advisory lock key (default: derived from the schema, see
     /// [`crate::default_lock_key`]).
     pub fn lock_key(mut self, key: i64) -> Self {
