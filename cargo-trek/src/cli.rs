@@ -161,6 +161,10 @@ pub enum Command {
     /// Re-run the dev workflow on every change to the migrations folder or Trek.toml: rewind
     /// to the first edited migration, apply, then repeatables and seeds (Ctrl-C stops)
     Watch(WatchArgs),
+    /// Migrate a fleet of databases or tenant schemas ([fleet.NAME] in Trek.toml): N at a
+    /// time, canary first, resumable
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Manage the local PostgreSQL server trek runs under target/trek/
     #[command(subcommand)]
     Db(DbCommand),
@@ -428,6 +432,54 @@ impl From<ToolArg> for trek_core::import::Tool {
             ToolArg::Flyway => Tool::Flyway,
         }
     }
+}
+
+/// `fleet`.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Run the fleet's workflow on every target: the canary targets first, then the rest, N
+    /// at a time; exit 1 if any target failed
+    Up(FleetUpArgs),
+    /// Summarise the fleet: how many targets are at each version, which are behind, failed
+    /// or have edited migrations
+    Status(FleetStatusArgs),
+}
+
+/// `fleet up`.
+#[derive(Debug, Args)]
+pub struct FleetUpArgs {
+    /// The fleet, as named in Trek.toml ([fleet.NAME])
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How many targets to migrate at once (default: the fleet's `parallel`, else 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallel: Option<u32>,
+    /// How many targets of one server to migrate at once (default: `per_server`, else 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_server: Option<u32>,
+    /// Migrate the first K targets first, and the rest only if they all succeed
+    #[arg(long, value_name = "K")]
+    pub canary: Option<u32>,
+    /// Start no more targets once one has failed
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Say what each target would apply; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `fleet status`.
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// The fleet, as named in Trek.toml ([fleet.NAME])
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How many targets to read at once (default: the fleet's `parallel`, else 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallel: Option<u32>,
+    /// Exit 1 unless every target has every migration applied, unedited
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `db`.

@@ -45,6 +45,9 @@ pub struct TrekToml {
     /// `[env.NAME]`: one table per environment.
     #[serde(default)]
     pub env: BTreeMap<String, EnvSection>,
+    /// `[fleet.NAME]`: one table per fleet of databases or tenant schemas.
+    #[serde(default)]
+    pub fleet: BTreeMap<String, crate::fleet_config::FleetSection>,
 }
 
 /// `[trek]`.

@@ -199,6 +199,8 @@ pub struct Context {
     /// The folder of the client programs for the environment's server (`pg_bin` in
     /// `[env.NAME]`, then `[trek]`), absolute; `None`: trek looks for them.
     pub pg_bin: Option<PathBuf>,
+    /// The fleets of `Trek.toml` (`[fleet.NAME]`), checked.
+    pub fleets: BTreeMap<String, crate::fleet_config::Fleet>,
 }
 
 impl Context {
@@ -402,6 +404,16 @@ impl Context {
             .or(toml.trek.pg_bin.as_ref())
             .map(|dir| project.root.join(dir));
 
+        let mut fleets = BTreeMap::new();
+        for (name, section) in &toml.fleet {
+            let fleet = section
+                .resolve(name, &project.root, &|var| {
+                    vars.value(var).map(str::to_owned)
+                })
+                .map_err(config_error)?;
+            fleets.insert(name.clone(), fleet);
+        }
+
         Ok(Context {
             project,
             config_path: file.path,
@@ -425,6 +437,7 @@ impl Context {
                 .or_else(|| toml.trek.scratch_url.clone()),
             transaction,
             pg_bin,
+            fleets,
         })
     }
 
@@ -578,7 +591,7 @@ pub fn local_database_name(package: &str, env: Option<&str>) -> String {
 }
 
 /// How `cargo trek` names itself in the audit log: `host pid N (cargo-trek VERSION)`.
-fn client_label() -> String {
+pub fn client_label() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -209,22 +209,7 @@ pub fn connect_url(url: &str, source: &str) -> Result<Connection, Error> {
         path: None,
         message: format!("the database URL from {source} ({}) {message}", mask(url)),
     };
-    if url.trim().is_empty() {
-        return Err(Error::Config {
-            path: None,
-            message: format!(
-                "the database URL from {source} is empty; give a URL like \
-                 postgres://user@host:5432/dbname"
-            ),
-        });
-    }
-    let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
-    let mut config = parse(&rest).map_err(invalid)?;
-    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-        return Err(invalid(
-            "names no host; give one, like postgres://user@localhost:5432/dbname".to_owned(),
-        ));
-    }
+    let (mut config, tls) = parsed(url, source)?;
     let tls = tls.for_hosts(&config);
     config.ssl_mode(tls.postgres_mode());
     let name = config
@@ -241,6 +226,70 @@ pub fn connect_url(url: &str, source: &str) -> Result<Connection, Error> {
         name,
         connector: server,
     })
+}
+
+/// A URL checked as [`connect_url`] checks it, and its TLS options.
+fn parsed(url: &str, source: &str) -> Result<(Config, TlsOptions), Error> {
+    let invalid = |message| Error::Config {
+        path: None,
+        message: format!("the database URL from {source} ({}) {message}", mask(url)),
+    };
+    if url.trim().is_empty() {
+        return Err(Error::Config {
+            path: None,
+            message: format!(
+                "the database URL from {source} is empty; give a URL like \
+                 postgres://user@host:5432/dbname"
+            ),
+        });
+    }
+    let (rest, tls) = TlsOptions::take(url).map_err(invalid)?;
+    let config = parse(&rest).map_err(invalid)?;
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        return Err(invalid(
+            "names no host; give one, like postgres://user@localhost:5432/dbname".to_owned(),
+        ));
+    }
+    Ok((config, tls))
+}
+
+/// The database a URL names and its server (`host:port` of its first host), checked as
+/// [`connect_url`] checks it, without connecting.
+///
+/// # Errors
+/// [`Error::Config`] for a URL that does not parse or names no host.
+pub fn describe_url(url: &str, source: &str) -> Result<(String, String), Error> {
+    let (config, _) = parsed(url, source)?;
+    let database = config
+        .get_dbname()
+        .map(str::to_owned)
+        .unwrap_or_else(|| config.get_user().unwrap_or("postgres").to_owned());
+    let host = match config.get_hosts().first() {
+        Some(trek::postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(trek::postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => config
+            .get_hostaddrs()
+            .first()
+            .map_or_else(String::new, ToString::to_string),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    Ok((database, format!("{host}:{port}")))
+}
+
+/// `url` with its database replaced by `database` (percent-encoded), its other parts as
+/// they were: `postgres://u@h:5432/control?sslmode=require` → `postgres://u@h:5432/t_1?sslmode=require`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let encoded = trek::percent_encode(database);
+    let (base, query) = match url.find('?') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let authority_start = base.find("://").map_or(0, |at| at + 3);
+    match base[authority_start..].find('/') {
+        Some(slash) => format!("{}/{encoded}{query}", &base[..authority_start + slash]),
+        None => format!("{base}/{encoded}{query}"),
+    }
 }
 
 /// A new, empty database `name` for scratch work (drift): on the server of `scratch_url`

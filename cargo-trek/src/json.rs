@@ -48,6 +48,8 @@
 //! | `db destroy` | [`DbDestroy`] | `trek.db.destroy/1` |
 //! | `completions` | [`Completions`] | `trek.completions/1` |
 //! | `watch` | [`Watch`], one per change, each on one line | `trek.watch/1` |
+//! | `fleet up` | [`FleetUp`] | `trek.fleet.up/1` |
+//! | `fleet status` | [`FleetStatus`] | `trek.fleet.status/1` |
 //! | any, on failure | [`ErrorDoc`] | `trek.error/1` |
 
 use std::fmt;
@@ -99,6 +101,14 @@ macro_rules! schema {
 schema!(
     /// The schema of [`Import`].
     ImportSchema = "trek.import/1"
+);
+schema!(
+    /// The schema of [`FleetUp`].
+    FleetUpSchema = "trek.fleet.up/1"
+);
+schema!(
+    /// The schema of [`FleetStatus`].
+    FleetStatusSchema = "trek.fleet.status/1"
 );
 schema!(
     /// The schema of [`Watch`].
@@ -1145,6 +1155,140 @@ pub struct Completions {
     pub shell: String,
     /// The completion script.
     pub script: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// fleets
+
+/// `cargo trek fleet up --json`: one entry per target, in the fleet's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetUp {
+    /// `"trek.fleet.up/1"`.
+    pub schema: FleetUpSchema,
+    /// The fleet's name.
+    pub fleet: String,
+    /// The workflow each target ran.
+    pub workflow: Workflow,
+    /// Whether nothing was changed (`--dry-run`): then each target's `result` is
+    /// `would_apply` or `up_to_date`.
+    pub dry_run: bool,
+    /// Every target.
+    pub targets: Vec<FleetTarget>,
+    /// How many targets ended each way.
+    pub counts: FleetCounts,
+    /// Wall time of the whole run.
+    pub duration_ms: u64,
+}
+
+/// One target of [`FleetUp`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetTarget {
+    /// The database's name, or `database.schema` for a tenant schema.
+    pub name: String,
+    /// Its server, `host:port`.
+    pub server: String,
+    /// The tenant schema, for a schema target.
+    pub tenant_schema: Option<String>,
+    /// How it ended.
+    pub result: FleetResult,
+    /// What it applied (or, with `--dry-run`, would apply): `0003 add_orders`.
+    pub applied: Vec<String>,
+    /// What it reverted (dev fleets).
+    pub reverted: Vec<String>,
+    /// Why it failed (`failed`): as [`ErrorDoc`]'s `error`, with the file and line of a
+    /// failed migration in `sql`.
+    pub error: Option<Error>,
+    /// Why it was not started (`skipped`).
+    pub skipped_because: Option<String>,
+    /// How long it took, connecting included.
+    pub duration_ms: u64,
+}
+
+/// How a target of [`FleetUp`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetResult {
+    /// It applied (or reverted) something.
+    Migrated,
+    /// It had nothing to do.
+    UpToDate,
+    /// It failed; it keeps what it applied before the failure.
+    Failed,
+    /// It was never started: a canary failed, or `--fail-fast` stopped the run.
+    Skipped,
+    /// `--dry-run`: it has something to apply.
+    WouldApply,
+}
+
+/// The counts of [`FleetUp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetCounts {
+    /// Targets in the fleet.
+    pub targets: usize,
+    /// Targets that applied something (with `--dry-run`: would).
+    pub migrated: usize,
+    /// Targets with nothing to do.
+    pub up_to_date: usize,
+    /// Targets that failed.
+    pub failed: usize,
+    /// Targets never started.
+    pub skipped: usize,
+}
+
+/// `cargo trek fleet status --json`: each target's version, and the fleet's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetStatus {
+    /// `"trek.fleet.status/1"`.
+    pub schema: FleetStatusSchema,
+    /// The fleet's name.
+    pub fleet: String,
+    /// The newest migration's version in the folder.
+    pub latest: Option<String>,
+    /// How many targets are at each version (their newest applied migration; `null`: none),
+    /// newest first.
+    pub versions: Vec<FleetVersionCount>,
+    /// Every target.
+    pub targets: Vec<FleetTargetStatus>,
+    /// Targets with every migration applied and unedited.
+    pub current: usize,
+    /// Targets with migrations pending.
+    pub behind: usize,
+    /// Targets with a failed (half-applied `no_transaction`) migration.
+    pub failed: usize,
+    /// Targets with an applied migration whose file was edited since.
+    pub modified: usize,
+    /// Targets that could not be read.
+    pub unreachable: usize,
+}
+
+/// One line of [`FleetStatus::versions`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetVersionCount {
+    /// The version; `null` for targets with nothing applied.
+    pub version: Option<String>,
+    /// How many targets are at it.
+    pub targets: usize,
+}
+
+/// One target of [`FleetStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetTargetStatus {
+    /// The database's name, or `database.schema`.
+    pub name: String,
+    /// Its server, `host:port`.
+    pub server: String,
+    /// The tenant schema, for a schema target.
+    pub tenant_schema: Option<String>,
+    /// Its newest applied migration's version.
+    pub version: Option<String>,
+    /// How many migrations are pending.
+    pub pending: usize,
+    /// Failed migrations: `0004 backfill`.
+    pub failed: Vec<String>,
+    /// Applied migrations whose files were edited since.
+    pub modified: Vec<String>,
+    /// Why it could not be read.
+    pub error: Option<Error>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod database;
 pub mod error;
+pub mod fleet_config;
 pub mod json;
 pub mod output;
 pub mod project;
@@ -172,6 +173,7 @@ fn dispatch(trek: Trek, printer: &Printer) -> Result<Exit, Error> {
         Command::Import(args) => commands::import::run(&ctx, printer, args),
         Command::Watch(args) => commands::watch::run(&ctx, &trek.global, printer, args),
         Command::Db(command) => commands::db::run(&ctx, printer, command),
+        Command::Fleet(command) => commands::fleet::run(&ctx, printer, command),
         Command::Completions(_) => Ok(Exit::Success),
     }
 }

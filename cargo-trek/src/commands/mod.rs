@@ -7,6 +7,7 @@ pub mod db;
 pub mod down;
 pub mod drift;
 pub mod dump;
+pub mod fleet;
 pub mod import;
 pub mod init;
 pub mod lint;

@@ -46,3 +46,19 @@ pub fn clear_progress() {
         let _ = err.flush();
     }
 }
+
+/// The hook given to a fleet run: rewrites one line on stderr as each target starts and ends,
+/// `fleet tenants: 120/200 done · 1 failed · 8 running`.
+pub fn on_fleet_progress(name: &str, progress: &trek::fleet::Progress<'_>) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
+    SHOWN.store(true, Ordering::Relaxed);
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "\r\x1b[2K  fleet {name}: {}/{} done · {} failed · {} running",
+        progress.done, progress.total, progress.failed, progress.running
+    );
+    let _ = err.flush();
+}
