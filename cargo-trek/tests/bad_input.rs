@@ -353,6 +353,120 @@ const CASES: &[Case] = &[
         ..CASE
     },
     // -----------------------------------------------------------------------------------------
+    // Fleets ([fleet.NAME]); the case's database is the fleet's one target.
+    Case {
+        name: "a fleet with no targets",
+        files: &[("Trek.toml", Text("[fleet.t]\nparallel = 2\n"))],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["Trek.toml", "[fleet.t] names no targets", "urls, url_envs"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet given its targets two ways",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\nurls_file = \"t.txt\"\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] gives its targets 2 ways (url_envs, urls_file)"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet's URL file with a line that is not a URL",
+        files: &[
+            ("Trek.toml", Text("[fleet.t]\nurls_file = \"tenants.txt\"\n")),
+            ("tenants.txt", Text("# tenants\npostgres://app@db.internal/t1\nnot a url\n")),
+        ],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["tenants.txt:3", "not a valid PostgreSQL URL"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet's URL with a password and a bad port",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurls = [\"postgres://app:fl33t-PW@db.internal:99999/t\"]\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] urls[0]", "postgres://app:***@db.internal:99999/t"]),
+        secret: Some("fl33t-PW"),
+        ..CASE
+    },
+    Case {
+        name: "a fleet query that fails",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_env = \"DATABASE_URL\"\nquery = \"SELEC datname FROM pg_database\"\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] query failed", "syntax error"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet schemas_query naming a schema PostgreSQL reserves",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_env = \"DATABASE_URL\"\nschemas_query = \"SELECT 'pg_tenant'\"\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["row 1 of [fleet.t] schemas_query", "pg_"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet query that names no targets",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_env = \"DATABASE_URL\"\nquery = \"SELECT 'x' WHERE false\"\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["fleet `t` has no targets: its query gave none"]),
+        ..CASE
+    },
+    Case {
+        name: "a qa fleet",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\nworkflow = \"qa\"\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] workflow", "a qa fleet"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet with parallel = 0",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\nparallel = 0\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] parallel is 0"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet with an unknown key",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\nparalel = 4\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["Trek.toml", "line 3", "paralel"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet that is not defined",
+        files: &[("Trek.toml", Text("[fleet.tenants]\nurl_envs = [\"DATABASE_URL\"]\n"))],
+        args: &["fleet", "up", "tenant"],
+        expect: Refused(&["there is no fleet `tenant`; the fleets are: tenants"]),
+        ..CASE
+    },
+    Case {
+        name: "--parallel 0",
+        files: &[("Trek.toml", Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\n"))],
+        args: &["fleet", "up", "t", "--parallel", "0"],
+        expect: Refused(&["--parallel"]),
+        ..CASE
+    },
+    // -----------------------------------------------------------------------------------------
     // Trek.toml
     Case {
         name: "a table that is not closed",

@@ -390,3 +390,126 @@ fn two_fleet_runs_at_once_migrate_each_tenant_once_between_them() {
         assert_eq!(applies, MIGRATIONS as i64, "{tenant}");
     }
 }
+
+/// A fleet of `count` test databases given by `url_envs` (`TENANT_0`, …), the first ones
+/// (`conflicted`) holding the table migration 0007 creates.
+fn url_fleet(label: &str, count: usize, conflicted: &[usize]) -> (Project, Vec<TestDb>) {
+    let p = project(label);
+    let dbs: Vec<TestDb> = (0..count)
+        .map(|i| TestDb::new(&format!("{label}_{i}")))
+        .collect();
+    for &i in conflicted {
+        dbs[i].client().batch_execute("CREATE TABLE t_7 (id int)").unwrap();
+    }
+    let vars: Vec<String> = (0..count).map(|i| format!("\"TENANT_{i}\"")).collect();
+    p.file(
+        "Trek.toml",
+        &format!("[fleet.t]\nurl_envs = [{}]\n", vars.join(", ")),
+    );
+    (p, dbs)
+}
+
+fn fleet_run(p: &Project, dbs: &[TestDb], args: &[&str]) -> Output {
+    let mut trek = p.trek(args);
+    for (i, db) in dbs.iter().enumerate() {
+        trek = trek.env(&format!("TENANT_{i}"), &db.url);
+    }
+    trek.run()
+}
+
+fn has_history(db: &TestDb) -> bool {
+    db.client()
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'trek'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+}
+
+#[test]
+fn a_failed_canary_starts_nothing_more_and_fail_fast_stops_at_the_first_failure() {
+    let (p, dbs) = url_fleet("fleet_canary", 5, &[0]);
+    let out = fleet_run(&p, &dbs, &["fleet", "up", "t", "--canary", "1", "--json"]);
+    out.assert_code(1);
+    let doc = json(&out);
+    assert_eq!(doc["counts"]["failed"], 1);
+    assert_eq!(doc["counts"]["skipped"], 4);
+    assert_eq!(doc["targets"][1]["skipped_because"], "a canary target failed");
+    assert!(dbs[1..].iter().all(|db| !has_history(db)), "nothing ran after the canary");
+    fleet_run(&p, &dbs, &["fleet", "up", "t", "--canary", "1"])
+        .assert_code(1)
+        .stdout_has("not started: a canary target failed")
+        .stderr_has("1 of 5 targets failed")
+        .stderr_has("; 4 not started");
+
+    // The canary fixed, it passes and the rest run.
+    dbs[0].client().batch_execute("DROP TABLE t_7").unwrap();
+    let out = fleet_run(&p, &dbs, &["fleet", "up", "t", "--canary", "1", "--json"]);
+    out.assert_code(0);
+    assert_eq!(json(&out)["counts"]["migrated"], 5);
+
+    // --fail-fast, one at a time: the second fails, the rest never start.
+    let (p, dbs) = url_fleet("fleet_fail_fast", 4, &[1]);
+    let out = fleet_run(
+        &p,
+        &dbs,
+        &["fleet", "up", "t", "--fail-fast", "--parallel", "1", "--json"],
+    );
+    out.assert_code(1);
+    let doc = json(&out);
+    let results: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["migrated", "failed", "skipped", "skipped"]);
+    assert_eq!(
+        doc["targets"][2]["skipped_because"],
+        "--fail-fast: a target failed"
+    );
+    assert!(!has_history(&dbs[2]) && !has_history(&dbs[3]));
+
+    // --dry-run changes nothing and says what each would apply.
+    let out = fleet_run(&p, &dbs, &["fleet", "up", "t", "--dry-run", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["dry_run"], true);
+    assert_eq!(doc["targets"][0]["result"], "up_to_date");
+    assert_eq!(doc["targets"][1]["result"], "would_apply");
+    assert_eq!(doc["targets"][1]["applied"][0], "0007 step_7");
+    assert_eq!(doc["targets"][2]["applied"].as_array().unwrap().len(), MIGRATIONS);
+    assert!(!has_history(&dbs[2]), "a dry run creates nothing");
+}
+
+#[test]
+fn a_target_that_cannot_be_reached_fails_alone_and_never_shows_its_password() {
+    let (p, dbs) = url_fleet("fleet_unreachable", 2, &[]);
+    let mut trek = p.trek(&["fleet", "up", "t", "--json"]);
+    trek = trek.env("TENANT_0", &dbs[0].url).env(
+        "TENANT_1",
+        "postgres://app:fleet-s3cret@127.0.0.1:1/tenant_gone?connect_timeout=2",
+    );
+    let out = trek.run();
+    out.assert_code(1).never_shows("fleet-s3cret");
+    let doc = json(&out);
+    assert_eq!(doc["targets"][0]["result"], "migrated");
+    assert_eq!(doc["targets"][1]["result"], "failed");
+    assert_eq!(doc["targets"][1]["name"], "tenant_gone");
+    assert_eq!(doc["targets"][1]["error"]["kind"], "connect");
+
+    // A variable that is not set is a configuration error before anything runs.
+    let out = p
+        .trek(&["fleet", "up", "t"])
+        .env("TENANT_0", &dbs[0].url)
+        .run();
+    out.assert_code(2)
+        .stderr_has("fleet `t` takes a target's URL from the variable TENANT_1");
+    // An unknown fleet names the ones there are.
+    p.trek(&["fleet", "status", "nope"])
+        .run()
+        .assert_code(2)
+        .stderr_has("there is no fleet `nope`; the fleets are: t");
+}

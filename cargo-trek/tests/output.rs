@@ -661,3 +661,51 @@ fn import_commands() {
         &["import", "--from", "dbmate", "--history"],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// fleet up, fleet status
+
+#[test]
+fn fleet_commands() {
+    let mut s = Scenario::new("out_fleet");
+    s.project.file(
+        "migrations/0001_create_users.sql",
+        "CREATE TABLE users (id int PRIMARY KEY);\n",
+    );
+    s.project.file(
+        "migrations/0002_create_orders.sql",
+        "CREATE TABLE orders (id int PRIMARY KEY);\n",
+    );
+    let dbs: Vec<TestDb> = ["a", "b", "c"]
+        .iter()
+        .map(|n| TestDb::new(&format!("out_fleet_{n}")))
+        .collect();
+    // The second tenant already has the table 0002 creates.
+    dbs[1]
+        .client()
+        .batch_execute("CREATE TABLE orders (id int)")
+        .unwrap();
+    s.project.file(
+        "Trek.toml",
+        "[fleet.tenants]\nurl_envs = [\"TENANT_A\", \"TENANT_B\", \"TENANT_C\"]\n",
+    );
+    for (var, db) in ["TENANT_A", "TENANT_B", "TENANT_C"].iter().zip(&dbs) {
+        s.env(var, &db.url);
+    }
+    s.filter(r#""server": "[^"]*""#, r#""server": "[server]""#);
+    s.filter(r"in \d+\.\d s", "in [s]");
+
+    s.pin_table("fleet_up_dry_run", &["fleet", "up", "tenants", "--dry-run"]);
+    let doc: json::FleetUp = s.pin_json(
+        "fleet_up_dry_run_json",
+        &["fleet", "up", "tenants", "--dry-run", "--json"],
+    );
+    assert_eq!(doc.counts.migrated, 3);
+    s.pin_table("fleet_up", &["fleet", "up", "tenants"]);
+    let doc: json::FleetUp = s.pin_json("fleet_up_json", &["fleet", "up", "tenants", "--json"]);
+    assert_eq!((doc.counts.up_to_date, doc.counts.failed), (2, 1));
+    s.pin_table("fleet_status", &["fleet", "status", "tenants"]);
+    let doc: json::FleetStatus =
+        s.pin_json("fleet_status_json", &["fleet", "status", "tenants", "--json"]);
+    assert_eq!((doc.current, doc.behind), (2, 1));
+}

@@ -19,10 +19,13 @@ use trek::Connect;
 use crate::server::Server;
 use crate::workload::{self, Workload, PREFIX, SEED};
 
-/// PostgreSQL's client programs in the server's version: `/usr/lib/postgresql/<major>/bin`
-/// when it exists, else `PATH`.
+/// PostgreSQL's client programs as trek picks them: `pg_dump` and `pg_restore` of the server's
+/// major (`TREK_PG_BIN` first, then `/usr/lib/postgresql/<major>/bin`, `PATH`…), and
+/// `createdb` and `dropdb` (which send SQL any server takes) from the first folder that has
+/// them.
 pub struct Programs {
-    dir: Option<PathBuf>,
+    dump: Option<PathBuf>,
+    other: Option<PathBuf>,
 }
 
 impl Programs {
@@ -30,16 +33,28 @@ impl Programs {
         let num: i32 = client
             .query_one("SELECT current_setting('server_version_num')::int", &[])?
             .get(0);
-        let dir = PathBuf::from(format!("/usr/lib/postgresql/{}/bin", num / 10000));
+        let major = trek_pg_binaries::Major::from_version_num(num)
+            .ok_or_else(|| format!("{num} is not a PostgreSQL version"))?;
+        let search = trek_pg_binaries::Search::new();
+        let dump = search
+            .find_major(&["pg_dump", "pg_restore"], major)
+            .ok_or_else(|| format!("no pg_dump of PostgreSQL {major} or newer was found"))?;
         Ok(Programs {
-            dir: dir.join("pg_dump").is_file().then_some(dir),
+            dump: Some(dump.dir().to_owned()),
+            other: search
+                .find(&["createdb", "dropdb"])
+                .map(|dir| dir.dir().to_owned()),
         })
     }
 
     /// The program's path (its bare name when it is looked up on `PATH`).
     pub fn path(&self, name: &str) -> PathBuf {
-        self.dir
-            .as_ref()
+        let dir = if name.starts_with("pg_") {
+            &self.dump
+        } else {
+            &self.other
+        };
+        dir.as_ref()
             .map_or_else(|| PathBuf::from(name), |d| d.join(name))
     }
 

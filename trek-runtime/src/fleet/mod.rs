@@ -33,16 +33,17 @@ type ProgressHook = dyn Fn(&Progress<'_>) + Send + Sync;
 /// Runs one migration set across many targets.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), trek::Error> {
-/// # let migrations = trek::Migrations::default();
-/// let targets: Vec<trek::Target> = ["postgres://app@db1/tenant_1", "postgres://app@db1/tenant_2"]
-///     .iter()
-///     .map(|url| trek::Target::from_url(url).unwrap())
-///     .collect();
-/// let open = |t: &trek::Target| Ok(trek::postgres::Client::connect(&t.url, trek::postgres::NoTls)?);
-/// let report = trek::Fleet::new(&migrations).parallel(8).canary(1).up(&targets, &open);
-/// assert_eq!(report.failed(), 0);
-/// # Ok(()) }
+/// fn migrate_tenants(migrations: &trek::Migrations, urls: &[String]) -> bool {
+///     let targets: Vec<trek::Target> = urls
+///         .iter()
+///         .filter_map(|url| trek::Target::from_url(url).ok())
+///         .collect();
+///     let open = |t: &trek::Target| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+///         Ok(trek::postgres::Client::connect(&t.url, trek::postgres::NoTls)?)
+///     };
+///     let report = trek::Fleet::new(migrations).parallel(8).canary(1).up(&targets, &open);
+///     report.is_success()
+/// }
 /// ```
 pub struct Fleet<'m> {
     migrations: &'m crate::Migrations,
