@@ -399,7 +399,10 @@ fn url_fleet(label: &str, count: usize, conflicted: &[usize]) -> (Project, Vec<T
         .map(|i| TestDb::new(&format!("{label}_{i}")))
         .collect();
     for &i in conflicted {
-        dbs[i].client().batch_execute("CREATE TABLE t_7 (id int)").unwrap();
+        dbs[i]
+            .client()
+            .batch_execute("CREATE TABLE t_7 (id int)")
+            .unwrap();
     }
     let vars: Vec<String> = (0..count).map(|i| format!("\"TENANT_{i}\"")).collect();
     p.file(
@@ -436,8 +439,14 @@ fn a_failed_canary_starts_nothing_more_and_fail_fast_stops_at_the_first_failure(
     let doc = json(&out);
     assert_eq!(doc["counts"]["failed"], 1);
     assert_eq!(doc["counts"]["skipped"], 4);
-    assert_eq!(doc["targets"][1]["skipped_because"], "a canary target failed");
-    assert!(dbs[1..].iter().all(|db| !has_history(db)), "nothing ran after the canary");
+    assert_eq!(
+        doc["targets"][1]["skipped_because"],
+        "a canary target failed"
+    );
+    assert!(
+        dbs[1..].iter().all(|db| !has_history(db)),
+        "nothing ran after the canary"
+    );
     fleet_run(&p, &dbs, &["fleet", "up", "t", "--canary", "1"])
         .assert_code(1)
         .stdout_has("not started: a canary target failed")
@@ -455,7 +464,15 @@ fn a_failed_canary_starts_nothing_more_and_fail_fast_stops_at_the_first_failure(
     let out = fleet_run(
         &p,
         &dbs,
-        &["fleet", "up", "t", "--fail-fast", "--parallel", "1", "--json"],
+        &[
+            "fleet",
+            "up",
+            "t",
+            "--fail-fast",
+            "--parallel",
+            "1",
+            "--json",
+        ],
     );
     out.assert_code(1);
     let doc = json(&out);
@@ -480,7 +497,10 @@ fn a_failed_canary_starts_nothing_more_and_fail_fast_stops_at_the_first_failure(
     assert_eq!(doc["targets"][0]["result"], "up_to_date");
     assert_eq!(doc["targets"][1]["result"], "would_apply");
     assert_eq!(doc["targets"][1]["applied"][0], "0007 step_7");
-    assert_eq!(doc["targets"][2]["applied"].as_array().unwrap().len(), MIGRATIONS);
+    assert_eq!(
+        doc["targets"][2]["applied"].as_array().unwrap().len(),
+        MIGRATIONS
+    );
     assert!(!has_history(&dbs[2]), "a dry run creates nothing");
 }
 

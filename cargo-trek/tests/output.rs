@@ -705,7 +705,9 @@ fn fleet_commands() {
     let doc: json::FleetUp = s.pin_json("fleet_up_json", &["fleet", "up", "tenants", "--json"]);
     assert_eq!((doc.counts.up_to_date, doc.counts.failed), (2, 1));
     s.pin_table("fleet_status", &["fleet", "status", "tenants"]);
-    let doc: json::FleetStatus =
-        s.pin_json("fleet_status_json", &["fleet", "status", "tenants", "--json"]);
+    let doc: json::FleetStatus = s.pin_json(
+        "fleet_status_json",
+        &["fleet", "status", "tenants", "--json"],
+    );
     assert_eq!((doc.current, doc.behind), (2, 1));
 }
