@@ -619,13 +619,9 @@ mod tests {
                 copy: Some(trek::TemplateCopy::Clone)
             }
         );
-        let toml = qa_env("strategy = \"template\", copy = \"reflink\"").unwrap();
-        let snapshot = toml.env["qa"].snapshot.as_ref().unwrap();
-        let err = snapshot.strategy().unwrap_err();
+        let err = qa_env("strategy = \"template\", copy = \"reflink\"").unwrap_err();
         assert!(err.contains("file_copy, wal_log or clone"), "{err}");
-        let toml = qa_env("copy = \"clone\"").unwrap();
-        let snapshot = toml.env["qa"].snapshot.as_ref().unwrap();
-        let err = snapshot.strategy().unwrap_err();
+        let err = qa_env("copy = \"clone\"").unwrap_err();
         assert!(err.contains("only template copies"), "{err}");
 
         let toml = qa_env(
