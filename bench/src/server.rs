@@ -64,6 +64,19 @@ impl Server {
         Ok(())
     }
 
+    /// Drops every database whose name starts with `prefix`, with their prefix templates.
+    pub fn drop_all(&self, prefix: &str) -> Result<(), Box<dyn Error>> {
+        let rows = self.admin()?.query(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname::text, $1)",
+            &[&prefix],
+        )?;
+        for row in rows {
+            let name: String = row.get(0);
+            self.drop_database(&format!("\"{name}\""));
+        }
+        Ok(())
+    }
+
     /// Drops `name` and the prefix templates trek made of it (`name__trek_prefix_*`).
     pub fn drop_database(&self, name: &str) {
         if let Ok(mut admin) = self.admin() {

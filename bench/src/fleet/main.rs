@@ -6,12 +6,14 @@
 //! target/release/trek-bench-fleet [--targets 200] [--migrations 20] [--parallel 8] [--rounds 3]
 //! ```
 //!
-//! Each round makes two sets of N empty databases (`trek_bench_fleet_s_*` for the loop,
-//! `trek_bench_fleet_f_*` for the fleet), then times, in alternating order: a shell-style loop
-//! of `cargo trek up -q` with `DATABASE_URL` set to each database; `cargo trek fleet up
+//! Each round makes three sets of N empty databases (`trek_bench_fleet_s_*` for the loop,
+//! `_f_*` and `_o_*` for the fleets), then times, in alternating order: a shell-style loop of
+//! `cargo trek up -q` with `DATABASE_URL` set to each database; `cargo trek fleet up
 //! --parallel P`; and `cargo trek fleet up --parallel 1` (one process, one target at a time:
-//! what a single process saves without parallelism). Every database is checked to hold all
-//! migrations afterwards. Medians are printed. Everything it creates is dropped at the end.
+//! what a single process saves without parallelism). Then the everyday case: one new
+//! migration on every (now up-to-date) database, timed the same three ways. Every database is
+//! checked to hold each migration once afterwards. Medians are printed. Everything it creates
+//! is dropped at the end.
 //!
 //! The `cargo-trek` binary is the one beside this benchmark. The server is trek's local
 //! server, or `TREK_BENCH_DATABASE_URL`.
@@ -87,27 +89,11 @@ struct Cleanup<'a> {
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        if let Err(e) = drop_all(self.server) {
+        if let Err(e) = self.server.drop_all(PREFIX) {
             eprintln!("trek-bench-fleet: could not drop the {PREFIX}* databases: {e}");
         }
         let _ = fs::remove_dir_all(&self.work);
     }
-}
-
-fn drop_all(server: &Server) -> Result<()> {
-    let mut admin = server.admin()?;
-    let names: Vec<String> = admin
-        .query(
-            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
-            &[&PREFIX],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    for name in names {
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-    }
-    Ok(())
 }
 
 fn run() -> Result<()> {
@@ -119,7 +105,7 @@ fn run() -> Result<()> {
         .filter(|p| p.is_file())
         .ok_or("cargo-trek is not beside this benchmark: cargo build --release -p cargo-trek")?;
     let work = std::env::temp_dir().join(format!("trek-bench-fleet-{}", std::process::id()));
-    drop_all(&server)?;
+    server.drop_all(PREFIX)?;
     let _cleanup = Cleanup {
         server: &server,
         work: work.clone(),
@@ -133,80 +119,134 @@ fn run() -> Result<()> {
         options.rounds,
         std::thread::available_parallelism().map_or(1, usize::from)
     );
-    let parallel = options.parallel.to_string();
-    let (mut looped, mut fleet, mut fleet_one) = (Vec::new(), Vec::new(), Vec::new());
+    let mut fresh = Rows::default();
+    let mut routine = Rows::default();
     for round in 1..=options.rounds {
-        let sequential = databases(&server, "s", options.targets)?;
-        let parallel_set = databases(&server, "f", options.targets)?;
-        let single_set = databases(&server, "o", options.targets)?;
+        let sets = [
+            databases(&server, "s", options.targets)?,
+            databases(&server, "f", options.targets)?,
+            databases(&server, "o", options.targets)?,
+        ];
         server.settle()?;
-        let mut measured = [None, None, None];
-        // Alternate the order, so neither side always runs on a warmer server.
-        let order: [usize; 3] = if round % 2 == 1 { [0, 1, 2] } else { [2, 1, 0] };
-        for which in order {
-            let took = match which {
-                0 => {
-                    let started = Instant::now();
-                    for url in &sequential {
-                        trek(&cargo_trek, &work, &["trek", "up", "-q"], Some(url))?;
-                    }
-                    started.elapsed()
-                }
-                1 => timed(|| {
-                    trek(
-                        &cargo_trek,
-                        &work,
-                        &["trek", "fleet", "up", "f", "-q", "--parallel", &parallel],
-                        None,
-                    )
-                })?,
-                _ => timed(|| {
-                    trek(
-                        &cargo_trek,
-                        &work,
-                        &["trek", "fleet", "up", "o", "-q", "--parallel", "1"],
-                        None,
-                    )
-                })?,
-            };
-            measured[which] = Some(took);
-        }
-        for urls in [&sequential, &parallel_set, &single_set] {
+        let took = measure_round(&cargo_trek, &work, &sets, round, options.parallel)?;
+        for urls in &sets {
             verify(urls, options.migrations)?;
         }
-        let [Some(l), Some(f), Some(o)] = measured else {
-            return Err("a measurement is missing".into());
+        fresh.push(round, "fresh", took, options.parallel);
+        // The everyday case: every tenant up to date, one new migration.
+        let extra = options.migrations + 1;
+        let path = work
+            .join("migrations")
+            .join(format!("{extra:04}_m{extra}.sql"));
+        fs::write(&path, migration(extra))?;
+        server.settle()?;
+        let took = measure_round(&cargo_trek, &work, &sets, round, options.parallel)?;
+        for urls in &sets {
+            verify(urls, extra)?;
+        }
+        fs::remove_file(&path)?;
+        routine.push(round, "one new migration", took, options.parallel);
+        server.drop_all(PREFIX)?;
+    }
+    println!("\nmedians of {} rounds:", options.rounds);
+    fresh.print(
+        &format!(
+            "{} empty databases, {} migrations",
+            options.targets, options.migrations
+        ),
+        options.parallel,
+    );
+    routine.print(
+        &format!("{} up-to-date databases, 1 new migration", options.targets),
+        options.parallel,
+    );
+    Ok(())
+}
+
+/// One round's three times: the loop of `cargo trek up`, `fleet up --parallel P`, `fleet up
+/// --parallel 1`, each on its own set of databases, in an order that alternates per round.
+fn measure_round(
+    cargo_trek: &Path,
+    work: &Path,
+    sets: &[Vec<String>; 3],
+    round: usize,
+    parallel: usize,
+) -> Result<[Duration; 3]> {
+    let parallel = parallel.to_string();
+    let mut measured = [Duration::ZERO; 3];
+    // Alternate the order, so that no side always runs on a warmer server.
+    let order: [usize; 3] = if round % 2 == 1 { [0, 1, 2] } else { [2, 1, 0] };
+    for which in order {
+        measured[which] = match which {
+            0 => timed(|| {
+                for url in &sets[0] {
+                    trek(cargo_trek, work, &["trek", "up", "-q"], Some(url))?;
+                }
+                Ok(())
+            })?,
+            1 => timed(|| {
+                trek(
+                    cargo_trek,
+                    work,
+                    &["trek", "fleet", "up", "f", "-q", "--parallel", &parallel],
+                    None,
+                )
+            })?,
+            _ => timed(|| {
+                trek(
+                    cargo_trek,
+                    work,
+                    &["trek", "fleet", "up", "o", "-q", "--parallel", "1"],
+                    None,
+                )
+            })?,
         };
+    }
+    Ok(measured)
+}
+
+/// The times of one scenario, per round.
+#[derive(Default)]
+struct Rows {
+    looped: Vec<Duration>,
+    fleet: Vec<Duration>,
+    fleet_one: Vec<Duration>,
+}
+
+impl Rows {
+    fn push(&mut self, round: usize, what: &str, [l, f, o]: [Duration; 3], parallel: usize) {
         println!(
-            "round {round}: loop of `cargo trek up` {}, fleet up --parallel {} {}, fleet up \
-             --parallel 1 {}",
+            "round {round}, {what}: loop of `cargo trek up` {}, fleet up --parallel {parallel} \
+             {}, fleet up --parallel 1 {}",
             secs(l),
-            options.parallel,
             secs(f),
             secs(o)
         );
-        looped.push(l);
-        fleet.push(f);
-        fleet_one.push(o);
-        drop_all(&server)?;
+        self.looped.push(l);
+        self.fleet.push(f);
+        self.fleet_one.push(o);
     }
-    let (l, f, o) = (median(&looped), median(&fleet), median(&fleet_one));
-    println!("\nmedians of {} rounds:", options.rounds);
-    println!("  loop of `cargo trek up` per database   {:>9}", secs(l));
-    println!(
-        "  cargo trek fleet up --parallel {:<3}     {:>9}   {:.2}x the loop's time ({:.1}x faster)",
-        options.parallel,
-        secs(f),
-        f.as_secs_f64() / l.as_secs_f64(),
-        l.as_secs_f64() / f.as_secs_f64()
-    );
-    println!(
-        "  cargo trek fleet up --parallel 1       {:>9}   {:.2}x the loop's time ({:.1}x faster)",
-        secs(o),
-        o.as_secs_f64() / l.as_secs_f64(),
-        l.as_secs_f64() / o.as_secs_f64()
-    );
-    Ok(())
+
+    fn print(&self, title: &str, parallel: usize) {
+        let (l, f, o) = (
+            median(&self.looped),
+            median(&self.fleet),
+            median(&self.fleet_one),
+        );
+        println!("{title}:");
+        println!("  loop of `cargo trek up` per database   {:>9}", secs(l));
+        for (label, t) in [
+            (format!("cargo trek fleet up --parallel {parallel}"), f),
+            ("cargo trek fleet up --parallel 1".to_owned(), o),
+        ] {
+            println!(
+                "  {label:<38} {:>9}   {:.2}x the loop's time ({:.1}x faster)",
+                secs(t),
+                t.as_secs_f64() / l.as_secs_f64(),
+                l.as_secs_f64() / t.as_secs_f64()
+            );
+        }
+    }
 }
 
 /// The package: `migrations` migrations, each a table and a ledger row, and a `Trek.toml`
@@ -219,15 +259,10 @@ fn package(dir: &Path, server: &Server, options: &Options) -> Result<()> {
         "[package]\nname = \"bench-fleet\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
     )?;
     for n in 1..=options.migrations {
-        let sql = if n == 1 {
-            "CREATE TABLE ledger (n int NOT NULL);\nINSERT INTO ledger VALUES (1);\n".to_owned()
-        } else {
-            format!(
-                "CREATE TABLE t_{n} (id bigint PRIMARY KEY, note text);\n\
-                 INSERT INTO ledger VALUES ({n});\n"
-            )
-        };
-        fs::write(dir.join("migrations").join(format!("{n:04}_m{n}.sql")), sql)?;
+        fs::write(
+            dir.join("migrations").join(format!("{n:04}_m{n}.sql")),
+            migration(n),
+        )?;
     }
     let control = server.url("postgres");
     let fleet = |set: &str| {
@@ -242,6 +277,18 @@ fn package(dir: &Path, server: &Server, options: &Options) -> Result<()> {
         format!("{}\n{}", fleet("f"), fleet("o")),
     )?;
     Ok(())
+}
+
+/// Migration `n`: a table and a row in the ledger (migration 1 makes the ledger).
+fn migration(n: usize) -> String {
+    if n == 1 {
+        "CREATE TABLE ledger (n int NOT NULL);\nINSERT INTO ledger VALUES (1);\n".to_owned()
+    } else {
+        format!(
+            "CREATE TABLE t_{n} (id bigint PRIMARY KEY, note text);\n\
+             INSERT INTO ledger VALUES ({n});\n"
+        )
+    }
 }
 
 /// `count` fresh databases of set `set`; their URLs.

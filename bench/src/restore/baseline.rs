@@ -17,7 +17,7 @@ use trek::postgres::{Client, NoTls};
 use trek::Connect;
 
 use crate::server::Server;
-use crate::workload::{self, Workload, PREFIX, SEED};
+use crate::workload::{Workload, PREFIX, SEED};
 
 /// PostgreSQL's client programs as trek picks them: `pg_dump` and `pg_restore` of the server's
 /// major (`TREK_PG_BIN` first, then `/usr/lib/postgresql/<major>/bin`, `PATH`…), and
@@ -141,7 +141,7 @@ pub fn measure(
             &["--strategy=file_copy", "-T", SEED, &file_copy],
         )
         .ok();
-    workload::drop_all(server, &file_copy)?;
+    server.drop_all(&file_copy)?;
     Ok(Baseline {
         dump,
         dump_z1,

@@ -107,7 +107,7 @@ struct Cleanup<'a> {
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        if let Err(e) = workload::drop_all(self.server, PREFIX) {
+        if let Err(e) = self.server.drop_all(PREFIX) {
             eprintln!("trek-bench-restore: could not drop the {PREFIX}* databases: {e}");
         }
         let _ = std::fs::remove_dir_all(&self.work);
@@ -119,7 +119,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let server = Server::connect()?;
     let programs = Programs::for_server(&mut server.admin()?)?;
     let work = std::env::temp_dir().join(format!("trek-bench-restore-{}", std::process::id()));
-    workload::drop_all(&server, PREFIX)?; // leftovers of a run that was killed
+    server.drop_all(PREFIX)?; // leftovers of a run that was killed
     let _cleanup = Cleanup {
         server: &server,
         work: work.clone(),

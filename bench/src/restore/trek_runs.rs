@@ -44,7 +44,7 @@ pub fn measure(
     let database = format!("{PREFIX}_{name}");
     let url = workload::copy_seed(server, &database)?;
     let outcome = measure_on(server, load, &url, snapshots);
-    workload::drop_all(server, &database)?;
+    server.drop_all(&database)?;
     outcome
 }
 

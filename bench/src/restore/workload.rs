@@ -132,18 +132,3 @@ pub fn copy_seed(server: &Server, name: &str) -> Result<String, Box<dyn Error>> 
     server.settle()?;
     Ok(server.url(name))
 }
-
-/// Drops every database whose name starts with `prefix`.
-pub fn drop_all(server: &Server, prefix: &str) -> Result<(), Box<dyn Error>> {
-    let mut admin = server.admin()?;
-    let rows = admin.query(
-        "SELECT datname::text FROM pg_database WHERE left(datname, length($1)) = $1",
-        &[&prefix],
-    )?;
-    drop(admin);
-    for row in rows {
-        let name: String = row.get(0);
-        server.drop_database(&format!("\"{name}\""));
-    }
-    Ok(())
-}
