@@ -65,6 +65,8 @@ impl Server {
     }
 
     /// Drops every database whose name starts with `prefix`, with their prefix templates.
+    // Used by the restore and fleet benchmarks, not by every binary that includes this file.
+    #[allow(dead_code)]
     pub fn drop_all(&self, prefix: &str) -> Result<(), Box<dyn Error>> {
         let rows = self.admin()?.query(
             "SELECT datname::text FROM pg_database WHERE starts_with(datname::text, $1)",
