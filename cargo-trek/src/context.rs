@@ -199,8 +199,9 @@ pub struct Context {
     /// The folder of the client programs for the environment's server (`pg_bin` in
     /// `[env.NAME]`, then `[trek]`), absolute; `None`: trek looks for them.
     pub pg_bin: Option<PathBuf>,
-    /// The fleets of `Trek.toml` (`[fleet.NAME]`), checked.
-    pub fleets: BTreeMap<String, crate::fleet_config::Fleet>,
+    /// The fleets of `Trek.toml` (`[fleet.NAME]`), each checked, or what is wrong with it
+    /// (reported only by the commands that use that fleet).
+    pub fleets: BTreeMap<String, Result<crate::fleet_config::Fleet, String>>,
 }
 
 impl Context {
@@ -404,15 +405,14 @@ impl Context {
             .or(toml.trek.pg_bin.as_ref())
             .map(|dir| project.root.join(dir));
 
-        let mut fleets = BTreeMap::new();
-        for (name, section) in &toml.fleet {
-            let fleet = section
-                .resolve(name, &project.root, &|var| {
-                    vars.value(var).map(str::to_owned)
-                })
-                .map_err(config_error)?;
-            fleets.insert(name.clone(), fleet);
-        }
+        let fleets = toml
+            .fleet
+            .iter()
+            .map(|(name, section)| {
+                let lookup = |var: &str| vars.value(var).map(str::to_owned);
+                (name.clone(), section.resolve(name, &project.root, &lookup))
+            })
+            .collect();
 
         Ok(Context {
             project,

@@ -1195,6 +1195,9 @@ pub struct FleetTarget {
     pub applied: Vec<String>,
     /// What it reverted (dev fleets).
     pub reverted: Vec<String>,
+    /// How it undid (or, with `--dry-run`, would undo) edited migrations first, in dev:
+    /// `rewind 2 scripts with their captured downs`, `reset: 0001 users was edited …`.
+    pub undo: Option<String>,
     /// Why it failed (`failed`): as [`ErrorDoc`]'s `error`, with the file and line of a
     /// failed migration in `sql`.
     pub error: Option<Error>,

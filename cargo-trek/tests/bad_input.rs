@@ -460,6 +460,33 @@ const CASES: &[Case] = &[
         ..CASE
     },
     Case {
+        name: "a fleet query that writes (it runs read-only)",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_env = \"DATABASE_URL\"\nquery = \"CREATE TABLE sneaky (x int)\"\n"),
+        )],
+        args: &["fleet", "up", "t", "--dry-run"],
+        expect: Refused(&["[fleet.t] query failed", "read-only transaction"]),
+        ..CASE
+    },
+    Case {
+        name: "a tenant schema named like trek's history schemas",
+        files: &[(
+            "Trek.toml",
+            Text("[fleet.t]\nurl_env = \"DATABASE_URL\"\nschemas = [\"acme\", \"trek_acme\"]\n"),
+        )],
+        args: &["fleet", "up", "t"],
+        expect: Refused(&["[fleet.t] schemas: `trek_acme` cannot be a tenant"]),
+        ..CASE
+    },
+    Case {
+        name: "a fleet given --database-url",
+        files: &[("Trek.toml", Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\n"))],
+        args: &["fleet", "up", "t", "--database-url", "{url}"],
+        expect: Refused(&["--database-url does not apply"]),
+        ..CASE
+    },
+    Case {
         name: "--parallel 0",
         files: &[("Trek.toml", Text("[fleet.t]\nurl_envs = [\"DATABASE_URL\"]\n"))],
         args: &["fleet", "up", "t", "--parallel", "0"],

@@ -292,6 +292,28 @@ fn a_schema_fleet_killed_mid_run_finishes_on_a_rerun_without_applying_anything_t
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // What the killed run had sent still finishes on the server (a statement, or a batch
+    // of migrations, with their history rows); its sessions end once the server notices the
+    // client is gone. Count what is applied after that.
+    let started = Instant::now();
+    loop {
+        let sessions: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND application_name = 'cargo-trek'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if sessions == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the killed run's sessions did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     let before = tenant_state(&db, TENANTS);
     let untouched = before.values().filter(|(l, _)| l.is_empty()).count();
@@ -519,6 +541,26 @@ fn a_target_that_cannot_be_reached_fails_alone_and_never_shows_its_password() {
     assert_eq!(doc["targets"][1]["result"], "failed");
     assert_eq!(doc["targets"][1]["name"], "tenant_gone");
     assert_eq!(doc["targets"][1]["error"]["kind"], "connect");
+    let message = doc["targets"][1]["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message.matches("could not connect to postgres").count(),
+        1,
+        "said once: {message}"
+    );
+
+    // One database reached by two URLs is one target.
+    let same = format!(
+        "{}{}application_name=again",
+        dbs[0].url,
+        if dbs[0].url.contains('?') { '&' } else { '?' }
+    );
+    let out = p
+        .trek(&["fleet", "up", "t", "--json"])
+        .env("TENANT_0", &dbs[0].url)
+        .env("TENANT_1", &same)
+        .run();
+    out.assert_code(0);
+    assert_eq!(json(&out)["counts"]["targets"], 1);
 
     // A variable that is not set is a configuration error before anything runs.
     let out = p
@@ -532,4 +574,97 @@ fn a_target_that_cannot_be_reached_fails_alone_and_never_shows_its_password() {
         .run()
         .assert_code(2)
         .stderr_has("there is no fleet `nope`; the fleets are: t");
+}
+
+#[test]
+fn a_dev_fleet_of_schemas_resets_each_tenant_in_its_own_schema() {
+    let p = project("fleet_dev");
+    // One migration, no down script: an edit makes the dev workflow reset.
+    for n in 2..=MIGRATIONS {
+        p.remove(&format!("migrations/{n:04}_step_{n}.sql"));
+    }
+    let db = TestDb::new("fleet_dev");
+    let long = "t".repeat(60);
+    p.file(
+        "Trek.toml",
+        &format!(
+            "[fleet.dev]\nurl_env = \"APP_URL\"\nworkflow = \"dev\"\n\
+             schemas = [\"acme\", \"Big Co\", \"{long}\"]\n"
+        ),
+    );
+    let run = |args: &[&str]| p.trek(args).env("APP_URL", &db.url).run();
+    let out = run(&["fleet", "up", "dev", "--json"]);
+    out.assert_code(1);
+    let doc = json(&out);
+    assert_eq!(doc["counts"]["migrated"], 2);
+    // A tenant whose history schema would be longer than 63 bytes fails alone, and leaves
+    // no empty schema behind.
+    assert_eq!(doc["targets"][2]["error"]["kind"], "bad_schema_name");
+    let mut client = db.client();
+    let count = |client: &mut trek::postgres::Client, sql: &str| -> i64 {
+        client.query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(
+        count(
+            &mut client,
+            &format!("SELECT count(*) FROM pg_namespace WHERE nspname = '{long}'")
+        ),
+        0
+    );
+    client
+        .batch_execute("INSERT INTO acme.ledger (n) VALUES (99); INSERT INTO \"Big Co\".ledger (n) VALUES (99)")
+        .unwrap();
+
+    // Edited: each tenant is reset in its own schema, which is made again; nothing lands in
+    // public.
+    p.file(
+        "migrations/0001_step_1.sql",
+        "CREATE TABLE ledger (n bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());\n\
+         INSERT INTO ledger (n) VALUES (1);\n",
+    );
+    p.file(
+        "Trek.toml",
+        "[fleet.dev]\nurl_env = \"APP_URL\"\nworkflow = \"dev\"\nschemas = [\"acme\", \"Big Co\"]\n",
+    );
+    let out = run(&["fleet", "up", "dev", "--dry-run", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["targets"][0]["result"], "would_apply");
+    assert!(
+        doc["targets"][0]["undo"]
+            .as_str()
+            .unwrap()
+            .starts_with("reset"),
+        "{doc}"
+    );
+    let out = run(&["fleet", "up", "dev", "--json"]);
+    out.assert_code(0);
+    let doc = json(&out);
+    assert_eq!(doc["counts"]["migrated"], 2);
+    for tenant in ["acme", "Big Co"] {
+        let ledger: Vec<i64> = client
+            .query(&format!("SELECT n FROM \"{tenant}\".ledger"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(ledger, [1], "{tenant}: reset and applied again, as bigint");
+    }
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        0
+    );
+
+    // A broken fleet stops only the commands that use it.
+    p.file("Trek.toml", "[fleet.dev]\nurls = []\n");
+    p.trek(&["status"])
+        .env("DATABASE_URL", &db.url)
+        .run()
+        .assert_code(0);
+    run(&["fleet", "status", "dev"])
+        .assert_code(2)
+        .stderr_has("[fleet.dev] urls is empty");
 }

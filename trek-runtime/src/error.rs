@@ -317,7 +317,7 @@ pub enum Error {
 
     /// A fleet target could not be reached (the caller's function that opens sessions
     /// failed).
-    #[error("could not connect to {target}: {source}")]
+    #[error("could not connect to {target}")]
     Connect {
         /// The target's name.
         target: String,
@@ -330,15 +330,15 @@ pub enum Error {
     /// `pg_dump` snapshot strategy, dumps, drift and `restore` need them.
     #[error(
         "no pg_dump, pg_restore and psql of PostgreSQL {major} or newer were found (looked in \
-         {places}); set TREK_PG_BIN to a folder that has them, or install PostgreSQL {major}'s \
-         client programs (Debian and Ubuntu: postgresql-client-{major} from apt.postgresql.org; \
-         macOS: `brew install postgresql@{major}`)"
+         {places}); {hint}"
     )]
     MissingClientPrograms {
         /// The server's major version: `17`.
         major: String,
         /// Where trek looked, in order.
         places: String,
+        /// What to do.
+        hint: String,
     },
 }
 

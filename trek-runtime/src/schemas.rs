@@ -5,7 +5,8 @@
 //! that to a list. A reset drops them with `CASCADE` (extensions installed in them go too, and
 //! the migrations install them again) and recreates only `public`, with its owner and grants,
 //! because that is the one schema a new database has: the result is the database as `CREATE
-//! DATABASE` made it, and the migrations create every other schema themselves.
+//! DATABASE` made it, and the migrations create every other schema themselves. A fleet's
+//! tenant schema is recreated the same way ([`crate::Fleet`]): it is the tenant's `public`.
 
 use postgres::types::Type;
 use postgres::Client;
@@ -22,6 +23,8 @@ pub(crate) struct ManagedSchema {
     pub grants: Vec<(String, String)>,
     /// Its comment (`public` has `standard public schema`; drift would see it gone).
     pub comment: Option<String>,
+    /// Whether a reset creates it again, empty (`public`, and a fleet's tenant schema).
+    pub recreate: bool,
 }
 
 /// The INVALID indexes in the managed schemas (`only`, else every schema but PostgreSQL's and
@@ -63,6 +66,7 @@ pub(crate) fn managed(
     client: &mut Client,
     trek_schema: &str,
     only: Option<&[String]>,
+    recreated: Option<&str>,
 ) -> Result<Vec<ManagedSchema>> {
     let only: Vec<String> = only.map(<[String]>::to_vec).unwrap_or_default();
     let filter = !only.is_empty();
@@ -89,8 +93,10 @@ pub(crate) fn managed(
         .into_iter()
         .map(|row| {
             let grants: Vec<String> = row.get(2);
+            let name: String = row.get(0);
             ManagedSchema {
-                name: row.get(0),
+                recreate: name == "public" || recreated == Some(name.as_str()),
+                name,
                 owner: row.get(1),
                 grants: grants
                     .into_iter()
@@ -115,18 +121,20 @@ pub(crate) fn drop_sql(schemas: &[ManagedSchema]) -> String {
             quote_ident(&schema.name)
         ));
     }
-    for schema in schemas.iter().filter(|s| s.name == "public") {
-        sql.push_str("CREATE SCHEMA public;\n");
+    for schema in schemas.iter().filter(|s| s.recreate) {
+        let name = quote_ident(&schema.name);
+        sql.push_str(&format!("CREATE SCHEMA {name};\n"));
         // Giving the schema back to its owner needs membership in that role; when the
         // current user lacks it, the schema stays the current user's.
         sql.push_str(&format!(
-            "DO $trek$ BEGIN EXECUTE format('ALTER SCHEMA public OWNER TO %I', {owner}); \
+            "DO $trek$ BEGIN EXECUTE format('ALTER SCHEMA %I OWNER TO %I', {schema_name}, {owner}); \
              EXCEPTION WHEN insufficient_privilege THEN NULL; END $trek$;\n",
+            schema_name = quote_literal(&schema.name),
             owner = quote_literal(&schema.owner)
         ));
         if let Some(comment) = &schema.comment {
             sql.push_str(&format!(
-                "COMMENT ON SCHEMA public IS {};\n",
+                "COMMENT ON SCHEMA {name} IS {};\n",
                 quote_literal(comment)
             ));
         }
@@ -136,7 +144,7 @@ pub(crate) fn drop_sql(schemas: &[ManagedSchema]) -> String {
                 .all(|c| c.is_ascii_uppercase() || c == ' ')
             {
                 sql.push_str(&format!(
-                    "GRANT {privilege} ON SCHEMA public TO {grantee};\n"
+                    "GRANT {privilege} ON SCHEMA {name} TO {grantee};\n"
                 ));
             }
         }

@@ -143,10 +143,13 @@ impl<'m> Fleet<'m> {
     pub fn up(&self, targets: &[Target], open: &Open<'_>) -> FleetReport {
         self.each(targets, |target| {
             let mut client = connect(open, target)?;
+            let migrator = self.migrator(target, &mut client)?;
             if let Some(schema) = &target.schema {
+                // Checked before anything is created: a tenant whose history schema
+                // cannot be named leaves no empty schema behind.
+                migrator.check_schema()?;
                 create_schema(&mut client, schema)?;
             }
-            let migrator = self.migrator(target, &mut client)?;
             migrator.run(&mut client)
         })
         .map_outcomes(|r| match r {
@@ -212,7 +215,10 @@ impl<'m> Fleet<'m> {
             let history = tenant_history_schema(migrator.schema_name(), schema);
             migrator = migrator
                 .schema(history)
-                .managed_schemas(vec![schema.clone()]);
+                .managed_schemas(vec![schema.clone()])
+                // A reset drops and recreates the tenant's schema, never the database.
+                .reset_mode(crate::ResetMode::Schemas);
+            migrator.tenant_schema = Some(schema.clone());
         }
         Ok(migrator)
     }

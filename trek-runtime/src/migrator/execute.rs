@@ -553,7 +553,12 @@ impl<'m> Migrator<'m> {
     /// Drops the managed schemas and empties trek's history, in one transaction, audited.
     fn reset_schemas(&self, client: &mut Client, reason: &str) -> Result<()> {
         let started = Instant::now();
-        let schemas = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+        let schemas = schemas::managed(
+            client,
+            &self.schema,
+            self.managed_schemas.as_deref(),
+            self.tenant_schema.as_deref(),
+        )?;
         let detail = format!("dropped {} because {reason}", schemas::names(&schemas));
         tracing::info!(schemas = %schemas::names(&schemas), reason, "resetting the database");
         let failed = |e| Error::db("could not reset the database", e);

@@ -68,6 +68,8 @@ pub struct Migrator<'m> {
     reset_mode: ResetMode,
     prefix_template_min: Duration,
     managed_schemas: Option<Vec<String>>,
+    /// A fleet's tenant schema: the only managed schema, recreated by a reset.
+    pub(crate) tenant_schema: Option<String>,
     terminate_sessions: bool,
     seeds: bool,
     baseline_dump: Option<PathBuf>,
@@ -107,6 +109,7 @@ impl<'m> Migrator<'m> {
             reset_mode: ResetMode::Schemas,
             prefix_template_min: DEFAULT_PREFIX_TEMPLATE_MIN,
             managed_schemas: None,
+            tenant_schema: None,
             terminate_sessions: false,
             seeds: true,
             baseline_dump: None,
@@ -934,6 +937,7 @@ impl<'m> Migrator<'m> {
                         client,
                         &self.schema,
                         self.managed_schemas.as_deref(),
+                        self.tenant_schema.as_deref(),
                     )?;
                     return Ok(Undo::Sql(format!(
                         "{}DELETE FROM {}.applied;\n",
@@ -1038,7 +1042,7 @@ impl<'m> Migrator<'m> {
     /// Refuses schema names PostgreSQL would change or refuse: longer than 63 bytes (the
     /// server cuts them short, and trek would then look for a schema that is not there),
     /// empty, with a NUL, or starting with `pg_` (reserved).
-    fn check_schema(&self) -> Result<()> {
+    pub(crate) fn check_schema(&self) -> Result<()> {
         let reason = if self.schema.is_empty() {
             Some("it is empty")
         } else if self.schema.len() > 63 {

@@ -184,7 +184,12 @@ impl Migrator<'_> {
 
     /// The statements that drop the managed schemas and trek's, before a dump is replayed.
     pub(super) fn replace_sql(&self, client: &mut Client) -> Result<(String, String)> {
-        let managed = schemas::managed(client, &self.schema, self.managed_schemas.as_deref())?;
+        let managed = schemas::managed(
+            client,
+            &self.schema,
+            self.managed_schemas.as_deref(),
+            self.tenant_schema.as_deref(),
+        )?;
         let mut sql = schemas::drop_sql(&managed);
         sql.push_str(&format!(
             "DROP SCHEMA IF EXISTS {} CASCADE;\n",

@@ -42,7 +42,19 @@ impl ClientTools {
                 .filter(|dir| dir.major().is_some_and(|found| found >= major))
                 .ok_or_else(|| Error::MissingClientPrograms {
                     major: major.to_string(),
-                    places: format!("{}, the folder given", given.display()),
+                    places: format!(
+                        "{}, the folder given to trek{}",
+                        given.display(),
+                        if given.is_dir() {
+                            ""
+                        } else {
+                            ", which does not exist"
+                        }
+                    ),
+                    hint: "point pg_bin (Trek.toml) or ConfigConnector::client_programs at a \
+                           folder that has them, or leave it out to let trek look for them \
+                           (TREK_PG_BIN, PATH, /usr/lib/postgresql)"
+                        .to_owned(),
                 })?;
             return Ok(ClientTools {
                 dir,
@@ -54,6 +66,12 @@ impl ClientTools {
             Error::MissingClientPrograms {
                 major: major.to_string(),
                 places: format!("/usr/lib/postgresql/{major}/bin, {}", search.places()),
+                hint: format!(
+                    "set TREK_PG_BIN (or pg_bin in Trek.toml) to a folder that has them, or \
+                     install PostgreSQL {major}'s client programs (Debian and Ubuntu: \
+                     postgresql-client-{major} from apt.postgresql.org; macOS: `brew install \
+                     postgresql@{major}`)"
+                ),
             }
         })?;
         Ok(ClientTools {

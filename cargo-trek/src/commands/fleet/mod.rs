@@ -7,7 +7,7 @@ mod targets;
 use trek::{Migrations, Migrator, Target};
 
 use crate::cli::{FleetCommand, FleetStatusArgs, FleetUpArgs};
-use crate::context::{client_label, Context};
+use crate::context::{client_label, Context, Database};
 use crate::database;
 use crate::error::Error;
 use crate::fleet_config::Fleet as FleetConfig;
@@ -28,7 +28,16 @@ pub fn run(ctx: &Context, printer: &Printer, command: &FleetCommand) -> Result<E
 
 /// The fleet named `name`, or an error listing the ones there are.
 fn fleet<'c>(ctx: &'c Context, name: &str) -> Result<&'c FleetConfig, Error> {
-    ctx.fleets.get(name).ok_or_else(|| {
+    if let Database::Url { source, .. } = &ctx.database {
+        if source == "--database-url" {
+            return Err(Error::Usage {
+                message: "fleet takes its targets from [fleet.NAME] in Trek.toml; \
+                          --database-url does not apply to it"
+                    .to_owned(),
+            });
+        }
+    }
+    let fleet = ctx.fleets.get(name).ok_or_else(|| {
         let known: Vec<&str> = ctx.fleets.keys().map(String::as_str).collect();
         Error::Config {
             path: ctx.config_path.clone(),
@@ -44,6 +53,10 @@ fn fleet<'c>(ctx: &'c Context, name: &str) -> Result<&'c FleetConfig, Error> {
                 )
             },
         }
+    })?;
+    fleet.as_ref().map_err(|message| Error::Config {
+        path: ctx.config_path.clone(),
+        message: message.clone(),
     })
 }
 

@@ -47,6 +47,7 @@ pub fn up(ctx: &Context, fleet: &FleetConfig, report: FleetReport) -> doc::Fleet
                 result: doc::FleetResult::Skipped,
                 applied: Vec::new(),
                 reverted: Vec::new(),
+                undo: None,
                 error: None,
                 skipped_because: None,
                 duration_ms: millis(run.duration),
@@ -60,6 +61,7 @@ pub fn up(ctx: &Context, fleet: &FleetConfig, report: FleetReport) -> doc::Fleet
                     };
                     entry.applied = report.applied.iter().map(ToString::to_string).collect();
                     entry.reverted = report.reverted.iter().map(ToString::to_string).collect();
+                    entry.undo = report.plan.as_ref().and_then(undo);
                 }
                 Outcome::Failed(error) => {
                     entry.result = doc::FleetResult::Failed;
@@ -94,6 +96,7 @@ pub fn dry_run(
                 result: doc::FleetResult::UpToDate,
                 applied: Vec::new(),
                 reverted: Vec::new(),
+                undo: None,
                 error: None,
                 skipped_because: None,
                 duration_ms: 0,
@@ -101,7 +104,8 @@ pub fn dry_run(
             match plan {
                 Ok(plan) => {
                     entry.applied = plan.apply.iter().map(ToString::to_string).collect();
-                    if !plan.apply.is_empty() || plan.divergence.is_some() {
+                    entry.undo = undo(plan);
+                    if !plan.apply.is_empty() || entry.undo.is_some() {
                         entry.result = doc::FleetResult::WouldApply;
                     }
                 }
@@ -118,6 +122,27 @@ pub fn dry_run(
         })
         .collect();
     document(fleet, true, targets, duration)
+}
+
+/// How a plan undoes edited migrations before applying, in words; `None` when it does not.
+fn undo(plan: &Plan) -> Option<String> {
+    let because = plan
+        .divergence
+        .as_ref()
+        .map(|d| format!(" ({}: {})", d.label, d.reason))
+        .unwrap_or_default();
+    match &plan.undo {
+        trek::Undo::Rewind { scripts } => Some(format!(
+            "rewind {} with captured down scripts{because}",
+            crate::output::human::plural(scripts.len(), "script")
+        )),
+        trek::Undo::Reset { reason, .. } => Some(format!("reset: {reason}")),
+        trek::Undo::Restore { snapshot } => Some(format!(
+            "restore snapshot #{} ({}){because}",
+            snapshot.id, snapshot.label
+        )),
+        _ => None,
+    }
 }
 
 fn document(
@@ -248,6 +273,10 @@ pub fn print_up(printer: &Printer, doc: &doc::FleetUp) -> Result<(), Error> {
                 "not started: {}",
                 t.skipped_because.as_deref().unwrap_or_default()
             ),
+        };
+        let result = match &t.undo {
+            Some(undo) => format!("{undo}; {result}"),
+            None => result,
         };
         let time = if t.result == doc::FleetResult::Skipped || doc.dry_run {
             String::new()

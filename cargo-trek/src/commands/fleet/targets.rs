@@ -43,6 +43,18 @@ pub fn resolve(fleet: &Fleet, trek_schema: &str) -> Result<Vec<Target>, Error> {
         }
         Source::Schemas { at, schemas } => {
             let base = database_target(url_of(at)?, &at.source)?;
+            let history_prefix = format!("{trek_schema}_");
+            if let Some(bad) = schemas
+                .iter()
+                .find(|s| *s == trek_schema || s.starts_with(&history_prefix))
+            {
+                return Err(config(format!(
+                    "[fleet.{}] schemas: `{bad}` cannot be a tenant: schemas named \
+                     {trek_schema} or {trek_schema}_… hold trek's history (tenant x keeps \
+                     its history in {trek_schema}_x)",
+                    fleet.name
+                )));
+            }
             schemas
                 .iter()
                 .map(|schema| base.clone().in_schema(schema.clone()))
@@ -69,8 +81,19 @@ pub fn resolve(fleet: &Fleet, trek_schema: &str) -> Result<Vec<Target>, Error> {
             tenants
         }
     };
+    // One database reached by two URLs (other options, another user) is one target.
     let mut seen = std::collections::HashSet::new();
-    targets.retain(|t| seen.insert((t.url.clone(), t.schema.clone())));
+    targets.retain(|t| seen.insert((t.server.clone(), t.name.clone())));
+    // Same-named databases of different servers (shards) are told apart by their server.
+    let mut count = std::collections::HashMap::new();
+    for t in &targets {
+        *count.entry(t.name.clone()).or_insert(0) += 1;
+    }
+    for t in &mut targets {
+        if count[&t.name] > 1 {
+            t.name = format!("{}/{}", t.server, t.name);
+        }
+    }
     if targets.is_empty() {
         return Err(config(format!(
             "fleet `{}` has no targets: its {} gave none",
@@ -100,7 +123,8 @@ fn database_target(url: &str, source: &str) -> Result<Target, Error> {
     Ok(Target::new(database, server, url))
 }
 
-/// The URLs of a file, one per line; blank lines and `#` comments are skipped.
+/// The URLs of a file, one per line; blank lines and `#` comments (a line's, or after
+/// blanks at its end) are skipped.
 fn from_file(path: &Path) -> Result<Vec<Target>, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         action: "read the fleet's URL file",
@@ -109,12 +133,22 @@ fn from_file(path: &Path) -> Result<Vec<Target>, Error> {
     })?;
     text.lines()
         .enumerate()
-        .filter(|(_, line)| {
-            let line = line.trim();
-            !line.is_empty() && !line.starts_with('#')
-        })
-        .map(|(i, line)| database_target(line.trim(), &format!("{}:{}", path.display(), i + 1)))
+        .map(|(i, line)| (i, without_comment(line)))
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(i, line)| database_target(line, &format!("{}:{}", path.display(), i + 1)))
         .collect()
+}
+
+/// A line of a URL file without its comment: `#` at its start, or after a blank.
+fn without_comment(line: &str) -> &str {
+    let line = line.trim();
+    if line.starts_with('#') {
+        return "";
+    }
+    match line.find([' ', '\t']) {
+        Some(blank) if line[blank..].trim_start().starts_with('#') => line[..blank].trim_end(),
+        _ => line,
+    }
 }
 
 /// The first column of each row of `query` on the database at `url`, with the row number
@@ -127,17 +161,23 @@ fn rows(
     key: &str,
 ) -> Result<Vec<(usize, String)>, Error> {
     let mut connection = database::connect_url(url, source)?;
-    let messages = connection
+    let shown = connection.url.clone();
+    let failed = |e: trek::postgres::Error| Error::Config {
+        path: None,
+        message: format!(
+            "[fleet.{fleet}] {key} failed on {shown}: {}",
+            trek::describe_postgres_error(&e)
+        ),
+    };
+    // Listing targets never writes: the query runs in a read-only transaction, rolled back.
+    let mut tx = connection
         .client
-        .simple_query(query)
-        .map_err(|e| Error::Config {
-            path: None,
-            message: format!(
-                "[fleet.{fleet}] {key} failed on {}: {}",
-                connection.url,
-                trek::describe_postgres_error(&e)
-            ),
-        })?;
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(failed)?;
+    let messages = tx.simple_query(query).map_err(failed)?;
+    drop(tx);
     Ok(messages
         .iter()
         .filter_map(|m| match m {
@@ -148,4 +188,25 @@ fn rows(
         .filter_map(|(i, value)| Some((i + 1, value.filter(|v| !v.trim().is_empty())?)))
         .map(|(i, value)| (i, value.trim().to_owned()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_comment;
+
+    #[test]
+    fn comments_of_a_url_file_are_left_out() {
+        assert_eq!(without_comment("  # all tenants"), "");
+        assert_eq!(
+            without_comment("postgres://h/t1   # eu-1"),
+            "postgres://h/t1"
+        );
+        assert_eq!(without_comment("postgres://h/t1\t#eu"), "postgres://h/t1");
+        // A `#` inside the URL (a percent-encoding would be better, but it is not a comment).
+        assert_eq!(
+            without_comment("postgres://u:p#w@h/t1"),
+            "postgres://u:p#w@h/t1"
+        );
+        assert_eq!(without_comment(""), "");
+    }
 }
