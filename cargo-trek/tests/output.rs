@@ -693,7 +693,8 @@ fn fleet_commands() {
         s.env(var, &db.url);
     }
     s.filter(r#""server": "[^"]*""#, r#""server": "[server]""#);
-    s.filter(r"in \d+\.\d s", "in [s]");
+    s.filter(r"in \d+\.\d s", "in [ms]");
+    s.filter(r"\(\d+\.\d s\)", "([ms])");
 
     s.pin_table("fleet_up_dry_run", &["fleet", "up", "tenants", "--dry-run"]);
     let doc: json::FleetUp = s.pin_json(

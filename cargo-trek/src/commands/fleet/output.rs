@@ -185,7 +185,7 @@ fn failure_line(error: &doc::Error) -> String {
 }
 
 fn ms(ms: u64) -> String {
-    if ms >= 10_000 {
+    if ms >= 1_000 {
         format!("{:.1} s", ms as f64 / 1000.0)
     } else {
         format!("{ms} ms")
