@@ -3,7 +3,7 @@
 //! database; the user needs CREATEDB). Shared by `trek-bench` and `trek-bench-restore`.
 
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use trek::postgres::{Client, NoTls};
@@ -96,5 +96,32 @@ impl Server {
                 ));
             }
         }
+    }
+}
+
+/// Drops what a benchmark made (its databases named `prefix*`, its work folder) however the
+/// benchmark ends.
+// Used by the restore and fleet benchmarks, not by every binary that includes this file.
+#[allow(dead_code)]
+pub struct Leftovers<'a> {
+    /// The server the databases are on.
+    pub server: &'a Server,
+    /// What their names start with.
+    pub prefix: &'static str,
+    /// The work folder.
+    pub work: PathBuf,
+    /// The benchmark's name, for the message when dropping fails.
+    pub bench: &'static str,
+}
+
+impl Drop for Leftovers<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.server.drop_all(self.prefix) {
+            eprintln!(
+                "{}: could not drop the {}* databases: {e}",
+                self.bench, self.prefix
+            );
+        }
+        let _ = std::fs::remove_dir_all(&self.work);
     }
 }

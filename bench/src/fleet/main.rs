@@ -21,7 +21,7 @@
 
 use std::error::Error;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,21 +81,6 @@ fn parse_options() -> Result<Options> {
     Ok(options)
 }
 
-/// Drops every database the benchmark made, however it ends.
-struct Cleanup<'a> {
-    server: &'a Server,
-    work: PathBuf,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        if let Err(e) = self.server.drop_all(PREFIX) {
-            eprintln!("trek-bench-fleet: could not drop the {PREFIX}* databases: {e}");
-        }
-        let _ = fs::remove_dir_all(&self.work);
-    }
-}
-
 fn run() -> Result<()> {
     let options = parse_options()?;
     let server = Server::connect()?;
@@ -106,9 +91,11 @@ fn run() -> Result<()> {
         .ok_or("cargo-trek is not beside this benchmark: cargo build --release -p cargo-trek")?;
     let work = std::env::temp_dir().join(format!("trek-bench-fleet-{}", std::process::id()));
     server.drop_all(PREFIX)?;
-    let _cleanup = Cleanup {
+    let _leftovers = server::Leftovers {
         server: &server,
+        prefix: PREFIX,
         work: work.clone(),
+        bench: "trek-bench-fleet",
     };
     package(&work, &server, &options)?;
     println!(

@@ -34,7 +34,6 @@ mod trek_runs;
 mod workload;
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use trek::{SnapshotStrategy, Snapshots, TemplateCopy};
@@ -99,30 +98,17 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// Drops what the benchmark made, however it ends.
-struct Cleanup<'a> {
-    server: &'a Server,
-    work: PathBuf,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        if let Err(e) = self.server.drop_all(PREFIX) {
-            eprintln!("trek-bench-restore: could not drop the {PREFIX}* databases: {e}");
-        }
-        let _ = std::fs::remove_dir_all(&self.work);
-    }
-}
-
 fn run() -> Result<(), Box<dyn Error>> {
     let options = parse_options()?;
     let server = Server::connect()?;
     let programs = Programs::for_server(&mut server.admin()?)?;
     let work = std::env::temp_dir().join(format!("trek-bench-restore-{}", std::process::id()));
     server.drop_all(PREFIX)?; // leftovers of a run that was killed
-    let _cleanup = Cleanup {
+    let _leftovers = server::Leftovers {
         server: &server,
+        prefix: PREFIX,
         work: work.clone(),
+        bench: "trek-bench-restore",
     };
     std::fs::create_dir_all(&work)?;
 

@@ -175,16 +175,9 @@ impl<'m> Fleet<'m> {
         open: &Open<'_>,
         read: impl Fn(&Migrator<'m>, &mut Client) -> Result<T> + Sync,
     ) -> Vec<(Target, Result<T>)> {
-        let servers: Vec<&str> = targets.iter().map(|t| t.server.as_str()).collect();
-        let limits = schedule::Limits {
-            parallel: self.parallel,
-            per_server: self.per_server,
-        };
-        let results = schedule::run(
-            &servers,
-            limits,
-            |i| {
-                let target = &targets[i];
+        let results = self.schedule(
+            targets,
+            |target| {
                 let mut client = connect(open, target)?;
                 let migrator = self.migrator(target, &mut client)?;
                 read(&migrator, &mut client)
@@ -197,6 +190,22 @@ impl<'m> Fleet<'m> {
             .zip(results)
             .map(|(t, r)| (t, r.unwrap_or_else(|| unreachable_result())))
             .collect()
+    }
+
+    /// Runs `work` on each of `targets` within the fleet's limits; starts no more once
+    /// `stop` says so (`None` for those never started).
+    fn schedule<R: Send>(
+        &self,
+        targets: &[Target],
+        work: impl Fn(&Target) -> R + Sync,
+        stop: impl Fn(&R) -> bool + Sync,
+    ) -> Vec<Option<R>> {
+        let servers: Vec<&str> = targets.iter().map(|t| t.server.as_str()).collect();
+        let limits = schedule::Limits {
+            parallel: self.parallel,
+            per_server: self.per_server,
+        };
+        schedule::run(&servers, limits, |i| work(&targets[i]), stop)
     }
 
     /// The migrator of `target`, with the session set up for a schema target.
@@ -233,17 +242,10 @@ impl<'m> Fleet<'m> {
         let counts = Counts::default();
         let total = targets.len();
         let canary = self.canary.min(total);
-        let limits = schedule::Limits {
-            parallel: self.parallel,
-            per_server: self.per_server,
-        };
         let run_part = |part: &[Target]| {
-            let servers: Vec<&str> = part.iter().map(|t| t.server.as_str()).collect();
-            schedule::run(
-                &servers,
-                limits,
-                |i| {
-                    let target = &part[i];
+            self.schedule(
+                part,
+                |target| {
                     counts.running.fetch_add(1, Ordering::SeqCst);
                     self.report(&counts, total, target, None);
                     let began = Instant::now();
@@ -261,22 +263,18 @@ impl<'m> Fleet<'m> {
             )
         };
         let mut results = run_part(&targets[..canary]);
-        let canary_failed = results.iter().flatten().any(|(result, _)| result.is_err());
+        // Any failure so far is a canary's: the rest never starts.
+        let canary_failed = counts.failed.load(Ordering::SeqCst) > 0;
+        if canary_failed {
+            results.extend((canary..total).map(|_| None));
+        } else {
+            results.extend(run_part(&targets[canary..]));
+        }
         let why_skipped = if canary_failed {
             Skip::CanaryFailed
         } else {
             Skip::FailFast
         };
-        if canary_failed {
-            results.extend((canary..total).map(|_| None));
-        } else {
-            let stopped = self.fail_fast && counts.failed.load(Ordering::SeqCst) > 0;
-            if stopped {
-                results.extend((canary..total).map(|_| None));
-            } else {
-                results.extend(run_part(&targets[canary..]));
-            }
-        }
         Runs {
             targets: targets.to_vec(),
             results,

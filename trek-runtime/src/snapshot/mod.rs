@@ -82,6 +82,18 @@ impl fmt::Display for SnapshotStrategy {
     }
 }
 
+/// The server's `server_version_num` (`150014`), which decides what a copy or a dump replay
+/// may use.
+///
+/// # Errors
+/// [`Error::Database`] when it cannot be read.
+pub(crate) fn server_version_num(client: &mut Client) -> Result<i32> {
+    Ok(client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .map_err(|e| Error::db("could not read the server's version", e))?
+        .get(0))
+}
+
 /// How the `template` strategy copies a database: `CREATE DATABASE … STRATEGY` (PostgreSQL
 /// 15+) and `file_copy_method` (18+). Before 15 every copy is a file copy, whatever this says.
 ///

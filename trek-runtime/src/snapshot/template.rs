@@ -20,14 +20,6 @@ use crate::connect::Connect;
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
 
-/// The server's `server_version_num`.
-fn version_num(maintenance: &mut Client) -> Result<i32> {
-    Ok(maintenance
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .map_err(|e| Error::db("could not read the server's version", e))?
-        .get(0))
-}
-
 /// `CREATE DATABASE new TEMPLATE template`, copying as `copy` says on a server of
 /// `version_num`: on 18+ with `SET file_copy_method` before it (a statement of its own:
 /// `CREATE DATABASE` cannot share a query string) and `RESET` after.
@@ -61,7 +53,7 @@ pub(crate) fn take(
     copy: TemplateCopy,
     terminate: bool,
 ) -> Result<i64> {
-    let num = version_num(maintenance)?;
+    let num = super::server_version_num(maintenance)?;
     with_database_free(maintenance, database, terminate, |client| {
         create_copy(client, snapshot, database, copy, num)
     })?;
@@ -129,7 +121,7 @@ pub(crate) fn restore(
         None => false,
     };
     if !took_ready {
-        let num = version_num(maintenance)?;
+        let num = super::server_version_num(maintenance)?;
         create_copy(maintenance, &restoring, snapshot, copy, num)
             .map_err(|e| Error::db(format!("could not copy the snapshot {snapshot}"), e))?;
     }

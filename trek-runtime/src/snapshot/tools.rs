@@ -30,10 +30,7 @@ impl ClientTools {
     /// [`Error::MissingClientPrograms`] when none fit: the given folder lacks one of them or
     /// holds an older major than the server's, or the search found none.
     pub fn for_server(client: &mut Client, given: Option<&Path>) -> Result<ClientTools> {
-        let row = client
-            .query_one("SELECT current_setting('server_version_num')::int", &[])
-            .map_err(|e| Error::db("could not read the server's version", e))?;
-        let num: i32 = row.get(0);
+        let num = super::server_version_num(client)?;
         let major = Major::from_version_num(num).ok_or_else(|| Error::Snapshot {
             message: format!("the server's version number {num} is not a PostgreSQL version"),
         })?;

@@ -120,7 +120,7 @@ fn up(ctx: &Context, printer: &Printer, args: &FleetUpArgs) -> Result<Exit, Erro
         let started = std::time::Instant::now();
         let plans = runner.plan(&targets, &open);
         progress::clear_progress();
-        let doc = output::dry_run(fleet, &plans, started.elapsed());
+        let doc = output::dry_run(ctx, fleet, plans, started.elapsed());
         output::print_up(printer, &doc)?;
         return Ok(if doc.counts.failed > 0 {
             Exit::Problems {
@@ -169,7 +169,7 @@ fn status(ctx: &Context, printer: &Printer, args: &FleetStatusArgs) -> Result<Ex
     let targets = targets::resolve(fleet, &ctx.schema)?;
     let statuses = runner(ctx, fleet, &migrations, args.parallel).status(&targets, &open);
     progress::clear_progress();
-    let doc = output::status(fleet, &migrations, &statuses);
+    let doc = output::status(ctx, fleet, &migrations, statuses);
     output::print_status(printer, &doc)?;
     let not_current = doc.targets.len() - doc.current;
     if doc.unreachable > 0 || (args.check && not_current > 0) {

@@ -81,14 +81,15 @@ pub fn up(ctx: &Context, fleet: &FleetConfig, report: FleetReport) -> doc::Fleet
 
 /// The document of `fleet up --dry-run`.
 pub fn dry_run(
+    ctx: &Context,
     fleet: &FleetConfig,
-    plans: &[(Target, trek::Result<Plan>)],
+    plans: Vec<(Target, trek::Result<Plan>)>,
     duration: Duration,
 ) -> doc::FleetUp {
     let targets = plans
-        .iter()
+        .into_iter()
         .map(|(target, plan)| {
-            let (name, server, tenant_schema) = target_fields(target);
+            let (name, server, tenant_schema) = target_fields(&target);
             let mut entry = doc::FleetTarget {
                 name,
                 server,
@@ -104,18 +105,14 @@ pub fn dry_run(
             match plan {
                 Ok(plan) => {
                     entry.applied = plan.apply.iter().map(ToString::to_string).collect();
-                    entry.undo = undo(plan);
+                    entry.undo = undo(&plan);
                     if !plan.apply.is_empty() || entry.undo.is_some() {
                         entry.result = doc::FleetResult::WouldApply;
                     }
                 }
                 Err(e) => {
                     entry.result = doc::FleetResult::Failed;
-                    entry.error = Some(doc::Error::new(
-                        doc::ErrorKind::Engine(e.kind().as_str().to_owned()),
-                        trek::error_chain(e),
-                        1,
-                    ));
+                    entry.error = Some(error_json(ctx, e));
                 }
             }
             entry
@@ -303,9 +300,10 @@ pub fn print_up(printer: &Printer, doc: &doc::FleetUp) -> Result<(), Error> {
 
 /// The document of `fleet status`.
 pub fn status(
+    ctx: &Context,
     fleet: &FleetConfig,
     migrations: &Migrations,
-    statuses: &[(Target, trek::Result<Status>)],
+    statuses: Vec<(Target, trek::Result<Status>)>,
 ) -> doc::FleetStatus {
     let latest = migrations
         .versioned()
@@ -317,9 +315,9 @@ pub fn status(
         None => e.name.clone(),
     };
     let targets: Vec<doc::FleetTargetStatus> = statuses
-        .iter()
+        .into_iter()
         .map(|(target, status)| {
-            let (name, server, tenant_schema) = target_fields(target);
+            let (name, server, tenant_schema) = target_fields(&target);
             let mut entry = doc::FleetTargetStatus {
                 name,
                 server,
@@ -349,13 +347,7 @@ pub fn status(
                         .map(label)
                         .collect();
                 }
-                Err(e) => {
-                    entry.error = Some(doc::Error::new(
-                        doc::ErrorKind::Engine(e.kind().as_str().to_owned()),
-                        trek::error_chain(e),
-                        1,
-                    ));
-                }
+                Err(e) => entry.error = Some(error_json(ctx, e)),
             }
             entry
         })
